@@ -1,0 +1,781 @@
+package conn
+
+import (
+	"errors"
+	"net/netip"
+	"os"
+	"time"
+
+	"ownhttp/proto"
+)
+
+// ErrWouldBlock is what a non-blocking Transport returns when the socket cannot take more
+// bytes now; the engine calls OnWritable when it can.
+var ErrWouldBlock = errors.New("conn: would block")
+
+// Conn drives one connection. See the package doc for who may call what.
+type Conn struct {
+	srv    *Server
+	t      Transport
+	owner  Owner
+	obs    Observer
+	date   *proto.DateCache
+	remote netip.AddrPort
+	id     uint64
+	tls    bool
+
+	now time.Time
+
+	// Inbound. in holds bytes not yet consumed (own copy); bytes handed to OnData are parsed
+	// in place and only the unconsumed rest is copied here.
+	in        []byte
+	req       proto.Request
+	x         Exchange
+	comp      Completed
+	reqActive bool      // a request has started arriving (head or body incomplete)
+	reqStart  time.Time // first byte of the current request
+	lastRead  time.Time
+	chunk     proto.ChunkedDecoder
+	chunkOn   bool // chunk decoder belongs to the current request
+	chunkOff  int  // undecoded chunked bytes start here, relative to the request
+	body      []byte
+	sent100   bool
+	served    int
+
+	// Outbound, in order: out[outPos:], then file, then the active stream, then queue.
+	out       []byte
+	outPos    int
+	file      *slot
+	active    *slot
+	queue     []*slot
+	wantWrite bool
+	lastWrite time.Time
+
+	closeAfter bool // close once everything queued is written
+	linger     bool // the close should drain input first
+	lingering  bool
+	lingerEnd  time.Time
+	lingerIn   int
+	readEOF    bool
+	closed     bool
+	wantRead   bool
+}
+
+// New returns the driver for an accepted connection. date is the owner's cached Date value.
+func New(srv *Server, t Transport, owner Owner, obs Observer, date *proto.DateCache,
+	remote netip.AddrPort, id uint64, tls bool, now time.Time) *Conn {
+	c := &Conn{srv: srv, t: t, owner: owner, obs: obs, date: date, remote: remote, id: id, tls: tls,
+		now: now, lastRead: now, lastWrite: now, wantRead: true}
+	c.req.Headers = make([]proto.Header, 0, 32)
+	c.x.c = c
+	return c
+}
+
+// ID returns the connection id given to New.
+func (c *Conn) ID() uint64 { return c.id }
+
+// Closed reports that the connection is finished: the engine closes the socket and forgets c.
+func (c *Conn) Closed() bool { return c.closed }
+
+// WantRead reports whether the engine should read more input now (false under backpressure,
+// while lingering it stays true so input can be drained).
+func (c *Conn) WantRead() bool { return !c.closed && c.wantRead && !c.readEOF }
+
+// WantWrite reports whether output is waiting for the socket to become writable.
+func (c *Conn) WantWrite() bool { return !c.closed && c.wantWrite }
+
+// Idle reports whether no request is in progress and nothing is waiting to be sent.
+func (c *Conn) Idle() bool {
+	return !c.reqActive && len(c.in) == 0 && c.outPos == len(c.out) && c.file == nil &&
+		c.active == nil && len(c.queue) == 0
+}
+
+// OnData handles bytes read from the socket. p is only borrowed: it may be the engine's
+// shared read buffer, and no view into it survives the call.
+func (c *Conn) OnData(p []byte, now time.Time) {
+	if c.closed {
+		return
+	}
+	c.now, c.lastRead = now, now
+	if c.lingering {
+		c.lingerIn += len(p)
+		if c.lingerIn > 1<<20 {
+			c.shut()
+		}
+		return
+	}
+	if len(c.in) == 0 {
+		n := c.process(p)
+		if n < len(p) && !c.closed && !c.closeAfter {
+			c.in = append(c.in, p[n:]...)
+		}
+	} else {
+		c.in = append(c.in, p...)
+		c.consumeIn()
+	}
+	c.flush()
+}
+
+// OnEOF handles the client's end of input. Queued responses are still sent; then the
+// connection closes.
+func (c *Conn) OnEOF(now time.Time) {
+	if c.closed {
+		return
+	}
+	c.now = now
+	c.readEOF = true
+	if c.lingering {
+		c.shut()
+		return
+	}
+	c.reqActive = false // a partial request can never complete
+	c.in = c.in[:0]
+	c.closeAfter = true
+	c.linger = false
+	c.flush()
+}
+
+// OnWritable continues sending after the socket became writable.
+func (c *Conn) OnWritable(now time.Time) {
+	if c.closed {
+		return
+	}
+	c.now = now
+	c.flush()
+}
+
+// RunPosted runs a function posted through Owner.Post, then sends what it produced.
+func (c *Conn) RunPosted(fn func(), now time.Time) {
+	if c.closed {
+		return
+	}
+	c.now = now
+	fn()
+	c.flush()
+}
+
+// Deadline returns when OnTimer must next be called (zero: no deadline).
+func (c *Conn) Deadline() time.Time {
+	switch {
+	case c.closed:
+		return time.Time{}
+	case c.lingering:
+		return c.lingerEnd
+	case c.wantWrite:
+		return c.lastWrite.Add(c.srv.KeepAliveTimeout)
+	case c.reqActive && c.req.HeadLen == 0:
+		return c.reqStart.Add(c.srv.HeaderTimeout)
+	case c.reqActive:
+		return c.lastRead.Add(c.srv.HeaderTimeout)
+	case c.Idle():
+		return c.lastWrite.Add(c.srv.KeepAliveTimeout)
+	}
+	return time.Time{} // waiting for a handler or a stream: no deadline of ours
+}
+
+// OnTimer applies an expired deadline: an idle keep-alive connection is closed quietly; a
+// request still arriving gets 408 and the connection closes; a client that stopped reading
+// its responses is dropped.
+func (c *Conn) OnTimer(now time.Time) {
+	if c.closed {
+		return
+	}
+	c.now = now
+	d := c.Deadline()
+	if d.IsZero() || now.Before(d) {
+		return
+	}
+	switch {
+	case c.lingering, c.wantWrite:
+		c.shut()
+	case c.reqActive:
+		c.protoError(&proto.Error{Status: 408, Msg: "request timeout"})
+		c.flush()
+	default:
+		c.shut()
+	}
+}
+
+// OnDrain is called once when the server starts draining: an idle connection closes now;
+// a busy one finishes its request and closes at the next one.
+func (c *Conn) OnDrain(now time.Time) {
+	if c.closed {
+		return
+	}
+	c.now = now
+	if c.Idle() {
+		c.shut()
+	}
+}
+
+// Abort closes the connection at once (I/O error, server stop).
+func (c *Conn) Abort() { c.shut() }
+
+// consumeIn processes buffered input and drops what was consumed.
+func (c *Conn) consumeIn() {
+	n := c.process(c.in)
+	if c.closed || c.closeAfter {
+		c.in = c.in[:0]
+		return
+	}
+	rest := copy(c.in, c.in[n:])
+	c.in = c.in[:rest]
+	if cap(c.in) > 64<<10 && rest < 4<<10 {
+		c.in = append([]byte(nil), c.in...)
+	}
+}
+
+// blocked reports whether request processing must pause: too many responses wait, or too
+// many bytes are unsent (backpressure).
+func (c *Conn) blocked() bool {
+	return len(c.queue) >= c.srv.MaxPending || len(c.out)-c.outPos > c.srv.MaxOutput ||
+		c.file != nil || c.active != nil
+}
+
+// process parses and serves as many complete requests from buf as it can and returns how
+// many bytes it consumed.
+func (c *Conn) process(buf []byte) int {
+	lim := &c.srv.Limits
+	pos := 0
+	for !c.closed && !c.closeAfter && pos < len(buf) {
+		if c.blocked() {
+			c.wantRead = len(buf)-pos < c.inCap()
+			return pos
+		}
+		rb := buf[pos:]
+		if !c.reqActive {
+			c.reqActive = true
+			c.reqStart = c.now
+		}
+		err := proto.ParseHead(rb, lim, &c.req)
+		if err == proto.ErrNeedMore {
+			c.req.HeadLen = 0
+			break
+		}
+		if err != nil {
+			c.protoError(err)
+			return len(buf)
+		}
+		n := c.req.HeadLen
+		var body []byte
+		switch {
+		case c.req.Chunked:
+			if !c.chunkOn {
+				c.chunk.Reset(lim)
+				c.chunkOn, c.chunkOff, c.body = true, n, c.body[:0]
+			}
+			var used int
+			c.body, used, err = c.chunk.Decode(c.body, rb[c.chunkOff:])
+			c.chunkOff += used
+			if err != nil {
+				c.protoError(err)
+				return len(buf)
+			}
+			if !c.chunk.Done() {
+				c.maybeContinue()
+				return pos
+			}
+			c.chunkOn = false
+			body, n = c.body, c.chunkOff
+		case c.req.ContentLength > 0:
+			end := n + int(c.req.ContentLength)
+			if len(rb) < end {
+				c.maybeContinue()
+				return pos
+			}
+			body, n = rb[c.req.HeadLen:end], end
+		}
+		c.dispatch(rb[c.req.HeadStart:c.req.HeadLen], body, int64(n))
+		c.reqActive = false
+		pos += n
+	}
+	c.wantRead = true
+	return pos
+}
+
+// inCap is how much unconsumed input a connection may hold: one maximal request.
+func (c *Conn) inCap() int {
+	return c.srv.Limits.MaxHeaderBytes + int(c.srv.Limits.BodyBytes()) + 4<<10
+}
+
+// maybeContinue sends "100 Continue" once for a request whose head asked for it and whose
+// body has not arrived (RFC 9110 §10.1.1), in order after earlier responses. Never on
+// HTTP/1.0 (the parser ignores Expect there) and never when the request will be refused.
+func (c *Conn) maybeContinue() {
+	if !c.req.Expect100 || c.sent100 || (c.srv.Draining() && c.served > 0) {
+		return
+	}
+	c.sent100 = true
+	const cont = "HTTP/1.1 100 Continue\r\n\r\n"
+	if c.queueEmpty() {
+		c.out = append(c.out, cont...)
+		return
+	}
+	c.queue = append(c.queue, &slot{ready: true, interim: true, buf: []byte(cont)})
+}
+
+func (c *Conn) queueEmpty() bool { return len(c.queue) == 0 && c.file == nil && c.active == nil }
+
+// dispatch hands one complete request to the handler and queues its response.
+func (c *Conn) dispatch(head, body []byte, bytesIn int64) {
+	c.served++
+	c.sent100 = false
+	x := &c.x
+	x.Reply.reset()
+	x.Req, x.Body, x.Head = &c.req, body, head
+	x.Remote, x.ConnID, x.Seq, x.Now, x.TLS = c.remote, c.id, c.served, c.now, c.tls
+	x.TraceID = c.srv.traceID(c.id, c.served)
+	x.Draining = c.srv.Draining()
+	x.Reused = c.served > 1
+	x.pending = nil
+	x.Status = 200
+	x.bytesIn = bytesIn
+	x.closeConn = !c.req.KeepAlive() || c.served >= c.srv.MaxKeepAliveRequests
+
+	if x.Draining && c.served > 1 {
+		// Drain: a further request on a kept-alive connection is refused so the client
+		// retries elsewhere; the first request of a connection is still served.
+		x.Text(503, "text/plain; charset=utf-8", []byte("Server Draining"))
+		x.Header("Retry-After", "2")
+		x.Close = true
+	} else {
+		c.serve(x)
+	}
+	if x.Close || x.closeConn {
+		c.closeAfter = true
+		// Linger unless the client itself asked to close: it may still be sending.
+		c.linger = c.req.KeepAlive()
+	}
+	if x.pending != nil {
+		return
+	}
+	if x.file == nil && c.queueEmpty() {
+		start := len(c.out)
+		c.out = c.render(c.out, &x.Reply, c.req.Method, c.req.HTTP11(), x.TraceID, c.served, c.closeAfter)
+		c.observe(&x.Reply, head, body, c.req.Path, c.req.Method, x.Seq, x.TraceID, bytesIn, int64(len(c.out)-start), c.reqStart)
+		return
+	}
+	s := c.newPendingSlot(x)
+	s.close = c.closeAfter
+	c.complete(s, &x.Reply)
+}
+
+// serve calls the handler; a panic becomes a 500 and a log line, never a dead connection.
+func (c *Conn) serve(x *Exchange) {
+	defer func() {
+		if p := recover(); p != nil {
+			c.srv.logPanic(p)
+			if x.pending != nil {
+				return // the reply was handed off before the panic; it completes on its own
+			}
+			x.Reply.reset()
+			x.Text(500, "text/plain; charset=utf-8", []byte("Internal Server Error"))
+			x.Close = true
+		}
+	}()
+	c.srv.Handler.Serve(x)
+}
+
+// protoError answers a request the parser refused (or a timeout) and closes the connection.
+func (c *Conn) protoError(err error) {
+	pe, ok := err.(*proto.Error)
+	if !ok {
+		pe = &proto.Error{Status: 400, Msg: err.Error()}
+	}
+	c.reqActive = false
+	c.chunkOn = false
+	c.closeAfter, c.linger = true, true
+	c.in = c.in[:0]
+	var r Reply
+	r.Text(pe.Status, "text/plain; charset=utf-8", []byte(proto.StatusText(pe.Status)))
+	seq := c.served + 1
+	trace := c.srv.traceID(c.id, seq)
+	if c.queueEmpty() {
+		start := len(c.out)
+		c.out = c.render(c.out, &r, proto.MethodUnknown, true, trace, seq, true)
+		c.comp = Completed{Proto: true}
+		c.observe(&r, nil, nil, nil, proto.MethodUnknown, seq, trace, 0, int64(len(c.out)-start), c.reqStart)
+		return
+	}
+	s := &slot{method: proto.MethodUnknown, http11: true, seq: seq, trace: trace, start: c.reqStart, close: true, protoErr: true}
+	c.queue = append(c.queue, s)
+	c.complete(s, &r)
+}
+
+// observe reports a finished exchange to the observer.
+func (c *Conn) observe(r *Reply, head, body, path []byte, m proto.Method, seq int, trace uint64,
+	bytesIn, bytesOut int64, start time.Time) {
+	if c.obs == nil {
+		return
+	}
+	protoErr := m == proto.MethodUnknown
+	c.comp = Completed{
+		Remote: c.remote, ConnID: c.id, Seq: seq, TraceID: trace, Method: m, Path: path,
+		Head: head, Body: body, Status: r.Status, BytesIn: bytesIn, BytesOut: bytesOut,
+		Start: start, End: c.now, Route: r.Route, Reused: seq > 1, Tags: r.Tags,
+		Proto: protoErr, Draining: c.srv.Draining(),
+	}
+	c.obs.Done(&c.comp)
+}
+
+// render appends the response head (and a byte body) for r.
+func (c *Conn) render(dst []byte, r *Reply, m proto.Method, http11 bool, trace uint64, seq int, closeConn bool) []byte {
+	status := r.Status
+	if status < 100 || status > 599 {
+		status = 500
+	}
+	dst = proto.AppendStatusLine(dst, status)
+	dst = append(dst, "Date: "...)
+	dst = append(dst, c.date.Bytes()...)
+	dst = append(dst, "\r\n"...)
+	dst = append(dst, serverHeader...)
+	dst = append(dst, r.hdr...)
+	noBody := status < 200 || status == 204 || status == 304
+	switch {
+	case noBody:
+		// RFC 9110 §8.6: no Content-Length on 1xx and 204; a 304 carries none here either.
+	case r.stream != nil:
+		if http11 {
+			dst = append(dst, "Transfer-Encoding: chunked\r\n"...)
+		}
+	case r.file != nil:
+		dst = proto.AppendHeaderInt(dst, "Content-Length", r.fileLen)
+	default:
+		dst = proto.AppendHeaderInt(dst, "Content-Length", int64(len(r.Body)))
+	}
+	dst = append(dst, "X-Request-ID: "...)
+	dst = appendHex16(dst, trace)
+	dst = append(dst, "\r\n"...)
+	if closeConn {
+		dst = append(dst, "Connection: close\r\n"...)
+	} else {
+		dst = append(dst, "Connection: keep-alive\r\n"...)
+		dst = append(dst, c.srv.keepAlive...)
+		dst = appendInt(dst, c.srv.MaxKeepAliveRequests-seq)
+		dst = append(dst, "\r\n"...)
+	}
+	dst = append(dst, "\r\n"...)
+	if m != proto.MethodHEAD && !noBody && r.file == nil && r.stream == nil {
+		dst = append(dst, r.Body...)
+	}
+	return dst
+}
+
+func appendInt(dst []byte, n int) []byte {
+	if n < 0 {
+		n = 0
+	}
+	var b [20]byte
+	i := len(b)
+	for {
+		i--
+		b[i] = byte('0' + n%10)
+		n /= 10
+		if n == 0 {
+			break
+		}
+	}
+	return append(dst, b[i:]...)
+}
+
+// slot is a response that is not (yet) in the output buffer: it completes later, it is a
+// file or a stream, or an earlier response is still waiting.
+type slot struct {
+	ready    bool
+	interim  bool // a 100 Continue, not an exchange
+	protoErr bool
+	buf      []byte // rendered head (and byte body)
+	close    bool
+	method   proto.Method
+	http11   bool
+	seq      int
+	trace    uint64
+	start    time.Time
+	head     []byte // copies for the observer
+	body     []byte
+	path     []byte
+	bytesIn  int64
+	bytesOut int64
+	reply    *Reply
+
+	file    *os.File
+	fileOff int64
+	fileLen int64
+
+	stream    *Stream
+	rawStream bool   // HTTP/1.0: the body ends with the connection, no chunk framing
+	pendingSB []byte // stream bytes that arrived before the slot's turn
+	streamEnd bool
+}
+
+// newPendingSlot queues a slot for x's response, copying what the observer will need.
+func (c *Conn) newPendingSlot(x *Exchange) *slot {
+	s := &slot{method: c.req.Method, http11: c.req.HTTP11(), seq: x.Seq, trace: x.TraceID, start: c.reqStart,
+		head: append([]byte(nil), x.Head...), body: append([]byte(nil), x.Body...),
+		path: append([]byte(nil), c.req.Path...), bytesIn: x.bytesIn, close: x.closeConn}
+	c.queue = append(c.queue, s)
+	return s
+}
+
+// complete fills slot s with reply r (on the owner goroutine) and moves ready responses out.
+func (c *Conn) complete(s *slot, r *Reply) {
+	if c.closed {
+		if r.file != nil {
+			r.file.Close()
+		}
+		if r.stream != nil {
+			r.stream.finish()
+		}
+		return
+	}
+	if r.Close && !s.close {
+		s.close = true
+		c.closeAfter, c.linger = true, true
+	}
+	s.reply = r
+	s.rawStream = r.stream != nil && !s.http11
+	if s.rawStream {
+		s.close = true
+		c.closeAfter = true
+	}
+	s.buf = c.render(s.buf[:0], r, s.method, s.http11, s.trace, s.seq, s.close)
+	s.bytesOut = int64(len(s.buf))
+	if r.file != nil {
+		if s.method == proto.MethodHEAD || r.Status == 304 || r.Status == 204 {
+			r.file.Close()
+		} else {
+			s.file, s.fileOff, s.fileLen = r.file, r.fileOff, r.fileLen
+		}
+		r.file = nil
+	}
+	if r.stream != nil {
+		s.stream = r.stream
+		if s.method == proto.MethodHEAD {
+			s.stream = nil // HEAD: the head alone; the producer sees a closed stream
+			r.stream.finish()
+		}
+	}
+	s.ready = true
+	c.pump()
+}
+
+// pump moves ready slots, in order, into the output.
+func (c *Conn) pump() {
+	for c.file == nil && c.active == nil && len(c.queue) > 0 && c.queue[0].ready {
+		s := c.queue[0]
+		c.queue[0] = nil
+		c.queue = c.queue[1:]
+		if len(c.queue) == 0 {
+			c.queue = c.queue[:0:0]
+		}
+		c.out = append(c.out, s.buf...)
+		if s.interim {
+			continue
+		}
+		switch {
+		case s.file != nil:
+			c.file = s
+		case s.stream != nil:
+			c.active = s
+			c.out = append(c.out, s.pendingSB...)
+			s.bytesOut += int64(len(s.pendingSB))
+			s.pendingSB = nil
+			if s.streamEnd {
+				c.endStream(s)
+			}
+		default:
+			c.finishSlot(s)
+		}
+	}
+}
+
+// finishSlot reports a slot's exchange and applies its close decision.
+func (c *Conn) finishSlot(s *slot) {
+	if s.protoErr {
+		c.comp = Completed{}
+		c.observe(s.reply, nil, nil, nil, proto.MethodUnknown, s.seq, s.trace, 0, s.bytesOut, s.start)
+	} else {
+		c.observe(s.reply, s.head, s.body, s.path, s.method, s.seq, s.trace, s.bytesIn, s.bytesOut, s.start)
+	}
+	if s.close {
+		c.closeAfter = true
+		for _, q := range c.queue {
+			c.dropSlot(q)
+		}
+		c.queue = nil
+	}
+}
+
+func (c *Conn) dropSlot(s *slot) {
+	if s.file != nil {
+		s.file.Close()
+	}
+	if s.stream != nil {
+		s.stream.finish()
+	}
+}
+
+// streamData appends stream bytes (on the owner goroutine).
+func (c *Conn) streamData(st *Stream, p []byte) {
+	s := st.slot
+	if c.closed {
+		st.finish()
+		return
+	}
+	var enc []byte
+	if s.rawStream {
+		enc = p
+	} else {
+		enc = proto.AppendChunk(nil, p)
+	}
+	if c.active != s {
+		s.pendingSB = append(s.pendingSB, enc...)
+		if len(s.pendingSB) > 8*c.srv.MaxOutput {
+			st.finish()
+			c.shut()
+		}
+		return
+	}
+	if len(c.out)-c.outPos > 8*c.srv.MaxOutput {
+		// The client does not read: cut it off rather than buffer without bound.
+		st.finish()
+		c.shut()
+		return
+	}
+	c.out = append(c.out, enc...)
+	s.bytesOut += int64(len(enc))
+}
+
+// streamEnd finishes a stream's body (on the owner goroutine).
+func (c *Conn) streamEnd(st *Stream) {
+	s := st.slot
+	if c.closed {
+		st.finish()
+		return
+	}
+	s.streamEnd = true
+	if c.active == s {
+		c.endStream(s)
+		c.pump()
+	}
+}
+
+func (c *Conn) endStream(s *slot) {
+	if !s.rawStream {
+		c.out = append(c.out, proto.LastChunk...)
+		s.bytesOut += int64(len(proto.LastChunk))
+	}
+	c.active = nil
+	s.stream.finish()
+	c.finishSlot(s)
+}
+
+// flush writes pending output until done or the socket would block, then resumes request
+// processing that backpressure paused, and closes when a close was decided.
+func (c *Conn) flush() {
+	for !c.closed {
+		for c.outPos < len(c.out) {
+			n, err := c.t.Write(c.out[c.outPos:])
+			if n > 0 {
+				c.outPos += n
+				c.lastWrite = c.now
+			}
+			if err == ErrWouldBlock {
+				c.wantWrite = true
+				return
+			}
+			if err != nil {
+				c.shut()
+				return
+			}
+		}
+		c.out = c.out[:0]
+		c.outPos = 0
+		if cap(c.out) > 256<<10 {
+			c.out = nil
+		}
+		if c.file != nil {
+			s := c.file
+			n, err := c.t.SendFile(s.file, s.fileOff, s.fileLen)
+			if n > 0 {
+				s.fileOff += n
+				s.fileLen -= n
+				s.bytesOut += n
+				c.lastWrite = c.now
+			}
+			if s.fileLen > 0 {
+				if err == ErrWouldBlock {
+					c.wantWrite = true
+					return
+				}
+				if err == nil && n > 0 {
+					continue
+				}
+				c.shut()
+				return
+			}
+			s.file.Close()
+			s.file = nil
+			c.file = nil
+			c.finishSlot(s)
+			c.pump()
+			continue
+		}
+		c.wantWrite = false
+		// Output drained: resume requests that backpressure held back.
+		if len(c.in) > 0 && !c.blocked() && !c.closeAfter {
+			before := len(c.out)
+			c.consumeIn()
+			if len(c.out) != before || c.file != nil {
+				continue
+			}
+		}
+		break
+	}
+	if c.closed {
+		return
+	}
+	if c.closeAfter && c.queueEmpty() && c.outPos == len(c.out) {
+		c.startClose()
+	}
+}
+
+// startClose ends the connection after its last response: at once, or (after an error, or
+// when the client may still be sending) by shutting the write side and draining input
+// briefly so the client reads the response instead of a reset — as nginx's lingering close.
+func (c *Conn) startClose() {
+	if c.lingering {
+		return
+	}
+	if !c.linger || c.readEOF {
+		c.shut()
+		return
+	}
+	c.lingering = true
+	c.lingerEnd = c.now.Add(c.srv.LingerTimeout)
+	c.wantRead = true
+	if err := c.t.CloseWrite(); err != nil {
+		c.shut()
+	}
+}
+
+// shut marks the connection closed and releases what it holds; the engine closes the socket.
+func (c *Conn) shut() {
+	if c.closed {
+		return
+	}
+	c.closed = true
+	if c.file != nil {
+		c.dropSlot(c.file)
+		c.file = nil
+	}
+	if c.active != nil {
+		c.dropSlot(c.active)
+		c.active = nil
+	}
+	for _, s := range c.queue {
+		c.dropSlot(s)
+	}
+	c.queue = nil
+	c.in, c.out, c.body = nil, nil, nil
+}

@@ -1,0 +1,201 @@
+package conn
+
+import (
+	"errors"
+	"net/netip"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"ownhttp/proto"
+)
+
+// Reply is a response under construction. Inline replies live in the Exchange and are reused;
+// replies finished off the owner goroutine (Exchange.Go) are their own values.
+type Reply struct {
+	Status int
+	// Body is sent after the head. For an inline reply it is copied while the response is
+	// rendered, right after Serve returns, so it may be a view into any buffer that lives that
+	// long; for a Go reply it must not change after the function returns.
+	Body []byte
+	// Close asks for the connection to be closed after this response.
+	Close bool
+	// Route is the route template for metrics ("GET /api/mocks/{id}").
+	Route string
+	// Tags marks the exchange for history and events.
+	Tags Tags
+
+	hdr      []byte
+	file     *os.File
+	fileOff  int64
+	fileLen  int64
+	stream   *Stream
+	noLength bool // a response without Content-Length and without a body (e.g. 204)
+}
+
+// Header appends a header line. name must be a token; value must hold no CR, LF or NUL
+// (values that come from clients or stored mocks are checked where they enter).
+func (r *Reply) Header(name, value string) { r.hdr = proto.AppendHeader(r.hdr, name, value) }
+
+// HeaderBytes appends pre-rendered header lines ("Name: value\r\n"...).
+func (r *Reply) HeaderBytes(lines []byte) { r.hdr = append(r.hdr, lines...) }
+
+// Text sets status, Content-Type and body at once.
+func (r *Reply) Text(status int, contentType string, body []byte) {
+	r.Status = status
+	if contentType != "" {
+		r.Header("Content-Type", contentType)
+	}
+	r.Body = body
+}
+
+// File sends n bytes of f from off as the body; the connection owns f from now on and closes
+// it once sent (or on HEAD, at once). Status and headers are set as for any reply.
+func (r *Reply) File(f *os.File, off, n int64) {
+	r.file, r.fileOff, r.fileLen = f, off, n
+	r.Body = nil
+}
+
+func (r *Reply) reset() {
+	hdr := r.hdr[:0]
+	*r = Reply{hdr: hdr}
+}
+
+// Exchange is one request and its response slot. It is owned by the connection and reused;
+// the request fields are valid only during Handler.Serve.
+type Exchange struct {
+	Req  *proto.Request
+	Body []byte // decoded body; valid only during Serve
+	Head []byte // raw head bytes; valid only during Serve
+
+	Remote   netip.AddrPort
+	ConnID   uint64
+	Seq      int
+	TraceID  uint64
+	Now      time.Time
+	TLS      bool
+	Draining bool
+	// Reused reports that an earlier request was served on this connection.
+	Reused bool
+
+	Reply
+
+	c         *Conn
+	pending   *slot // set when the reply completes later (Go or Stream)
+	bytesIn   int64
+	closeConn bool // the connection closes after this response (decided before Serve)
+}
+
+// TraceHex renders TraceID as the 16 hex characters sent in X-Request-ID.
+func (x *Exchange) TraceHex() string {
+	var b [16]byte
+	appendHex16(b[:0], x.TraceID)
+	return string(b[:])
+}
+
+// Go finishes the reply off the owner goroutine: fn runs on the offload pool and fills r; the
+// response is then sent in its turn. Anything fn needs from the request must be copied before
+// Go returns (the request's views die with Serve). When the pool is full the client gets 503.
+func (x *Exchange) Go(fn func(r *Reply)) {
+	c := x.c
+	s := c.newPendingSlot(x)
+	x.pending = s
+	r := &Reply{Status: 200}
+	ok := c.srv.Offload.Go(func() {
+		defer func() {
+			if p := recover(); p != nil {
+				c.srv.logPanic(p)
+				*r = Reply{}
+				r.Text(500, "text/plain; charset=utf-8", []byte("Internal Server Error"))
+			}
+			if !c.owner.Post(func() { c.complete(s, r) }) && r.file != nil {
+				r.file.Close()
+			}
+		}()
+		fn(r)
+	})
+	if !ok {
+		r.Text(503, "text/plain; charset=utf-8", []byte("Service Unavailable"))
+		r.Header("Retry-After", "1")
+		c.complete(s, r)
+	}
+}
+
+// Stream answers with a chunked body (or, for SSE, a body that lasts until either side
+// ends it). The head is sent with status and the reply's headers; the returned Stream is then
+// written from any goroutine. For HEAD requests the head is sent without a body and the
+// stream is already closed.
+func (x *Exchange) Stream(status int) *Stream {
+	c := x.c
+	st := &Stream{c: c, done: make(chan struct{})}
+	x.Status = status
+	s := c.newPendingSlot(x)
+	x.pending = s
+	st.slot = s
+	r := &Reply{Status: status, hdr: append([]byte(nil), x.hdr...), Route: x.Route, Tags: x.Tags, Close: x.Close, stream: st}
+	c.complete(s, r)
+	return st
+}
+
+// ErrStreamClosed is returned by Stream.Write once the connection is gone, the stream was
+// closed, or the client fell too far behind.
+var ErrStreamClosed = errors.New("conn: stream closed")
+
+// Stream is a response body written over time from any goroutine. Writes are posted to the
+// connection's owner and appended to its output; a client that does not read fast enough is
+// cut off (the connection closes, Done is closed, Write returns ErrStreamClosed) — it is
+// never waited for.
+type Stream struct {
+	c      *Conn
+	slot   *slot
+	closed atomic.Bool
+	once   sync.Once
+	done   chan struct{} // closed when the stream or its connection ends
+}
+
+// Write sends p as one chunk (raw=false) or, with WriteRaw, as bytes inside the body. It
+// copies p and never blocks.
+func (s *Stream) Write(p []byte) error { return s.write(p, false) }
+
+func (s *Stream) write(p []byte, raw bool) error {
+	if s.closed.Load() {
+		return ErrStreamClosed
+	}
+	if len(p) == 0 {
+		return nil
+	}
+	b := append([]byte(nil), p...)
+	if !s.c.owner.Post(func() { s.c.streamData(s, b) }) {
+		s.finish()
+		return ErrStreamClosed
+	}
+	return nil
+}
+
+// Close ends the body (the last chunk is sent). It is idempotent.
+func (s *Stream) Close() {
+	if s.closed.Swap(true) {
+		return
+	}
+	if !s.c.owner.Post(func() { s.c.streamEnd(s) }) {
+		s.finish()
+	}
+}
+
+// Done is closed when the stream has ended for any reason; producers select on it to stop.
+func (s *Stream) Done() <-chan struct{} { return s.done }
+
+func (s *Stream) finish() {
+	s.closed.Store(true)
+	s.once.Do(func() { close(s.done) })
+}
+
+const hexDigits = "0123456789abcdef"
+
+func appendHex16(dst []byte, v uint64) []byte {
+	for i := 60; i >= 0; i -= 4 {
+		dst = append(dst, hexDigits[(v>>uint(i))&0xf])
+	}
+	return dst
+}

@@ -1,0 +1,83 @@
+// Package features is ownhttp's product surface: the routes (routes.go lists every one), the
+// built-in demo routes, and the observers that turn finished exchanges into the access log.
+// Handlers run on a connection's owner goroutine and never block: work that would block is
+// handed to conn.Exchange.Go.
+package features
+
+import (
+	"log/slog"
+	"time"
+
+	"ownhttp/conn"
+	"ownhttp/proto"
+)
+
+// Config is what the product surface needs from the command line.
+type Config struct {
+	Engine    string // "epoll" or "threadpool", reported in logs
+	AccessLog bool
+	LogJSON   bool // the access log is JSON (latency_ms) rather than plain (duration_ms)
+	Logger    *slog.Logger
+	// StreamInterval spaces the chunks of GET /stream (they are written as produced).
+	StreamInterval time.Duration
+	Server         *conn.Server
+}
+
+// App is the conn.Handler for the whole server.
+type App struct {
+	cfg    Config
+	routes routeTable
+}
+
+// New builds the application.
+func New(cfg Config) *App {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	a := &App{cfg: cfg}
+	a.routes = a.buildRoutes()
+	return a
+}
+
+// Serve implements conn.Handler.
+func (a *App) Serve(x *conn.Exchange) {
+	req := x.Req
+	// RFC 9110 §9.3.7: OPTIONS * asks about the server as a whole.
+	if req.Method == proto.MethodOPTIONS && string(req.Path) == "*" {
+		x.Route = "OPTIONS *"
+		x.Header("Allow", allowServer)
+		x.Status = 200
+		return
+	}
+	if a.routes.serve(x) {
+		return
+	}
+	a.fallback(x)
+}
+
+const allowServer = "GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH"
+
+// fallback answers paths no route claims (spec §1.11): GET, HEAD and POST get 404; any other
+// method gets 405 with Allow: GET, HEAD, POST.
+func (a *App) fallback(x *conn.Exchange) {
+	switch x.Req.Method {
+	case proto.MethodGET, proto.MethodHEAD, proto.MethodPOST:
+		x.Route = "404"
+		x.Text(404, textPlain, notFound)
+	default:
+		x.Route = "405"
+		methodNotAllowed(x, "GET, HEAD, POST")
+	}
+}
+
+const textPlain = "text/plain; charset=utf-8"
+
+var (
+	notFound          = []byte("Not Found")
+	methodNotAllowedB = []byte("Method Not Allowed")
+)
+
+func methodNotAllowed(x *conn.Exchange, allow string) {
+	x.Header("Allow", allow)
+	x.Text(405, textPlain, methodNotAllowedB)
+}

@@ -1,0 +1,92 @@
+// Package loop holds the two engines that drive conn.Conn over real sockets:
+//
+//   - Reactor: epoll event loops (golang.org/x/sys/unix). Each loop owns its listener socket
+//     (SO_REUSEPORT), its connections, one read buffer, an eventfd-woken task queue and a Date
+//     cache. Sockets are non-blocking; a loop never blocks except in epoll_wait. Work that would
+//     block runs on the Offload pool and is posted back to the owning loop.
+//   - Pool: the threadpool fallback. Each connection has a parked reader goroutine that costs
+//     only its stack while idle; it takes one of a bounded number of worker slots only while
+//     it handles input. Connections waiting for a slot form the bounded queue; past it they get
+//     503 and close.
+//
+// Both engines run the same conn code, so their wire behaviour is the same. x/sys/unix is
+// imported here and nowhere else.
+package loop
+
+import (
+	"log/slog"
+	"net/netip"
+	"time"
+
+	"ownhttp/conn"
+)
+
+// Engine is a running server engine.
+type Engine interface {
+	// Name is "epoll" or "threadpool".
+	Name() string
+	// Addr is the bound listen address.
+	Addr() netip.AddrPort
+	// Serve runs until the engine has stopped (drained or stopped).
+	Serve() error
+	// Drain stops accepting, closes idle connections and lets in-flight requests finish;
+	// Serve returns once no connection is left. It never blocks and is idempotent.
+	Drain()
+	// Stop closes every connection now. It never blocks and is idempotent.
+	Stop()
+	// Stats returns live gauges.
+	Stats() Stats
+}
+
+// Stats are an engine's live gauges.
+type Stats struct {
+	ActiveConnections int64
+	Accepted          uint64
+	Rejected          uint64 // refused at accept: over the cap, queue full or draining
+}
+
+// Config configures an engine.
+type Config struct {
+	Host string
+	Port int
+	// Reactors is the number of event loops (reactor only; default 1).
+	Reactors int
+	// Workers and QueueSize bound the pool engine.
+	Workers, QueueSize int
+	// MaxConnections caps open connections; past it a new connection gets 503 and closes.
+	MaxConnections int
+	Server         *conn.Server
+	// NewObserver returns the observer for one event loop (reactor) or for the whole engine
+	// (pool, where it is called once and shared under a lock). May be nil.
+	NewObserver func() conn.Observer
+	Logger      *slog.Logger
+	// Now is the clock (tests may replace it).
+	Now func() time.Time
+}
+
+func (c *Config) defaults() {
+	if c.Reactors <= 0 {
+		c.Reactors = 1
+	}
+	if c.Workers <= 0 {
+		c.Workers = 16
+	}
+	if c.QueueSize <= 0 {
+		c.QueueSize = 1024
+	}
+	if c.MaxConnections <= 0 {
+		c.MaxConnections = 10000
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+}
+
+// Flusher is implemented by observers that batch: the engine calls Flush at the end of each
+// loop wakeup (reactor) or after each request (pool).
+type Flusher interface {
+	Flush()
+}

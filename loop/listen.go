@@ -1,0 +1,77 @@
+package loop
+
+import (
+	"fmt"
+	"net/netip"
+
+	"golang.org/x/sys/unix"
+)
+
+// listenTCP opens a non-blocking listening socket on host:port with SO_REUSEADDR (and
+// SO_REUSEPORT when reusePort, so each event loop can own a socket on the same port) and a
+// SOMAXCONN backlog. Port 0 picks a free port; the bound address is returned.
+func listenTCP(host string, port int, reusePort bool) (int, netip.AddrPort, error) {
+	ip, err := resolveHost(host)
+	if err != nil {
+		return -1, netip.AddrPort{}, err
+	}
+	family := unix.AF_INET
+	if ip.Is6() && !ip.Is4In6() {
+		family = unix.AF_INET6
+	}
+	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, unix.IPPROTO_TCP)
+	if err != nil {
+		return -1, netip.AddrPort{}, fmt.Errorf("socket: %w", err)
+	}
+	fail := func(what string, err error) (int, netip.AddrPort, error) {
+		unix.Close(fd)
+		return -1, netip.AddrPort{}, fmt.Errorf("%s %s: %w", what, netip.AddrPortFrom(ip, uint16(port)), err)
+	}
+	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); err != nil {
+		return fail("SO_REUSEADDR", err)
+	}
+	if reusePort {
+		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEPORT, 1); err != nil {
+			return fail("SO_REUSEPORT", err)
+		}
+	}
+	var sa unix.Sockaddr
+	if family == unix.AF_INET {
+		sa = &unix.SockaddrInet4{Port: port, Addr: ip.Unmap().As4()}
+	} else {
+		sa = &unix.SockaddrInet6{Port: port, Addr: ip.As16()}
+	}
+	if err := unix.Bind(fd, sa); err != nil {
+		return fail("bind", err)
+	}
+	if err := unix.Listen(fd, unix.SOMAXCONN); err != nil {
+		return fail("listen", err)
+	}
+	bound, err := unix.Getsockname(fd)
+	if err != nil {
+		return fail("getsockname", err)
+	}
+	return fd, sockaddrToAddrPort(bound), nil
+}
+
+func resolveHost(host string) (netip.Addr, error) {
+	switch host {
+	case "", "localhost":
+		return netip.AddrFrom4([4]byte{127, 0, 0, 1}), nil
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return netip.Addr{}, fmt.Errorf("host %q is not an IP address", host)
+	}
+	return ip, nil
+}
+
+func sockaddrToAddrPort(sa unix.Sockaddr) netip.AddrPort {
+	switch a := sa.(type) {
+	case *unix.SockaddrInet4:
+		return netip.AddrPortFrom(netip.AddrFrom4(a.Addr), uint16(a.Port))
+	case *unix.SockaddrInet6:
+		return netip.AddrPortFrom(netip.AddrFrom16(a.Addr).Unmap(), uint16(a.Port))
+	}
+	return netip.AddrPort{}
+}

@@ -1,0 +1,493 @@
+package loop
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"ownhttp/conn"
+	"ownhttp/proto"
+)
+
+const (
+	readBufferSize = 64 << 10
+	maxEvents      = 256
+	acceptBatch    = 128
+	sweepInterval  = 200 * time.Millisecond
+)
+
+// Reactor is the epoll engine.
+type Reactor struct {
+	cfg    Config
+	addr   netip.AddrPort
+	loops  []*eventLoop
+	active atomic.Int64
+	stats  struct{ accepted, rejected atomic.Uint64 }
+	stop   atomic.Bool
+}
+
+// Listen opens the reactor's listening sockets (one per loop, SO_REUSEPORT) and its epoll
+// instances. Nothing runs until Serve.
+func Listen(cfg Config) (*Reactor, error) {
+	cfg.defaults()
+	r := &Reactor{cfg: cfg}
+	port := cfg.Port
+	for i := 0; i < cfg.Reactors; i++ {
+		lfd, addr, err := listenTCP(cfg.Host, port, true)
+		if err != nil {
+			r.closeAll()
+			return nil, err
+		}
+		if i == 0 {
+			r.addr = addr
+			port = int(addr.Port())
+		}
+		l, err := newEventLoop(r, i, lfd)
+		if err != nil {
+			unix.Close(lfd)
+			r.closeAll()
+			return nil, err
+		}
+		r.loops = append(r.loops, l)
+	}
+	return r, nil
+}
+
+func (r *Reactor) closeAll() {
+	for _, l := range r.loops {
+		l.closeFDs()
+	}
+}
+
+// Name returns "epoll".
+func (r *Reactor) Name() string { return "epoll" }
+
+// Addr returns the bound address.
+func (r *Reactor) Addr() netip.AddrPort { return r.addr }
+
+// Stats returns live gauges.
+func (r *Reactor) Stats() Stats {
+	return Stats{ActiveConnections: r.active.Load(), Accepted: r.stats.accepted.Load(), Rejected: r.stats.rejected.Load()}
+}
+
+// Serve runs every loop (loop 0 on the calling goroutine) until all have stopped.
+func (r *Reactor) Serve() error {
+	var wg sync.WaitGroup
+	errs := make([]error, len(r.loops))
+	for i, l := range r.loops[1:] {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i+1] = l.run()
+		}()
+	}
+	errs[0] = r.loops[0].run()
+	wg.Wait()
+	r.closeAll()
+	return errors.Join(errs...)
+}
+
+// Drain starts the drain in every loop.
+func (r *Reactor) Drain() {
+	r.cfg.Server.StartDrain(r.cfg.Now())
+	for _, l := range r.loops {
+		l.command(cmdDrain)
+	}
+}
+
+// Stop closes everything in every loop.
+func (r *Reactor) Stop() {
+	r.stop.Store(true)
+	for _, l := range r.loops {
+		l.command(cmdStop)
+	}
+}
+
+const (
+	cmdDrain uint32 = 1 << iota
+	cmdStop
+)
+
+// eventLoop owns one epoll instance, one listener and the connections it accepted. Only its
+// own goroutine touches its fields, except tasks/cmds (guarded by mu / atomics) and the
+// eventfd used to wake it.
+type eventLoop struct {
+	r      *Reactor
+	idx    int
+	epfd   int
+	evfd   int
+	lfd    int
+	conns  map[int]*entry
+	buf    []byte
+	date   proto.DateCache
+	obs    conn.Observer
+	flush  Flusher
+	events [maxEvents]unix.EpollEvent
+
+	mu    sync.Mutex
+	tasks []task // posted functions; unbounded, but each is tied to a live connection
+	spare []task
+	woken atomic.Bool
+	cmds  atomic.Uint32
+
+	draining    bool
+	nextSweep   time.Time
+	acceptPause time.Time
+}
+
+type task struct {
+	e  *entry
+	fn func()
+}
+
+func newEventLoop(r *Reactor, idx, lfd int) (*eventLoop, error) {
+	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, fmt.Errorf("epoll_create1: %w", err)
+	}
+	evfd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
+	if err != nil {
+		unix.Close(epfd)
+		return nil, fmt.Errorf("eventfd: %w", err)
+	}
+	l := &eventLoop{r: r, idx: idx, epfd: epfd, evfd: evfd, lfd: lfd, conns: make(map[int]*entry),
+		buf: make([]byte, readBufferSize)}
+	if r.cfg.NewObserver != nil {
+		l.obs = r.cfg.NewObserver()
+		l.flush, _ = l.obs.(Flusher)
+	}
+	if err := l.ctl(unix.EPOLL_CTL_ADD, evfd, unix.EPOLLIN); err != nil {
+		l.closeFDs()
+		return nil, err
+	}
+	if err := l.ctl(unix.EPOLL_CTL_ADD, lfd, unix.EPOLLIN); err != nil {
+		l.closeFDs()
+		return nil, err
+	}
+	return l, nil
+}
+
+func (l *eventLoop) ctl(op, fd int, events uint32) error {
+	ev := unix.EpollEvent{Events: events, Fd: int32(fd)}
+	if err := unix.EpollCtl(l.epfd, op, fd, &ev); err != nil {
+		return fmt.Errorf("epoll_ctl: %w", err)
+	}
+	return nil
+}
+
+func (l *eventLoop) closeFDs() {
+	if l.lfd >= 0 {
+		unix.Close(l.lfd)
+		l.lfd = -1
+	}
+	if l.evfd >= 0 {
+		unix.Close(l.evfd)
+		l.evfd = -1
+	}
+	if l.epfd >= 0 {
+		unix.Close(l.epfd)
+		l.epfd = -1
+	}
+}
+
+// command asks the loop to drain or stop; it never blocks.
+func (l *eventLoop) command(cmd uint32) {
+	for {
+		old := l.cmds.Load()
+		if l.cmds.CompareAndSwap(old, old|cmd) {
+			break
+		}
+	}
+	l.wake()
+}
+
+func (l *eventLoop) wake() {
+	if l.woken.Swap(true) {
+		return
+	}
+	var one = [8]byte{1}
+	unix.Write(l.evfd, one[:]) // EAGAIN means a wakeup is already pending
+}
+
+func (l *eventLoop) post(e *entry, fn func()) bool {
+	if e.dead.Load() {
+		return false
+	}
+	l.mu.Lock()
+	l.tasks = append(l.tasks, task{e, fn})
+	l.mu.Unlock()
+	l.wake()
+	return true
+}
+
+func (l *eventLoop) run() error {
+	now := l.r.cfg.Now()
+	l.date.Update(now)
+	l.nextSweep = now.Add(sweepInterval)
+	for {
+		timeout := int(time.Until(l.nextSweep) / time.Millisecond)
+		if timeout < 0 {
+			timeout = 0
+		}
+		n, err := unix.EpollWait(l.epfd, l.events[:], timeout+1)
+		if err != nil && err != unix.EINTR {
+			return fmt.Errorf("epoll_wait: %w", err)
+		}
+		now = l.r.cfg.Now()
+		l.date.Update(now)
+		for i := 0; i < n; i++ {
+			ev := &l.events[i]
+			fd := int(ev.Fd)
+			switch fd {
+			case l.lfd:
+				l.accept(now)
+			case l.evfd:
+				l.runTasks(now)
+			default:
+				if e := l.conns[fd]; e != nil {
+					l.handle(e, ev.Events, now)
+				}
+			}
+		}
+		if l.flush != nil {
+			l.flush.Flush()
+		}
+		if cmds := l.cmds.Load(); cmds != 0 {
+			if cmds&cmdStop != 0 {
+				l.stopAll()
+				return nil
+			}
+			if cmds&cmdDrain != 0 && !l.draining {
+				l.startDrain(now)
+			}
+		}
+		if !now.Before(l.nextSweep) {
+			l.sweep(now)
+			l.nextSweep = now.Add(sweepInterval)
+		}
+		if l.draining && len(l.conns) == 0 {
+			return nil
+		}
+	}
+}
+
+func (l *eventLoop) runTasks(now time.Time) {
+	var b [8]byte
+	unix.Read(l.evfd, b[:])
+	l.woken.Store(false)
+	l.mu.Lock()
+	tasks := l.tasks
+	l.tasks = l.spare[:0]
+	l.mu.Unlock()
+	for i := range tasks {
+		t := tasks[i]
+		tasks[i] = task{}
+		if t.e.closed {
+			continue
+		}
+		t.e.c.RunPosted(t.fn, now)
+		l.sync(t.e)
+	}
+	l.spare = tasks[:0]
+}
+
+func (l *eventLoop) accept(now time.Time) {
+	if now.Before(l.acceptPause) {
+		return
+	}
+	for i := 0; i < acceptBatch; i++ {
+		fd, sa, err := unix.Accept4(l.lfd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
+		if err != nil {
+			switch err {
+			case unix.EAGAIN, unix.ECONNABORTED, unix.EINTR:
+			case unix.EMFILE, unix.ENFILE, unix.ENOBUFS, unix.ENOMEM:
+				// Out of descriptors: stop accepting for a moment instead of spinning on a
+				// level-triggered listener.
+				l.r.cfg.Logger.Warn("accept paused", "error", err.Error())
+				l.acceptPause = now.Add(100 * time.Millisecond)
+				l.ctl(unix.EPOLL_CTL_DEL, l.lfd, 0)
+				l.nextSweep = l.acceptPause
+			default:
+				l.r.cfg.Logger.Warn("accept failed", "error", err.Error())
+			}
+			return
+		}
+		l.r.stats.accepted.Add(1)
+		if l.draining || l.r.active.Load() >= int64(l.r.cfg.MaxConnections) {
+			l.r.stats.rejected.Add(1)
+			rejectFD(fd, l.draining, l.date.Bytes())
+			continue
+		}
+		unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
+		e := &entry{fd: fd, l: l}
+		id := nextConnID.Add(1)
+		e.c = conn.New(l.r.cfg.Server, e, e, l.obs, &l.date, sockaddrToAddrPort(sa), id, false, now)
+		if err := l.ctl(unix.EPOLL_CTL_ADD, fd, unix.EPOLLIN); err != nil {
+			unix.Close(fd)
+			continue
+		}
+		e.events = unix.EPOLLIN
+		l.conns[fd] = e
+		l.r.active.Add(1)
+	}
+}
+
+// nextConnID numbers connections across engines and loops (one atomic add per accept).
+var nextConnID atomic.Uint64
+
+// rejectFD answers a refused connection with 503 best-effort and closes it.
+func rejectFD(fd int, draining bool, date []byte) {
+	var buf [256]byte
+	unix.Write(fd, conn.Reject(buf[:0], 503, date, draining))
+	unix.Close(fd)
+}
+
+func (l *eventLoop) handle(e *entry, events uint32, now time.Time) {
+	c := e.c
+	if events&(unix.EPOLLIN|unix.EPOLLHUP|unix.EPOLLERR|unix.EPOLLRDHUP) != 0 && (c.WantRead() || events&(unix.EPOLLHUP|unix.EPOLLERR) != 0) {
+		n, err := unix.Read(e.fd, l.buf)
+		switch {
+		case n > 0:
+			c.OnData(l.buf[:n], now)
+		case n == 0 && err == nil:
+			c.OnEOF(now)
+		case err == unix.EAGAIN || err == unix.EINTR:
+		default:
+			c.Abort()
+		}
+	}
+	if events&unix.EPOLLOUT != 0 && !c.Closed() {
+		c.OnWritable(now)
+	}
+	l.sync(e)
+}
+
+// sync closes a finished connection or updates its epoll interest to what it wants.
+func (l *eventLoop) sync(e *entry) {
+	c := e.c
+	if c.Closed() {
+		l.closeEntry(e)
+		return
+	}
+	var want uint32
+	if c.WantRead() {
+		want |= unix.EPOLLIN
+	}
+	if c.WantWrite() {
+		want |= unix.EPOLLOUT
+	}
+	if want != e.events {
+		if l.ctl(unix.EPOLL_CTL_MOD, e.fd, want) != nil {
+			c.Abort()
+			l.closeEntry(e)
+			return
+		}
+		e.events = want
+	}
+}
+
+func (l *eventLoop) closeEntry(e *entry) {
+	if e.closed {
+		return
+	}
+	e.closed = true
+	e.dead.Store(true)
+	delete(l.conns, e.fd)
+	unix.Close(e.fd) // closing removes it from the epoll set
+	l.r.active.Add(-1)
+}
+
+// sweep applies connection deadlines.
+func (l *eventLoop) sweep(now time.Time) {
+	if l.lfd >= 0 && !l.acceptPause.IsZero() && !now.Before(l.acceptPause) {
+		l.acceptPause = time.Time{}
+		l.ctl(unix.EPOLL_CTL_ADD, l.lfd, unix.EPOLLIN)
+	}
+	for _, e := range l.conns {
+		d := e.c.Deadline()
+		if !d.IsZero() && !now.Before(d) {
+			e.c.OnTimer(now)
+			l.sync(e)
+		}
+	}
+}
+
+func (l *eventLoop) startDrain(now time.Time) {
+	l.draining = true
+	if l.lfd >= 0 {
+		unix.Close(l.lfd)
+		l.lfd = -1
+	}
+	for _, e := range l.conns {
+		e.c.OnDrain(now)
+		l.sync(e)
+	}
+}
+
+func (l *eventLoop) stopAll() {
+	for _, e := range l.conns {
+		e.c.Abort()
+		l.closeEntry(e)
+	}
+}
+
+// entry is one connection of a loop: its socket, its driver, and the Transport and Owner the
+// driver uses.
+type entry struct {
+	fd     int
+	l      *eventLoop
+	c      *conn.Conn
+	events uint32
+	closed bool        // loop goroutine only
+	dead   atomic.Bool // set with closed, read by posting goroutines
+}
+
+// Write implements conn.Transport with a non-blocking write.
+func (e *entry) Write(p []byte) (int, error) {
+	for {
+		n, err := unix.Write(e.fd, p)
+		if err == unix.EINTR {
+			continue
+		}
+		if n < 0 {
+			n = 0
+		}
+		if err == unix.EAGAIN {
+			return n, conn.ErrWouldBlock
+		}
+		return n, err
+	}
+}
+
+// SendFile implements conn.Transport with a non-blocking sendfile.
+func (e *entry) SendFile(f *os.File, off, n int64) (int64, error) {
+	if n > 1<<30 {
+		n = 1 << 30
+	}
+	o := off
+	for {
+		w, err := unix.Sendfile(e.fd, int(f.Fd()), &o, int(n))
+		if err == unix.EINTR {
+			continue
+		}
+		if w < 0 {
+			w = 0
+		}
+		if err == unix.EAGAIN {
+			return int64(w), conn.ErrWouldBlock
+		}
+		return int64(w), err
+	}
+}
+
+// CloseWrite implements conn.Transport.
+func (e *entry) CloseWrite() error { return unix.Shutdown(e.fd, unix.SHUT_WR) }
+
+// Post implements conn.Owner through the loop's task queue.
+func (e *entry) Post(fn func()) bool { return e.l.post(e, fn) }

@@ -1,0 +1,269 @@
+// Command ownhttp is an HTTP/1.1 server written from raw sockets with an API lab on top:
+// dynamic mocks, request history and replay, scenario runs, proxy targets and a live event
+// stream. See README.md.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	oklog "github.com/oklog/run"
+	"github.com/peterbourgon/ff/v3"
+
+	"ownhttp/conn"
+	"ownhttp/features"
+	"ownhttp/loop"
+	"ownhttp/proto"
+)
+
+func main() {
+	err := run(context.Background(), os.Args[1:], os.Stdout, os.Stderr)
+	switch {
+	case err == nil:
+	case errors.Is(err, flag.ErrHelp):
+	case errors.As(err, new(usageError)):
+		fmt.Fprintln(os.Stderr, "ownhttp:", err)
+		os.Exit(2)
+	default:
+		fmt.Fprintln(os.Stderr, "ownhttp:", err)
+		os.Exit(1)
+	}
+}
+
+// usageError is a bad command line: exit status 2.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
+
+// options are the server's flags after parsing.
+type options struct {
+	host                 string
+	port                 int
+	engine               string
+	reactors             int
+	workers              int
+	queueSize            int
+	maxConnections       int
+	keepAliveTimeout     time.Duration
+	headerTimeout        time.Duration
+	maxKeepAliveRequests int
+	maxHeaderBytes       int
+	maxBodyBytes         int64
+	maxTargetLength      int
+	drainTimeout         time.Duration
+	logFormat            string
+	accessLog            bool
+}
+
+const envPrefix = "OWNHTTP"
+
+// parseFlags reads flags, then OWNHTTP_* environment variables for flags not given, then PORT
+// for the port when neither --port nor OWNHTTP_PORT is set.
+func parseFlags(args []string, stderr io.Writer) (*options, error) {
+	o := &options{}
+	fs := flag.NewFlagSet("ownhttp", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&o.host, "host", "127.0.0.1", "address to listen on")
+	fs.IntVar(&o.port, "port", 8080, "port to listen on (0 picks a free port; PORT is honoured when neither this nor OWNHTTP_PORT is set)")
+	fs.StringVar(&o.engine, "engine", "epoll", "engine: epoll (selectors is an alias) or threadpool")
+	fs.IntVar(&o.reactors, "reactors", runtime.GOMAXPROCS(0), "event loops of the epoll engine")
+	fs.IntVar(&o.workers, "workers", 16, "worker slots of the threadpool engine")
+	fs.IntVar(&o.queueSize, "queue-size", 1024, "connections that may wait for a threadpool worker before 503")
+	fs.IntVar(&o.maxConnections, "max-connections", loop.DefaultMaxConnections(), "open connections before 503 (default from the open-files limit)")
+	fs.DurationVar(&o.keepAliveTimeout, "keepalive-timeout", 10*time.Second, "idle time allowed between requests on a connection")
+	fs.DurationVar(&o.headerTimeout, "header-timeout", 10*time.Second, "time allowed for a whole request head (408 past it)")
+	fs.IntVar(&o.maxKeepAliveRequests, "max-keepalive-requests", 1000, "requests served on one connection before it closes")
+	fs.IntVar(&o.maxHeaderBytes, "max-header-bytes", proto.DefaultMaxHeaderBytes, "largest request head in bytes (431 past it)")
+	fs.Int64Var(&o.maxBodyBytes, "max-body-bytes", proto.DefaultMaxBodyBytes, "largest request body in bytes (413 past it)")
+	fs.IntVar(&o.maxTargetLength, "max-target-length", proto.DefaultMaxTargetLength, "longest request target in bytes (414 past it)")
+	fs.DurationVar(&o.drainTimeout, "drain-timeout", 5*time.Second, "how long a shutdown waits for in-flight requests")
+	fs.StringVar(&o.logFormat, "log-format", "plain", "log format: plain or json")
+	fs.BoolVar(&o.accessLog, "access-log", true, "write one access-log line per response")
+
+	err := ff.Parse(fs, args, ff.WithEnvVarPrefix(envPrefix))
+	if errors.Is(err, flag.ErrHelp) {
+		printUsage(fs, stderr)
+		return nil, err
+	}
+	if err != nil {
+		return nil, usageError{oneLine(err.Error())}
+	}
+	if fs.NArg() > 0 {
+		return nil, usagef("unexpected argument %q", fs.Arg(0))
+	}
+	portSet := false
+	fs.Visit(func(f *flag.Flag) { portSet = portSet || f.Name == "port" })
+	if p := os.Getenv("PORT"); !portSet && p != "" {
+		n, err := strconv.Atoi(p)
+		if err != nil {
+			return nil, usagef("PORT=%q is not a port number", p)
+		}
+		o.port = n
+	}
+	return o, o.validate()
+}
+
+func (o *options) validate() error {
+	switch o.engine {
+	case "epoll", "threadpool":
+	case "selectors":
+		o.engine = "epoll"
+	default:
+		return usagef("--engine %q: want epoll, selectors or threadpool", o.engine)
+	}
+	switch o.logFormat {
+	case "plain", "json":
+	default:
+		return usagef("--log-format %q: want plain or json", o.logFormat)
+	}
+	if o.port < 0 || o.port > 65535 {
+		return usagef("--port %d: want 0..65535", o.port)
+	}
+	positive := map[string]int64{
+		"--reactors": int64(o.reactors), "--workers": int64(o.workers), "--queue-size": int64(o.queueSize),
+		"--max-connections": int64(o.maxConnections), "--keepalive-timeout": int64(o.keepAliveTimeout),
+		"--header-timeout": int64(o.headerTimeout), "--max-keepalive-requests": int64(o.maxKeepAliveRequests),
+		"--max-header-bytes": int64(o.maxHeaderBytes), "--max-body-bytes": o.maxBodyBytes,
+		"--max-target-length": int64(o.maxTargetLength), "--drain-timeout": int64(o.drainTimeout),
+	}
+	for _, name := range []string{"--reactors", "--workers", "--queue-size", "--max-connections",
+		"--keepalive-timeout", "--header-timeout", "--max-keepalive-requests", "--max-header-bytes",
+		"--max-body-bytes", "--max-target-length", "--drain-timeout"} {
+		if positive[name] <= 0 {
+			return usagef("%s must be positive", name)
+		}
+	}
+	if o.maxHeaderBytes < 256 {
+		return usagef("--max-header-bytes %d: want at least 256", o.maxHeaderBytes)
+	}
+	return nil
+}
+
+func oneLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	return s
+}
+
+func printUsage(fs *flag.FlagSet, w io.Writer) {
+	fmt.Fprintf(w, "Usage: ownhttp [flags]\n\nEvery flag can also be set by an environment variable (flags win).\n\n")
+	fs.VisitAll(func(f *flag.Flag) {
+		env := envPrefix + "_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		fmt.Fprintf(w, "  --%s (env %s, default %q)\n      %s\n", f.Name, env, f.DefValue, f.Usage)
+	})
+}
+
+// run is the whole program: parse flags, build the server and serve until ctx ends or a
+// SIGINT/SIGTERM arrives, then drain and return nil.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	o, err := parseFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	var handler slog.Handler = slog.NewTextHandler(stderr, nil)
+	if o.logFormat == "json" {
+		handler = slog.NewJSONHandler(stderr, nil)
+	}
+	logger := slog.New(handler)
+
+	offload := loop.NewOffload(64, 1024)
+	defer offload.Stop()
+	var key [8]byte
+	rand.Read(key[:])
+	srv := &conn.Server{
+		Limits: proto.Limits{MaxHeaderBytes: o.maxHeaderBytes, MaxTargetLength: o.maxTargetLength,
+			MaxBodyBytes: o.maxBodyBytes},
+		KeepAliveTimeout:     o.keepAliveTimeout,
+		HeaderTimeout:        o.headerTimeout,
+		MaxKeepAliveRequests: o.maxKeepAliveRequests,
+		Offload:              offload,
+		Logger:               logger,
+		TraceKey:             binary.LittleEndian.Uint64(key[:]),
+	}
+	app := features.New(features.Config{Engine: o.engine, AccessLog: o.accessLog, LogJSON: o.logFormat == "json",
+		Logger: logger, Server: srv, StreamInterval: 50 * time.Millisecond})
+	srv.Handler = app
+	srv.Defaults()
+
+	cfg := loop.Config{Host: o.host, Port: o.port, Reactors: o.reactors, Workers: o.workers,
+		QueueSize: o.queueSize, MaxConnections: o.maxConnections, Server: srv,
+		NewObserver: app.NewObserver, Logger: logger}
+	var eng loop.Engine
+	if o.engine == "threadpool" {
+		eng, err = loop.ListenPool(cfg)
+	} else {
+		eng, err = loop.Listen(cfg)
+	}
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	logger.Info("listening", "addr", eng.Addr().String(), "engine", eng.Name(),
+		"url", "http://"+eng.Addr().String()+"/")
+
+	engineDone := make(chan struct{})
+	var g oklog.Group
+	{
+		var once sync.Once
+		g.Add(func() error {
+			defer close(engineDone)
+			return eng.Serve()
+		}, func(error) {
+			once.Do(func() {
+				logger.Info("draining", "timeout", o.drainTimeout.String())
+				eng.Drain()
+				go func() {
+					// Past the drain timeout, whatever is still open is closed.
+					t := time.NewTimer(o.drainTimeout)
+					defer t.Stop()
+					select {
+					case <-t.C:
+						eng.Stop()
+					case <-engineDone:
+					}
+				}()
+			})
+		})
+	}
+	{
+		// The state actor arrives with the mock and history features; until then this member
+		// only keeps the group's shape: it stops after the engine has.
+		stop := make(chan struct{})
+		var once sync.Once
+		g.Add(func() error {
+			<-stop
+			<-engineDone
+			return nil
+		}, func(error) { once.Do(func() { close(stop) }) })
+	}
+	g.Add(oklog.SignalHandler(ctx, os.Interrupt, syscall.SIGTERM))
+
+	err = g.Run()
+	var sig *oklog.SignalError
+	switch {
+	case errors.As(err, &sig) && sig != nil:
+		logger.Info("signal_received", "signal", fmt.Sprint(sig.Signal), "action", "drain_and_stop")
+		err = nil
+	case errors.Is(err, oklog.ErrSignal):
+		err = nil
+	case errors.Is(err, context.Canceled):
+		err = nil
+	}
+	logger.Info("stopped")
+	return err
+}

@@ -1,0 +1,96 @@
+package proto
+
+import "strconv"
+
+// StatusText returns the reason phrase registered for code (RFC 9110 §15 and the IANA HTTP
+// Status Code Registry), or "" for an unregistered code.
+func StatusText(code int) string {
+	if code < 0 || code >= len(statusText) {
+		return ""
+	}
+	return statusText[code]
+}
+
+var statusText = [600]string{
+	100: "Continue",
+	101: "Switching Protocols",
+	102: "Processing",
+	103: "Early Hints",
+	200: "OK",
+	201: "Created",
+	202: "Accepted",
+	203: "Non-Authoritative Information",
+	204: "No Content",
+	205: "Reset Content",
+	206: "Partial Content",
+	207: "Multi-Status",
+	208: "Already Reported",
+	226: "IM Used",
+	300: "Multiple Choices",
+	301: "Moved Permanently",
+	302: "Found",
+	303: "See Other",
+	304: "Not Modified",
+	305: "Use Proxy",
+	307: "Temporary Redirect",
+	308: "Permanent Redirect",
+	400: "Bad Request",
+	401: "Unauthorized",
+	402: "Payment Required",
+	403: "Forbidden",
+	404: "Not Found",
+	405: "Method Not Allowed",
+	406: "Not Acceptable",
+	407: "Proxy Authentication Required",
+	408: "Request Timeout",
+	409: "Conflict",
+	410: "Gone",
+	411: "Length Required",
+	412: "Precondition Failed",
+	413: "Content Too Large", // RFC 9110 §15.5.14 (was "Payload Too Large")
+	414: "URI Too Long",
+	415: "Unsupported Media Type",
+	416: "Range Not Satisfiable",
+	417: "Expectation Failed",
+	418: "I'm a teapot",
+	421: "Misdirected Request",
+	422: "Unprocessable Content",
+	423: "Locked",
+	424: "Failed Dependency",
+	425: "Too Early",
+	426: "Upgrade Required",
+	428: "Precondition Required",
+	429: "Too Many Requests",
+	431: "Request Header Fields Too Large",
+	451: "Unavailable For Legal Reasons",
+	500: "Internal Server Error",
+	501: "Not Implemented",
+	502: "Bad Gateway",
+	503: "Service Unavailable",
+	504: "Gateway Timeout",
+	505: "HTTP Version Not Supported",
+	506: "Variant Also Negotiates",
+	507: "Insufficient Storage",
+	508: "Loop Detected",
+	510: "Not Extended",
+	511: "Network Authentication Required",
+}
+
+// statusLines holds the rendered "HTTP/1.1 <code> <reason>\r\n" for every code 100..599, so
+// writing a status line is one append. Unregistered codes get an empty reason phrase, which
+// RFC 9112 §4 allows ("HTTP/1.1 299 \r\n").
+var statusLines = func() (t [600][]byte) {
+	for code := 100; code < 600; code++ {
+		t[code] = []byte("HTTP/1.1 " + strconv.Itoa(code) + " " + statusText[code] + "\r\n")
+	}
+	return t
+}()
+
+// AppendStatusLine appends the HTTP/1.1 status line for code; a code outside 100..599 is
+// written as 500.
+func AppendStatusLine(dst []byte, code int) []byte {
+	if code < 100 || code >= 600 {
+		code = 500
+	}
+	return append(dst, statusLines[code]...)
+}
