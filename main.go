@@ -115,7 +115,10 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		}
 		o.port = n
 	}
-	return o, o.validate()
+	if err := o.validate(); err != nil {
+		return nil, err
+	}
+	return o, nil
 }
 
 func (o *options) validate() error {
@@ -124,15 +127,15 @@ func (o *options) validate() error {
 	case "selectors":
 		o.engine = "epoll"
 	default:
-		return usagef("--engine %q: want epoll, selectors or threadpool", o.engine)
+		return usagef("engine %q (--engine or OWNHTTP_ENGINE): want epoll, selectors or threadpool", o.engine)
 	}
 	switch o.logFormat {
 	case "plain", "json":
 	default:
-		return usagef("--log-format %q: want plain or json", o.logFormat)
+		return usagef("log format %q (--log-format or OWNHTTP_LOG_FORMAT): want plain or json", o.logFormat)
 	}
 	if o.port < 0 || o.port > 65535 {
-		return usagef("--port %d: want 0..65535", o.port)
+		return usagef("port %d (--port, OWNHTTP_PORT or PORT): want 0..65535", o.port)
 	}
 	positive := map[string]int64{
 		"--reactors": int64(o.reactors), "--workers": int64(o.workers), "--queue-size": int64(o.queueSize),
@@ -261,7 +264,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		err = nil
 	case errors.Is(err, oklog.ErrSignal):
 		err = nil
-	case errors.Is(err, context.Canceled):
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		err = nil
 	}
 	logger.Info("stopped")

@@ -31,7 +31,6 @@ type Reply struct {
 	fileOff  int64
 	fileLen  int64
 	stream   *Stream
-	noLength bool // a response without Content-Length and without a body (e.g. 204)
 }
 
 // Header appends a header line. name must be a token; value must hold no CR, LF or NUL

@@ -1,0 +1,323 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"go/build"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/matryer/is"
+
+	"ownhttp/loop"
+	"ownhttp/proto"
+)
+
+// flagEnv lists every flag of parseFlags with its environment variable. A flag added to
+// main.go without a line here fails TestUsageListsEveryFlag.
+var flagEnv = []struct{ flag, env string }{
+	{"host", "OWNHTTP_HOST"},
+	{"port", "OWNHTTP_PORT"},
+	{"engine", "OWNHTTP_ENGINE"},
+	{"reactors", "OWNHTTP_REACTORS"},
+	{"workers", "OWNHTTP_WORKERS"},
+	{"queue-size", "OWNHTTP_QUEUE_SIZE"},
+	{"max-connections", "OWNHTTP_MAX_CONNECTIONS"},
+	{"keepalive-timeout", "OWNHTTP_KEEPALIVE_TIMEOUT"},
+	{"header-timeout", "OWNHTTP_HEADER_TIMEOUT"},
+	{"max-keepalive-requests", "OWNHTTP_MAX_KEEPALIVE_REQUESTS"},
+	{"max-header-bytes", "OWNHTTP_MAX_HEADER_BYTES"},
+	{"max-body-bytes", "OWNHTTP_MAX_BODY_BYTES"},
+	{"max-target-length", "OWNHTTP_MAX_TARGET_LENGTH"},
+	{"drain-timeout", "OWNHTTP_DRAIN_TIMEOUT"},
+	{"log-format", "OWNHTTP_LOG_FORMAT"},
+	{"access-log", "OWNHTTP_ACCESS_LOG"},
+}
+
+// clearEnv blanks every variable parseFlags reads, so the caller's environment cannot leak
+// into a test (ff and parseFlags treat an empty value as unset).
+func clearEnv(t *testing.T) {
+	t.Helper()
+	for _, f := range flagEnv {
+		t.Setenv(f.env, "")
+	}
+	t.Setenv("PORT", "")
+}
+
+// setEnv sets the variables of a "NAME=value" list.
+func setEnv(t *testing.T, env []string) {
+	t.Helper()
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+}
+
+func TestParseFlagsDefaults(t *testing.T) {
+	is := is.New(t)
+	clearEnv(t)
+	var stderr bytes.Buffer
+	o, err := parseFlags(nil, &stderr)
+	is.NoErr(err)
+	is.Equal(*o, options{
+		host:                 "127.0.0.1",
+		port:                 8080,
+		engine:               "epoll",
+		reactors:             runtime.GOMAXPROCS(0),
+		workers:              16,
+		queueSize:            1024,
+		maxConnections:       loop.DefaultMaxConnections(),
+		keepAliveTimeout:     10 * time.Second,
+		headerTimeout:        10 * time.Second,
+		maxKeepAliveRequests: 1000,
+		maxHeaderBytes:       proto.DefaultMaxHeaderBytes,
+		maxBodyBytes:         proto.DefaultMaxBodyBytes,
+		maxTargetLength:      proto.DefaultMaxTargetLength,
+		drainTimeout:         5 * time.Second,
+		logFormat:            "plain",
+		accessLog:            true,
+	})
+	is.Equal(stderr.Len(), 0) // nothing printed on success
+}
+
+func TestParseFlagsEnv(t *testing.T) {
+	tests := []struct {
+		name  string
+		args  []string
+		env   []string
+		check func(is *is.I, o *options)
+	}{
+		{"env fills flags not given", nil,
+			[]string{"OWNHTTP_HOST=0.0.0.0", "OWNHTTP_PORT=9000", "OWNHTTP_ENGINE=threadpool", "OWNHTTP_WORKERS=4",
+				"OWNHTTP_QUEUE_SIZE=8", "OWNHTTP_KEEPALIVE_TIMEOUT=3s", "OWNHTTP_MAX_BODY_BYTES=1000",
+				"OWNHTTP_LOG_FORMAT=json", "OWNHTTP_ACCESS_LOG=false"},
+			func(is *is.I, o *options) {
+				is.Equal(o.host, "0.0.0.0")
+				is.Equal(o.port, 9000)
+				is.Equal(o.engine, "threadpool")
+				is.Equal(o.workers, 4)
+				is.Equal(o.queueSize, 8)
+				is.Equal(o.keepAliveTimeout, 3*time.Second)
+				is.Equal(o.maxBodyBytes, int64(1000))
+				is.Equal(o.logFormat, "json")
+				is.Equal(o.accessLog, false)
+			}},
+		{"flags win over env",
+			[]string{"--port", "9100", "--engine", "epoll", "--workers=2", "--keepalive-timeout", "1m", "--access-log=true"},
+			[]string{"OWNHTTP_PORT=9000", "OWNHTTP_ENGINE=threadpool", "OWNHTTP_WORKERS=4",
+				"OWNHTTP_KEEPALIVE_TIMEOUT=3s", "OWNHTTP_ACCESS_LOG=false"},
+			func(is *is.I, o *options) {
+				is.Equal(o.port, 9100)
+				is.Equal(o.engine, "epoll")
+				is.Equal(o.workers, 2)
+				is.Equal(o.keepAliveTimeout, time.Minute)
+				is.Equal(o.accessLog, true)
+			}},
+		{"single-dash flags work too", []string{"-port", "9200", "-log-format", "json"}, nil,
+			func(is *is.I, o *options) {
+				is.Equal(o.port, 9200)
+				is.Equal(o.logFormat, "json")
+			}},
+		{"PORT alone is honoured", nil, []string{"PORT=9001"},
+			func(is *is.I, o *options) { is.Equal(o.port, 9001) }},
+		{"PORT=0 picks a free port", nil, []string{"PORT=0"},
+			func(is *is.I, o *options) { is.Equal(o.port, 0) }},
+		{"OWNHTTP_PORT beats PORT", nil, []string{"PORT=9001", "OWNHTTP_PORT=9002"},
+			func(is *is.I, o *options) { is.Equal(o.port, 9002) }},
+		{"--port beats PORT", []string{"--port", "9003"}, []string{"PORT=9001"},
+			func(is *is.I, o *options) { is.Equal(o.port, 9003) }},
+		{"--port beats both", []string{"--port=9003"}, []string{"PORT=9001", "OWNHTTP_PORT=9002"},
+			func(is *is.I, o *options) { is.Equal(o.port, 9003) }},
+		{"an unusable PORT is ignored when --port is given", []string{"--port", "9004"}, []string{"PORT=http"},
+			func(is *is.I, o *options) { is.Equal(o.port, 9004) }},
+		{"an unusable PORT is ignored when OWNHTTP_PORT is set", nil, []string{"PORT=http", "OWNHTTP_PORT=9005"},
+			func(is *is.I, o *options) { is.Equal(o.port, 9005) }},
+		{"selectors is an alias of epoll", []string{"--engine", "selectors"}, nil,
+			func(is *is.I, o *options) { is.Equal(o.engine, "epoll") }},
+		{"selectors from the environment too", nil, []string{"OWNHTTP_ENGINE=selectors"},
+			func(is *is.I, o *options) { is.Equal(o.engine, "epoll") }},
+		{"threadpool", []string{"--engine", "threadpool"}, nil,
+			func(is *is.I, o *options) { is.Equal(o.engine, "threadpool") }},
+		{"the smallest head limit", []string{"--max-header-bytes", "256"}, nil,
+			func(is *is.I, o *options) { is.Equal(o.maxHeaderBytes, 256) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			is := is.New(t)
+			clearEnv(t)
+			setEnv(t, tt.env)
+			o, err := parseFlags(tt.args, io.Discard)
+			is.NoErr(err)
+			tt.check(is, o)
+		})
+	}
+}
+
+func TestParseFlagsBadValues(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		env  []string
+		want string // a fragment of the message
+	}{
+		{"unknown engine", []string{"--engine", "bogus"}, nil, "bogus"},
+		{"port over 65535", []string{"--port", "70000"}, nil, "70000"},
+		{"negative port", []string{"--port", "-1"}, nil, "-1"},
+		{"duration without a unit", []string{"--keepalive-timeout", "10"}, nil, "keepalive-timeout"},
+		{"zero workers", []string{"--workers", "0"}, nil, "--workers"},
+		{"zero reactors", []string{"--reactors", "0"}, nil, "--reactors"},
+		{"zero drain timeout", []string{"--drain-timeout", "0s"}, nil, "--drain-timeout"},
+		{"head limit under 256", []string{"--max-header-bytes", "255"}, nil, "--max-header-bytes"},
+		{"unknown log format", []string{"--log-format", "xml"}, nil, "xml"},
+		{"unknown flag", []string{"--bogus"}, nil, "bogus"},
+		{"positional argument", []string{"serve"}, nil, `"serve"`},
+		{"positional argument after flags", []string{"--port", "1", "extra"}, nil, `"extra"`},
+		{"bool flag followed by a value", []string{"--access-log", "false"}, nil, `"false"`},
+		{"bad env value", nil, []string{"OWNHTTP_WORKERS=many"}, "OWNHTTP_WORKERS"},
+		{"bad env duration", nil, []string{"OWNHTTP_HEADER_TIMEOUT=10"}, "OWNHTTP_HEADER_TIMEOUT"},
+		{"bad env engine", nil, []string{"OWNHTTP_ENGINE=bogus"}, "bogus"},
+		{"PORT not a number", nil, []string{"PORT=http"}, "PORT"},
+		{"PORT out of range", nil, []string{"PORT=70000"}, "70000"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			is := is.New(t)
+			clearEnv(t)
+			setEnv(t, tt.env)
+			var stderr bytes.Buffer
+			o, err := parseFlags(tt.args, &stderr)
+			_ = o               // not checked: parseFlags returns its options alongside a validation error
+			is.True(err != nil) // a bad command line is an error
+			var ue usageError
+			is.True(errors.As(err, &ue)) // a usageError: exit status 2
+			msg := err.Error()
+			is.True(msg != "")                      // the message says something
+			is.True(!strings.Contains(msg, "\n"))   // on one line
+			is.True(strings.Contains(msg, tt.want)) // naming the culprit
+			is.Equal(stderr.Len(), 0)               // parseFlags prints nothing; main does
+			t.Log(msg)
+		})
+	}
+}
+
+// TestParseFlagsBadValuesFromRun checks that run stops at a bad command line with the same
+// usageError, before it listens.
+func TestParseFlagsBadValuesFromRun(t *testing.T) {
+	is := is.New(t)
+	clearEnv(t)
+	var stdout, stderr bytes.Buffer
+	err := run(context.Background(), []string{"--engine", "bogus"}, &stdout, &stderr)
+	var ue usageError
+	is.True(errors.As(err, &ue)) // run returns the usageError
+	is.Equal(stdout.Len(), 0)    // nothing on stdout
+	is.Equal(stderr.Len(), 0)    // nothing logged
+}
+
+func TestUsageListsEveryFlag(t *testing.T) {
+	for _, arg := range []string{"--help", "-h", "-help"} {
+		t.Run(arg, func(t *testing.T) {
+			is := is.New(t)
+			clearEnv(t)
+			var stderr bytes.Buffer
+			o, err := parseFlags([]string{arg}, &stderr)
+			is.True(errors.Is(err, flag.ErrHelp))     // --help is flag.ErrHelp
+			is.True(!errors.As(err, new(usageError))) // not a usage error: exit status 0
+			is.True(o == nil)
+			usage := stderr.String()
+			is.True(strings.HasPrefix(usage, "Usage: ownhttp")) // a usage line first
+			for _, f := range flagEnv {
+				if !strings.Contains(usage, "--"+f.flag+" (env "+f.env+",") {
+					t.Errorf("usage does not list --%s with %s:\n%s", f.flag, f.env, usage)
+				}
+			}
+			is.Equal(strings.Count(usage, "\n  --"), len(flagEnv)) // no flag missing from flagEnv
+			is.True(strings.Contains(usage, `--port (env OWNHTTP_PORT, default "8080")`))
+			is.True(strings.Contains(usage, `--keepalive-timeout (env OWNHTTP_KEEPALIVE_TIMEOUT, default "10s")`))
+		})
+	}
+}
+
+// TestBinary builds the command and runs it end to end: a bad flag exits 2 with one line on
+// stderr, --help exits 0.
+func TestBinary(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	is := is.New(t)
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		goTool = filepath.Join(build.Default.GOROOT, "bin", "go")
+	}
+	bin := filepath.Join(t.TempDir(), "ownhttp")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, goTool, "build", "-buildvcs=false", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+
+	// The child gets a clean environment for our variables; OWNHTTP_PORT=0 keeps it off a
+	// real port should it ever start serving.
+	env := []string{"OWNHTTP_PORT=0"}
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "OWNHTTP_") && !strings.HasPrefix(kv, "PORT=") {
+			env = append(env, kv)
+		}
+	}
+	runBin := func(args ...string) (code int, stdout, stderr string) {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, bin, args...)
+		cmd.Env = env
+		var o, e bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &o, &e
+		err := cmd.Run()
+		var ee *exec.ExitError
+		switch {
+		case err == nil:
+		case errors.As(err, &ee):
+			code = ee.ExitCode()
+		default:
+			t.Fatalf("%s %v: %v", bin, args, err)
+		}
+		is.NoErr(ctx.Err()) // the binary returned by itself
+		return code, o.String(), e.String()
+	}
+
+	code, stdout, stderr := runBin("--engine", "bogus")
+	is.Equal(code, 2)                               // a bad flag is exit status 2
+	is.Equal(stdout, "")                            // nothing on stdout
+	is.True(strings.HasPrefix(stderr, "ownhttp: ")) // the message names the program
+	is.True(strings.Contains(stderr, "bogus"))      // and the bad value
+	is.Equal(strings.Count(stderr, "\n"), 1)        // on one line
+	is.True(strings.HasSuffix(stderr, "\n"))
+
+	code, stdout, stderr = runBin("--help")
+	is.Equal(code, 0) // --help is exit status 0
+	usage := stdout + stderr
+	is.True(strings.Contains(usage, "Usage: ownhttp"))
+	for _, f := range flagEnv {
+		is.True(strings.Contains(usage, "--"+f.flag+" (env "+f.env)) // every flag with its env var
+	}
+}
+
+// TestFlagsInReadme keeps README.md's configuration table in step with the flags.
+func TestFlagsInReadme(t *testing.T) {
+	is := is.New(t)
+	b, err := os.ReadFile("README.md")
+	is.NoErr(err)
+	for _, f := range flagEnv {
+		row := "| `--" + f.flag + "` | `" + f.env + "` |"
+		if !bytes.Contains(b, []byte(row)) {
+			t.Errorf("README.md has no row starting %s", row)
+		}
+	}
+}

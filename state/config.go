@@ -1,0 +1,115 @@
+package state
+
+import (
+	"crypto/rand"
+	"io"
+	"time"
+)
+
+// Defaults, from the spec's config table (§0.2) unless noted.
+const (
+	DefaultStateFile            = "data/server_state.json"
+	DefaultHistoryLimit         = 500
+	DefaultEventBufferSize      = 5000
+	MinEventBufferSize          = 100
+	DefaultMaxMocks             = 200
+	DefaultMaxMockBodyBytes     = 262144
+	DefaultMaxHistoryBodyBytes  = 65536 // ours: bounds history memory (500 × 64 KiB)
+	DefaultRefreshMs            = 100
+	DefaultHistoryFlushInterval = time.Second
+)
+
+// Config configures a Model and an Actor. The zero value is usable: every
+// zero numeric field takes its default, and an empty StateFile means "keep
+// state in memory only" (DefaultConfig sets the spec's default file).
+type Config struct {
+	// StateFile is the JSON file holding mocks and history. Empty disables
+	// persistence entirely (useful for tests and benchmarks of other packages).
+	StateFile string
+	// HistoryLimit is the capacity of the history ring (default 500).
+	HistoryLimit int
+	// EventBufferSize is the capacity of the event ring; values below 100 are
+	// raised to 100 (default 5000).
+	EventBufferSize int
+	// MaxMocks is the maximum number of mocks (default 200).
+	MaxMocks int
+	// MaxMockBodyBytes caps a mock's body (default 262144).
+	MaxMockBodyBytes int
+	// MaxHistoryBodyBytes caps a request body kept in history for replay. A
+	// request whose body is larger is still recorded, with an empty
+	// replay_input (it cannot be replayed). Default 65536.
+	MaxHistoryBodyBytes int
+	// RefreshMs is reported as refresh_ms in event pages (default 100).
+	RefreshMs int
+	// HistoryFlushInterval is how often changed history is written to disk
+	// (default 1s). Admin changes are written at once, whatever this says.
+	HistoryFlushInterval time.Duration
+	// Engine names the HTTP engine, for event payloads ("reactor", "pool", …).
+	Engine string
+	// LiveEvents is reported in the system.health payload.
+	LiveEvents bool
+	// Now is the clock (default time.Now). Only the Actor calls it; the Model
+	// is always handed the time.
+	Now func() time.Time
+	// Rand is the source of random ids (default crypto/rand.Reader). Only the
+	// owning goroutine reads it.
+	Rand io.Reader
+}
+
+// DefaultConfig returns the spec's defaults, including the default StateFile.
+func DefaultConfig() Config {
+	return Config{
+		StateFile:            DefaultStateFile,
+		HistoryLimit:         DefaultHistoryLimit,
+		EventBufferSize:      DefaultEventBufferSize,
+		MaxMocks:             DefaultMaxMocks,
+		MaxMockBodyBytes:     DefaultMaxMockBodyBytes,
+		MaxHistoryBodyBytes:  DefaultMaxHistoryBodyBytes,
+		RefreshMs:            DefaultRefreshMs,
+		HistoryFlushInterval: DefaultHistoryFlushInterval,
+		LiveEvents:           true,
+		Now:                  time.Now,
+		Rand:                 rand.Reader,
+	}
+}
+
+// withDefaults fills zero (or negative) fields with their defaults.
+func (c Config) withDefaults() Config {
+	if c.HistoryLimit <= 0 {
+		c.HistoryLimit = DefaultHistoryLimit
+	}
+	if c.EventBufferSize <= 0 {
+		c.EventBufferSize = DefaultEventBufferSize
+	}
+	if c.EventBufferSize < MinEventBufferSize {
+		c.EventBufferSize = MinEventBufferSize
+	}
+	if c.MaxMocks <= 0 {
+		c.MaxMocks = DefaultMaxMocks
+	}
+	if c.MaxMockBodyBytes <= 0 {
+		c.MaxMockBodyBytes = DefaultMaxMockBodyBytes
+	}
+	if c.MaxHistoryBodyBytes <= 0 {
+		c.MaxHistoryBodyBytes = DefaultMaxHistoryBodyBytes
+	}
+	if c.RefreshMs <= 0 {
+		c.RefreshMs = DefaultRefreshMs
+	}
+	if c.HistoryFlushInterval <= 0 {
+		c.HistoryFlushInterval = DefaultHistoryFlushInterval
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Rand == nil {
+		c.Rand = rand.Reader
+	}
+	return c
+}
+
+// FormatTime renders t as the spec's timestamp form, YYYY-MM-DDTHH:MM:SSZ (UTC,
+// second precision).
+func FormatTime(t time.Time) string { return t.UTC().Format(timeLayout) }
+
+const timeLayout = "2006-01-02T15:04:05Z"

@@ -1,0 +1,51 @@
+// Package state is the single owner of ownhttp's product state: the mocks,
+// the request history ring, the live-event hub, and their persistence.
+//
+// # Concurrency contract
+//
+// Model is the pure core. It has no goroutines, does no I/O and never reads
+// the clock (methods that stamp a time take a now argument). It is not safe
+// for concurrent use: exactly one goroutine owns it.
+//
+// Actor owns a Model on the goroutine that calls Run, and serves every other
+// goroutine by message:
+//
+//   - Request/reply methods (CreateMock, UpdateMock, DeleteMock, GetMock,
+//     ListMocks, History, HistoryEntry, Events, PlaygroundState) block until
+//     the actor answers, the caller's context ends (a KindUnavailable
+//     "canceled" error) or the actor stops (KindUnavailable "unavailable").
+//     Each answer reflects every SubmitBatch and Publish the caller made
+//     before asking.
+//   - With a StateFile, a mock change is answered only after a state file
+//     holding it is durable (written, fsynced and renamed into place). The
+//     change is applied in memory (and in the Snapshot) first; if the write
+//     fails the caller gets KindInternal "persist_failed" and the change is
+//     saved by the next successful write.
+//   - Capture (NewBatch, Batch.Add, SubmitBatch) and Publish never block and
+//     never wait for the actor: when it is behind, records and events are
+//     dropped and counted (HistoryDropped, Stats).
+//   - Snapshot returns the current immutable *Snapshot from an atomic
+//     pointer: no lock, no round trip, no allocation. The actor publishes a
+//     new Snapshot as soon as it applies a mock change, before answering. A Snapshot and
+//     everything reachable from it (its Mocks, their Headers, HeaderLines and
+//     BodyBytes) are never modified once published and stay valid for as long
+//     as a reader holds them; readers must not modify them either.
+//   - Subscriptions (Subscribe) are signalled without blocking after events
+//     are published; a slow subscriber is never waited for.
+//
+// The actor never touches the disk itself: a writer goroutine it feeds does
+// every write (an atomic replace: temporary file, fsync, rename, directory
+// fsync). Queued writes are coalesced, so a burst of changes costs one
+// write. History is written at most once per HistoryFlushInterval when it
+// changed, and on stop — never per request.
+//
+// Lifecycle: New loads the state file; Run serves until its context ends or
+// Interrupt is called (idempotent and non-blocking, as oklog/run expects),
+// then flushes to disk, stops the writer, closes every Subscription and
+// returns. Every goroutine the package starts (the writer) stops before Run
+// returns. There is no package-level mutable state and no init function.
+//
+// Errors returned by this package are *Error values carrying a Kind (mapped to
+// an HTTP status by the caller, in one place) and the client-facing Code and
+// Message.
+package state

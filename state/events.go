@@ -1,0 +1,296 @@
+package state
+
+import (
+	"encoding/json"
+	"strconv"
+	"sync"
+	"unicode/utf8"
+)
+
+// Event types published by this package. Other packages publish theirs
+// (scenario.*, proxy.request.completed, incident.*) through Actor.Publish.
+const (
+	EventSystemHealth     = "system.health"
+	EventRequestCompleted = "request.completed"
+)
+
+// Event is one entry of the live-event ring (spec §6.1). Payload is
+// immutable JSON, shared between every copy of the event.
+type Event struct {
+	ID      uint64          `json:"id"`
+	TS      string          `json:"ts"`
+	Type    string          `json:"type"`
+	Source  string          `json:"source"` // always "server"
+	TraceID string          `json:"trace_id"`
+	Payload json.RawMessage `json:"payload"`
+}
+
+// EventPage is the answer to an events query (spec §6.3, fixed): the OLDEST
+// matching events after the cursor, so that a client advancing its cursor to
+// the last id it received never skips one.
+//
+// LatestID is the highest id assigned so far; OldestID the id of the oldest
+// buffered event (LatestID+1 when the ring is empty). Overflowed is true
+// when the ring has rotated past the cursor (events were lost to the
+// client). HasMore is true when matching events exist beyond the last one
+// returned; when it is false, the client may advance its cursor to LatestID.
+// A cursor above LatestID (the server restarted) gives an empty page.
+type EventPage struct {
+	Events     []Event `json:"events"` // never nil
+	LatestID   uint64  `json:"latest_id"`
+	OldestID   uint64  `json:"oldest_id"`
+	Overflowed bool    `json:"overflowed"`
+	HasMore    bool    `json:"has_more"`
+	RefreshMs  int     `json:"refresh_ms"`
+}
+
+// Page limits for events queries.
+const (
+	DefaultEventPageLimit = 200
+	MaxEventPageLimit     = 1000
+)
+
+// eventRing holds the last len(buf) events; ids start at 1 and are never
+// reused.
+type eventRing struct {
+	buf    []Event
+	start  int    // index of the oldest event
+	n      int    // events held
+	nextID uint64 // id of the next event
+}
+
+func newEventRing(capacity int) eventRing {
+	return eventRing{buf: make([]Event, capacity), nextID: 1}
+}
+
+func (r *eventRing) latest() uint64 { return r.nextID - 1 }
+
+// oldest returns the oldest buffered id, or latest+1 when empty.
+func (r *eventRing) oldest() uint64 { return r.nextID - uint64(r.n) }
+
+func (r *eventRing) push(ts, typ, traceID string, payload json.RawMessage) uint64 {
+	if len(payload) == 0 {
+		payload = json.RawMessage("{}")
+	}
+	id := r.nextID
+	r.nextID++
+	e := Event{ID: id, TS: ts, Type: typ, Source: "server", TraceID: traceID, Payload: payload}
+	if r.n < len(r.buf) {
+		r.buf[(r.start+r.n)%len(r.buf)] = e
+		r.n++
+	} else {
+		r.buf[r.start] = e
+		r.start = (r.start + 1) % len(r.buf)
+	}
+	return id
+}
+
+// byID returns the buffered event with the given id; the caller checks the
+// range.
+func (r *eventRing) byID(id uint64) *Event {
+	return &r.buf[(r.start+int(id-r.oldest()))%len(r.buf)]
+}
+
+// page implements Events. A limit outside 1..1000 becomes 200 (when < 1) or
+// 1000; an empty topics list matches every type.
+func (r *eventRing) page(since uint64, limit int, topics []string, refreshMs int) EventPage {
+	if limit < 1 {
+		limit = DefaultEventPageLimit
+	}
+	if limit > MaxEventPageLimit {
+		limit = MaxEventPageLimit
+	}
+	p := EventPage{Events: []Event{}, LatestID: r.latest(), OldestID: r.oldest(), RefreshMs: refreshMs}
+	p.Overflowed = since+1 < p.OldestID
+	first := max(since+1, p.OldestID)
+	for id := first; id <= p.LatestID; id++ {
+		e := r.byID(id)
+		if !topicMatch(e.Type, topics) {
+			continue
+		}
+		if len(p.Events) == limit {
+			p.HasMore = true
+			break
+		}
+		p.Events = append(p.Events, *e)
+	}
+	return p
+}
+
+func topicMatch(typ string, topics []string) bool {
+	if len(topics) == 0 {
+		return true
+	}
+	for _, t := range topics {
+		if t == typ {
+			return true
+		}
+	}
+	return false
+}
+
+// appendRequestCompleted appends the request.completed payload:
+// {method, path, status, bytes_in, bytes_out, latency_ms, route_key,
+// connection_reused, engine}.
+func appendRequestCompleted(b []byte, e *HistoryEntry, r *Record, engine string) []byte {
+	b = append(b, `{"method":`...)
+	b = appendJSONString(b, e.Method)
+	b = append(b, `,"path":`...)
+	b = appendJSONString(b, e.Path)
+	b = append(b, `,"status":`...)
+	b = strconv.AppendInt(b, int64(r.Status), 10)
+	b = append(b, `,"bytes_in":`...)
+	b = strconv.AppendInt(b, r.BytesIn, 10)
+	b = append(b, `,"bytes_out":`...)
+	b = strconv.AppendInt(b, r.BytesOut, 10)
+	b = append(b, `,"latency_ms":`...)
+	b = strconv.AppendFloat(b, latencyMS(r.Latency), 'f', -1, 64)
+	b = append(b, `,"route_key":`...)
+	b = appendJSONString(b, r.RouteKey)
+	b = append(b, `,"connection_reused":`...)
+	b = strconv.AppendBool(b, r.Reused)
+	b = append(b, `,"engine":`...)
+	b = appendJSONString(b, engine)
+	return append(b, '}')
+}
+
+// appendJSONString appends s as a JSON string, escaped exactly as
+// encoding/json does (HTML-safe, invalid UTF-8 as \ufffd, U+2028/2029
+// escaped).
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
+// Subscription tells an SSE stream that new events may be available. It
+// carries no events: the subscriber reads a page through Actor.Events from
+// its cursor. Safe for concurrent use.
+type Subscription struct {
+	// notify has capacity 1. The actor sends without blocking after each
+	// round of publishing; when a signal is already pending the send is
+	// dropped, so a slow subscriber is never waited for and just reads a
+	// bigger page later. Closed when the actor stops.
+	notify chan struct{}
+	hub    *hub
+}
+
+// Notify returns the channel that receives a signal when events may have
+// been published since the last receive. It is closed when the actor stops
+// (a receive then reports ok == false).
+func (s *Subscription) Notify() <-chan struct{} { return s.notify }
+
+// Unsubscribe stops the notifications. It is idempotent and does not close
+// Notify's channel.
+func (s *Subscription) Unsubscribe() { s.hub.remove(s) }
+
+// hub is the set of subscriptions: a copy-on-write slice under a mutex, so
+// that the actor's notify loop takes the lock only briefly.
+type hub struct {
+	mu      sync.Mutex
+	subs    []*Subscription // replaced, never modified in place
+	stopped bool
+}
+
+func (h *hub) add() *Subscription {
+	s := &Subscription{notify: make(chan struct{}, 1), hub: h}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.stopped {
+		close(s.notify)
+		return s
+	}
+	subs := make([]*Subscription, len(h.subs), len(h.subs)+1)
+	copy(subs, h.subs)
+	h.subs = append(subs, s)
+	return s
+}
+
+func (h *hub) remove(s *Subscription) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for i, x := range h.subs {
+		if x == s {
+			subs := make([]*Subscription, 0, len(h.subs)-1)
+			subs = append(subs, h.subs[:i]...)
+			h.subs = append(subs, h.subs[i+1:]...)
+			return
+		}
+	}
+}
+
+// notifyAll signals every subscriber without blocking. Called only by the
+// actor goroutine, which is also the only closer of the channels.
+func (h *hub) notifyAll() {
+	h.mu.Lock()
+	subs := h.subs
+	h.mu.Unlock()
+	for _, s := range subs {
+		select {
+		case s.notify <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// stop closes every subscription's channel; later subscriptions are born
+// closed.
+func (h *hub) stop() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.stopped {
+		return
+	}
+	h.stopped = true
+	for _, s := range h.subs {
+		close(s.notify)
+	}
+	h.subs = nil
+}

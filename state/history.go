@@ -1,0 +1,422 @@
+package state
+
+import (
+	"bytes"
+	"encoding/json"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// HistoryEntry is one captured exchange (spec §4.5). Its JSON fields are
+// exactly request_id, trace_id, method, path, status, latency_ms, bytes_in,
+// bytes_out, ts, replay_input, and run_id/step_id when set. Entries handed out
+// by the Actor share their Headers maps with the ring: treat them as
+// read-only.
+type HistoryEntry struct {
+	RequestID string  `json:"request_id"`
+	TraceID   string  `json:"trace_id"`
+	Method    string  `json:"method"`
+	Path      string  `json:"path"`
+	Status    int     `json:"status"`
+	LatencyMS float64 `json:"latency_ms"`
+	BytesIn   int64   `json:"bytes_in"`
+	BytesOut  int64   `json:"bytes_out"`
+	TS        string  `json:"ts"`
+	RunID     string  `json:"run_id,omitempty"`
+	StepID    string  `json:"step_id,omitempty"`
+	// ReplayInput is nil when the request cannot be replayed (a read error or
+	// connection reject without a head, or a body over MaxHistoryBodyBytes);
+	// it is then written as {}.
+	ReplayInput *ReplayInput `json:"replay_input"`
+
+	at time.Time // TS parsed; zero when TS does not parse
+}
+
+// ReplayInput is what a replay re-sends. Credentials are never stored: the
+// values of Authorization, Cookie and Proxy-Authorization headers and of any
+// "token" query parameter are "[redacted]", so a replay must run with the
+// replaying caller's own credentials.
+type ReplayInput struct {
+	Method      string            `json:"method"`
+	Path        string            `json:"path"`
+	RawTarget   string            `json:"raw_target"`
+	HTTPVersion string            `json:"http_version"`
+	Headers     map[string]string `json:"headers"` // lower-case names; repeated fields joined with ", "
+	Body        string            `json:"body"`
+}
+
+// Redacted replaces every credential value in history.
+const Redacted = "[redacted]"
+
+// MarshalJSON writes a nil ReplayInput as {}.
+func (e HistoryEntry) MarshalJSON() ([]byte, error) {
+	type plain HistoryEntry
+	w := struct {
+		plain
+		ReplayInput any `json:"replay_input"`
+	}{plain: plain(e)}
+	if e.ReplayInput != nil {
+		w.ReplayInput = e.ReplayInput
+	} else {
+		w.ReplayInput = struct{}{}
+	}
+	return json.Marshal(w)
+}
+
+// UnmarshalJSON reads an entry written by MarshalJSON (or by the original
+// server). An empty replay_input becomes nil; credentials are redacted.
+func (e *HistoryEntry) UnmarshalJSON(data []byte) error {
+	type plain HistoryEntry
+	var p plain
+	if err := json.Unmarshal(data, &p); err != nil {
+		return err
+	}
+	*e = HistoryEntry(p)
+	e.Path = redactTarget(e.Path)
+	if ri := e.ReplayInput; ri != nil {
+		if ri.Method == "" && ri.Path == "" && ri.RawTarget == "" {
+			e.ReplayInput = nil
+		} else {
+			if ri.Headers == nil {
+				ri.Headers = map[string]string{}
+			}
+			redactHeaders(ri.Headers)
+			ri.RawTarget = redactTarget(ri.RawTarget)
+			ri.Path = redactTarget(ri.Path)
+		}
+	}
+	e.at = parseTS(e.TS)
+	return nil
+}
+
+func parseTS(s string) time.Time {
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return time.Time{}
+	}
+	return t
+}
+
+func isSensitiveHeader(lower string) bool {
+	switch lower {
+	case "authorization", "cookie", "proxy-authorization":
+		return true
+	}
+	return false
+}
+
+// redactHeaders redacts, in place, a map whose keys may be in any case.
+func redactHeaders(h map[string]string) {
+	for k := range h {
+		if isSensitiveHeader(strings.ToLower(k)) {
+			h[k] = Redacted
+		}
+	}
+}
+
+// redactTarget replaces the value of every "token" query parameter (name
+// compared case-insensitively) with [redacted]. It returns target itself
+// when there is nothing to redact.
+func redactTarget(target string) string {
+	q := strings.IndexByte(target, '?')
+	if q < 0 || !strings.Contains(strings.ToLower(target[q:]), "token=") {
+		return target
+	}
+	var b strings.Builder
+	b.Grow(len(target) + 8)
+	b.WriteString(target[:q+1])
+	for i, part := range strings.Split(target[q+1:], "&") {
+		if i > 0 {
+			b.WriteByte('&')
+		}
+		if name, _, ok := strings.Cut(part, "="); ok && strings.EqualFold(name, "token") {
+			b.WriteString(name)
+			b.WriteString("=" + Redacted)
+			continue
+		}
+		b.WriteString(part)
+	}
+	return b.String()
+}
+
+// historyRing is a FIFO of the last cap entries.
+type historyRing struct {
+	buf   []HistoryEntry
+	start int // index of the oldest entry
+	n     int
+}
+
+func newHistoryRing(capacity int) historyRing {
+	return historyRing{buf: make([]HistoryEntry, capacity)}
+}
+
+func (r *historyRing) push(e HistoryEntry) {
+	if r.n < len(r.buf) {
+		r.buf[(r.start+r.n)%len(r.buf)] = e
+		r.n++
+		return
+	}
+	r.buf[r.start] = e
+	r.start = (r.start + 1) % len(r.buf)
+}
+
+// at returns the i-th entry, oldest first.
+func (r *historyRing) at(i int) *HistoryEntry { return &r.buf[(r.start+i)%len(r.buf)] }
+
+// all returns a copy of every entry, oldest first.
+func (r *historyRing) all() []HistoryEntry {
+	out := make([]HistoryEntry, r.n)
+	for i := range out {
+		out[i] = *r.at(i)
+	}
+	return out
+}
+
+// HistoryFilter selects history entries. Every field holds the raw query
+// parameter value; an empty field is not applied.
+type HistoryFilter struct {
+	Method string // case-insensitive equality
+	Path   string // substring
+	Status string // an integer; exact
+	FromTS string // RFC 3339 time; entries at or after it
+	ToTS   string // RFC 3339 time; entries at or before it
+	Limit  string // a positive integer: the newest N matches (still returned oldest first)
+}
+
+type parsedFilter struct {
+	method, path   string
+	status         int
+	hasStatus      bool
+	from, to       time.Time
+	hasFrom, hasTo bool
+	limit          int
+}
+
+func invalidFilter(msg string) *Error { return newErr(KindInvalid, CodeInvalidFilter, msg) }
+
+func (f HistoryFilter) parse() (parsedFilter, *Error) {
+	p := parsedFilter{method: f.Method, path: f.Path}
+	if f.Status != "" {
+		n, err := strconv.Atoi(strings.TrimSpace(f.Status))
+		if err != nil {
+			return p, invalidFilter("status must be an integer")
+		}
+		p.status, p.hasStatus = n, true
+	}
+	var err error
+	if f.FromTS != "" {
+		if p.from, err = time.Parse(time.RFC3339, strings.TrimSpace(f.FromTS)); err != nil {
+			return p, invalidFilter("from_ts must be an RFC 3339 time such as 2026-01-02T15:04:05Z")
+		}
+		p.hasFrom = true
+	}
+	if f.ToTS != "" {
+		if p.to, err = time.Parse(time.RFC3339, strings.TrimSpace(f.ToTS)); err != nil {
+			return p, invalidFilter("to_ts must be an RFC 3339 time such as 2026-01-02T15:04:05Z")
+		}
+		p.hasTo = true
+	}
+	if f.Limit != "" {
+		n, err := strconv.Atoi(strings.TrimSpace(f.Limit))
+		if err != nil || n < 1 {
+			return p, invalidFilter("limit must be a positive integer")
+		}
+		p.limit = n
+	}
+	return p, nil
+}
+
+func (p *parsedFilter) keep(e *HistoryEntry) bool {
+	if p.method != "" && !strings.EqualFold(e.Method, p.method) {
+		return false
+	}
+	if p.path != "" && !strings.Contains(e.Path, p.path) {
+		return false
+	}
+	if p.hasStatus && e.Status != p.status {
+		return false
+	}
+	if p.hasFrom && (e.at.IsZero() || e.at.Before(p.from)) {
+		return false
+	}
+	if p.hasTo && (e.at.IsZero() || e.at.After(p.to)) {
+		return false
+	}
+	return true
+}
+
+// buildEntry turns a captured record and its raw head and body into a history
+// entry. It never panics, whatever head holds. body is nil when it was not
+// kept (bodyKept false means "over the limit": the entry is not replayable).
+func buildEntry(r *Record, head, body []byte, bodyKept bool) HistoryEntry {
+	trace := traceHex(r.TraceID)
+	end := time.Unix(0, r.Start).Add(r.Latency).UTC().Truncate(time.Second)
+	e := HistoryEntry{
+		RequestID: trace,
+		TraceID:   trace,
+		Method:    "-",
+		Path:      "-",
+		Status:    int(r.Status),
+		LatencyMS: latencyMS(r.Latency),
+		BytesIn:   r.BytesIn,
+		BytesOut:  r.BytesOut,
+		TS:        FormatTime(end),
+		RunID:     r.RunID,
+		StepID:    r.StepID,
+		at:        end,
+	}
+	h, ok := parseHead(head)
+	if h.method != nil {
+		e.Method = internMethod(h.method)
+	}
+	if h.target != nil {
+		e.Path = string(targetPath(h.target))
+	}
+	if !ok || !bodyKept {
+		return e
+	}
+	ri := &ReplayInput{
+		Method:      e.Method,
+		Path:        e.Path,
+		RawTarget:   redactTarget(string(h.target)),
+		HTTPVersion: string(h.version),
+		Headers:     make(map[string]string, 8),
+	}
+	h.eachHeader(func(name, value []byte) {
+		k := strings.ToLower(string(name))
+		v := string(value)
+		if isSensitiveHeader(k) {
+			v = Redacted
+		}
+		if prev, dup := ri.Headers[k]; dup && !isSensitiveHeader(k) {
+			v = prev + ", " + v
+		}
+		ri.Headers[k] = v
+	})
+	if r.RedactBody {
+		ri.Body = Redacted
+	} else {
+		ri.Body = string(body)
+	}
+	e.ReplayInput = ri
+	return e
+}
+
+// latencyMS converts d to milliseconds rounded to 3 decimals.
+func latencyMS(d time.Duration) float64 {
+	us := (d + 500*time.Nanosecond) / time.Microsecond
+	if d < 0 {
+		us = 0
+	}
+	return float64(us) / 1000
+}
+
+func traceHex(id uint64) string {
+	var b [16]byte
+	const digits = "0123456789abcdef"
+	for i := 15; i >= 0; i-- {
+		b[i] = digits[id&0xf]
+		id >>= 4
+	}
+	return string(b[:])
+}
+
+// targetPath returns the path part of a request target: everything before
+// '?' (and before '#', which a client should never send).
+func targetPath(t []byte) []byte {
+	if i := bytes.IndexAny(t, "?#"); i >= 0 {
+		return t[:i]
+	}
+	return t
+}
+
+// internMethod returns a constant string for common methods, so that most
+// entries do not allocate one.
+func internMethod(m []byte) string {
+	switch string(m) {
+	case "GET":
+		return "GET"
+	case "HEAD":
+		return "HEAD"
+	case "POST":
+		return "POST"
+	case "PUT":
+		return "PUT"
+	case "DELETE":
+		return "DELETE"
+	case "PATCH":
+		return "PATCH"
+	case "OPTIONS":
+		return "OPTIONS"
+	}
+	return string(m)
+}
+
+// head is a parsed raw request head. Its slices alias the input.
+type head struct {
+	method, target, version []byte
+	rest                    []byte // the header lines
+}
+
+// parseHead splits a raw request head: "METHOD SP target SP HTTP/x.y" then
+// "name: value" lines, each ending in CRLF (a bare LF is accepted too). ok is
+// false when the request line lacks one of its three parts; method and
+// target are still set when present. It never panics.
+func parseHead(raw []byte) (h head, ok bool) {
+	if len(raw) == 0 {
+		return h, false
+	}
+	line, rest := cutLine(raw)
+	h.rest = rest
+	m, after, found := bytes.Cut(line, []byte{' '})
+	if len(m) > 0 {
+		h.method = m
+	}
+	if !found {
+		return h, false
+	}
+	after = bytes.TrimLeft(after, " ")
+	t, v, found := bytes.Cut(after, []byte{' '})
+	if len(t) > 0 {
+		h.target = t
+	}
+	v = bytes.TrimSpace(v)
+	if !found || len(t) == 0 || len(m) == 0 || len(v) == 0 {
+		return h, false
+	}
+	h.version = v
+	return h, true
+}
+
+// eachHeader calls fn for every well-formed "name: value" line, stopping at
+// the first empty line. The value is trimmed of spaces and tabs.
+func (h *head) eachHeader(fn func(name, value []byte)) {
+	rest := h.rest
+	for len(rest) > 0 {
+		var line []byte
+		line, rest = cutLine(rest)
+		if len(line) == 0 {
+			return
+		}
+		name, value, ok := bytes.Cut(line, []byte{':'})
+		if !ok || len(name) == 0 {
+			continue
+		}
+		fn(bytes.TrimRight(name, " \t"), bytes.Trim(value, " \t"))
+	}
+}
+
+// cutLine splits at the first LF, dropping a CR before it.
+func cutLine(b []byte) (line, rest []byte) {
+	i := bytes.IndexByte(b, '\n')
+	if i < 0 {
+		line, rest = b, nil
+	} else {
+		line, rest = b[:i], b[i+1:]
+	}
+	if n := len(line); n > 0 && line[n-1] == '\r' {
+		line = line[:n-1]
+	}
+	return line, rest
+}

@@ -1,0 +1,543 @@
+package state
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/matryer/is"
+)
+
+func TestDecodeJSONObject(t *testing.T) {
+	tests := []struct {
+		name, body string
+		wantMsg    string // "" means success
+		wantKeys   int
+	}{
+		{"empty body is {}", "", "", 0},
+		{"whitespace is {}", " \r\n\t", "", 0},
+		{"object", `{"a":1,"b":2}`, "", 2},
+		{"invalid utf-8", "{\"a\":\"\xff\"}", msgNotUTF8, 0},
+		{"not json", `{"a":`, msgNotJSON, 0},
+		{"trailing garbage", `{} x`, msgNotJSON, 0},
+		{"array", `[1,2]`, msgNotObject, 0},
+		{"string", `"x"`, msgNotObject, 0},
+		{"number", `5`, msgNotObject, 0},
+		{"null", `null`, msgNotObject, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			is := is.New(t)
+			obj, e := DecodeJSONObject([]byte(tt.body))
+			if tt.wantMsg == "" {
+				is.True(e == nil)
+				is.Equal(len(obj), tt.wantKeys)
+				return
+			}
+			is.True(e != nil)
+			is.Equal(e.Kind, KindInvalid)
+			is.Equal(e.Code, CodeInvalidJSON)
+			is.Equal(e.Message, tt.wantMsg)
+		})
+	}
+}
+
+// TestCreateMockValidation covers every validation error code and message,
+// and every wrong JSON type (the hostile table).
+func TestCreateMockValidation(t *testing.T) {
+	big := strings.Repeat("x", DefaultMaxMockBodyBytes+1)
+	tests := []struct {
+		name, body string
+		kind       Kind
+		code, msg  string
+	}{
+		// method
+		{"method missing", `{"path_pattern":"/x"}`, KindInvalid, CodeInvalidMock, msgMethod},
+		{"method unknown", `{"method":"TRACE","path_pattern":"/x"}`, KindInvalid, CodeInvalidMock, msgMethod},
+		{"method HEAD", `{"method":"HEAD","path_pattern":"/x"}`, KindInvalid, CodeInvalidMock, msgMethod},
+		{"method number", `{"method":5,"path_pattern":"/x"}`, KindInvalid, CodeInvalidMock, msgMethod},
+		{"method object", `{"method":{},"path_pattern":"/x"}`, KindInvalid, CodeInvalidMock, msgMethod},
+		// path_pattern
+		{"path missing", `{"method":"GET"}`, KindInvalid, CodeInvalidMock, msgPathSlash},
+		{"path relative", `{"method":"GET","path_pattern":"x"}`, KindInvalid, CodeInvalidMock, msgPathSlash},
+		{"path number", `{"method":"GET","path_pattern":5}`, KindInvalid, CodeInvalidMock, msgPathSlash},
+		{"path query", `{"method":"GET","path_pattern":"/x?a=1"}`, KindInvalid, CodeInvalidMock, "path_pattern must not contain a query string"},
+		{"path fragment", `{"method":"GET","path_pattern":"/x#a"}`, KindInvalid, CodeInvalidMock, "path_pattern must not contain a fragment"},
+		{"path space", `{"method":"GET","path_pattern":"/x y"}`, KindInvalid, CodeInvalidMock, "path_pattern must not contain whitespace or control characters"},
+		{"path CR", `{"method":"GET","path_pattern":"/x\r"}`, KindInvalid, CodeInvalidMock, "path_pattern must not contain whitespace or control characters"},
+		{"path too long", `{"method":"GET","path_pattern":"/` + strings.Repeat("a", 2048) + `"}`, KindInvalid, CodeInvalidMock, "path_pattern must be at most 2048 bytes"},
+		{"path star mid", `{"method":"GET","path_pattern":"/a/*/b"}`, KindInvalid, CodeInvalidMock, "path_pattern may use * only as its final segment, as in /prefix/*"},
+		{"path star in segment", `{"method":"GET","path_pattern":"/a*"}`, KindInvalid, CodeInvalidMock, "path_pattern segments must be literal, a whole {name} parameter, or a final *"},
+		{"path partial param", `{"method":"GET","path_pattern":"/a{id}"}`, KindInvalid, CodeInvalidMock, "path_pattern segments must be literal, a whole {name} parameter, or a final *"},
+		{"path empty param", `{"method":"GET","path_pattern":"/{}"}`, KindInvalid, CodeInvalidMock, "path_pattern segments must be literal, a whole {name} parameter, or a final *"},
+		{"path bad param name", `{"method":"GET","path_pattern":"/x/{a-b}"}`, KindInvalid, CodeInvalidMock, "path_pattern segments must be literal, a whole {name} parameter, or a final *"},
+		{"path reserved", `{"method":"GET","path_pattern":"/submit"}`, KindForbidden, CodeInvalidMock, msgReserved},
+		{"path reserved by param", `{"method":"GET","path_pattern":"/{x}"}`, KindForbidden, CodeInvalidMock, msgReserved},
+		// status
+		{"status string", `{"method":"GET","path_pattern":"/x","status":"x"}`, KindInvalid, CodeInvalidMock, msgStatusInt},
+		{"status fraction", `{"method":"GET","path_pattern":"/x","status":1.5}`, KindInvalid, CodeInvalidMock, msgStatusInt},
+		{"status bool", `{"method":"GET","path_pattern":"/x","status":true}`, KindInvalid, CodeInvalidMock, msgStatusInt},
+		{"status array", `{"method":"GET","path_pattern":"/x","status":[200]}`, KindInvalid, CodeInvalidMock, msgStatusInt},
+		{"status fraction string", `{"method":"GET","path_pattern":"/x","status":"200.5"}`, KindInvalid, CodeInvalidMock, msgStatusInt},
+		{"status 1xx", `{"method":"GET","path_pattern":"/x","status":101}`, KindInvalid, CodeInvalidMock, msgStatusRng},
+		{"status 600", `{"method":"GET","path_pattern":"/x","status":600}`, KindInvalid, CodeInvalidMock, msgStatusRng},
+		{"status negative", `{"method":"GET","path_pattern":"/x","status":-200}`, KindInvalid, CodeInvalidMock, msgStatusRng},
+		{"status huge", `{"method":"GET","path_pattern":"/x","status":1e300}`, KindInvalid, CodeInvalidMock, msgStatusRng},
+		{"status overflow", `{"method":"GET","path_pattern":"/x","status":1e400}`, KindInvalid, CodeInvalidMock, msgStatusRng},
+		{"status wraps int32", `{"method":"GET","path_pattern":"/x","status":4294967496}`, KindInvalid, CodeInvalidMock, msgStatusRng},
+		{"status huge string", `{"method":"GET","path_pattern":"/x","status":"99999999999999999999999"}`, KindInvalid, CodeInvalidMock, msgStatusRng},
+		// headers
+		{"headers array", `{"method":"GET","path_pattern":"/x","headers":[1]}`, KindInvalid, CodeInvalidMock, msgHeadersObj},
+		{"headers string", `{"method":"GET","path_pattern":"/x","headers":"a"}`, KindInvalid, CodeInvalidMock, msgHeadersObj},
+		{"header value number", `{"method":"GET","path_pattern":"/x","headers":{"a":1}}`, KindInvalid, CodeInvalidMock, msgHeaderStr},
+		{"header value null", `{"method":"GET","path_pattern":"/x","headers":{"a":null}}`, KindInvalid, CodeInvalidMock, msgHeaderStr},
+		{"header name space", `{"method":"GET","path_pattern":"/x","headers":{"a b":"1"}}`, KindInvalid, CodeInvalidMock, "header names must be tokens (RFC 9110) of at most 256 characters"},
+		{"header name colon", `{"method":"GET","path_pattern":"/x","headers":{"a:b":"1"}}`, KindInvalid, CodeInvalidMock, "header names must be tokens (RFC 9110) of at most 256 characters"},
+		{"header name empty", `{"method":"GET","path_pattern":"/x","headers":{"":"1"}}`, KindInvalid, CodeInvalidMock, "header names must be tokens (RFC 9110) of at most 256 characters"},
+		{"header value CRLF", `{"method":"GET","path_pattern":"/x","headers":{"X-A":"1\r\nSet-Cookie: a"}}`, KindInvalid, CodeInvalidMock, "header values must not contain CR, LF, NUL or other control characters, and must be at most 8192 bytes"},
+		{"header value NUL", `{"method":"GET","path_pattern":"/x","headers":{"X-A":"\u0000"}}`, KindInvalid, CodeInvalidMock, "header values must not contain CR, LF, NUL or other control characters, and must be at most 8192 bytes"},
+		{"header value LF", `{"method":"GET","path_pattern":"/x","headers":{"X-A":"a\nb"}}`, KindInvalid, CodeInvalidMock, "header values must not contain CR, LF, NUL or other control characters, and must be at most 8192 bytes"},
+		{"header content-length", `{"method":"GET","path_pattern":"/x","headers":{"Content-Length":"5"}}`, KindInvalid, CodeInvalidMock, "header content-length is managed by the server"},
+		{"header transfer-encoding", `{"method":"GET","path_pattern":"/x","headers":{"transfer-ENCODING":"chunked"}}`, KindInvalid, CodeInvalidMock, "header transfer-encoding is managed by the server"},
+		{"header connection", `{"method":"GET","path_pattern":"/x","headers":{"Connection":"close"}}`, KindInvalid, CodeInvalidMock, "header connection is managed by the server"},
+		{"header repeated by case", `{"method":"GET","path_pattern":"/x","headers":{"X-A":"1","x-a":"2"}}`, KindInvalid, CodeInvalidMock, "headers must not repeat a name (names are case-insensitive)"},
+		{"content-type twice by case", `{"method":"GET","path_pattern":"/x","headers":{"Content-Type":"a/b","content-type":"c/d"}}`, KindInvalid, CodeInvalidMock, "headers must not repeat a name (names are case-insensitive)"},
+		// body
+		{"body too big", `{"method":"GET","path_pattern":"/x","body":"` + big + `"}`, KindInvalid, CodeInvalidMock, msgBodySize},
+		// content_type
+		{"content_type empty", `{"method":"GET","path_pattern":"/x","content_type":""}`, KindInvalid, CodeInvalidMock, msgCT},
+		{"content_type blank", `{"method":"GET","path_pattern":"/x","content_type":"  "}`, KindInvalid, CodeInvalidMock, msgCT},
+		{"content_type number", `{"method":"GET","path_pattern":"/x","content_type":5}`, KindInvalid, CodeInvalidMock, msgCT},
+		{"content_type CRLF", `{"method":"GET","path_pattern":"/x","content_type":"a\r\nb"}`, KindInvalid, CodeInvalidMock, "content_type must not contain CR, LF, NUL or other control characters"},
+		{"content-type header empty", `{"method":"GET","path_pattern":"/x","headers":{"Content-Type":""}}`, KindInvalid, CodeInvalidMock, msgCT},
+		// id
+		{"id number", `{"id":5,"method":"GET","path_pattern":"/x"}`, KindInvalid, CodeInvalidMock, "id must be a string"},
+		{"id with slash", `{"id":"a/b","method":"GET","path_pattern":"/x"}`, KindInvalid, CodeInvalidMock, "id must be 1 to 64 letters, digits, '.', '_' or '-'"},
+		{"id too long", `{"id":"` + strings.Repeat("a", 65) + `","method":"GET","path_pattern":"/x"}`, KindInvalid, CodeInvalidMock, "id must be 1 to 64 letters, digits, '.', '_' or '-'"},
+		// whole body
+		{"not json", `{`, KindInvalid, CodeInvalidJSON, msgNotJSON},
+		{"not object", `[]`, KindInvalid, CodeInvalidJSON, msgNotObject},
+		{"not utf-8", "\xff", KindInvalid, CodeInvalidJSON, msgNotUTF8},
+		{"empty body", ``, KindInvalid, CodeInvalidMock, msgMethod},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			is := is.New(t)
+			e := createErr(newTestModel(), tt.body)
+			is.True(e != nil)
+			is.Equal(e.Kind, tt.kind)
+			is.Equal(e.Code, tt.code)
+			is.Equal(e.Message, tt.msg)
+		})
+	}
+}
+
+func TestCreateMockAccepts(t *testing.T) {
+	tests := []struct {
+		name, body           string
+		method, path, body2  string
+		status               int
+		contentType          string
+		headers              map[string]string
+		headerLines          string
+		noBody, wantBodyByte bool
+	}{
+		{name: "defaults", body: `{"method":"get","path_pattern":"/users"}`,
+			method: "GET", path: "/users", status: 200, contentType: "application/json", headers: map[string]string{},
+			headerLines: "Content-Type: application/json\r\n"},
+		{name: "patch accepted", body: `{"method":"Patch","path_pattern":"/u","status":"201","body":"hi"}`,
+			method: "PATCH", path: "/u", status: 201, body2: "hi", contentType: "application/json", headers: map[string]string{},
+			headerLines: "Content-Type: application/json\r\n", wantBodyByte: true},
+		{name: "integral float status", body: `{"method":"POST","path_pattern":"/u","status":2.01e2}`,
+			method: "POST", path: "/u", status: 201, contentType: "application/json", headers: map[string]string{},
+			headerLines: "Content-Type: application/json\r\n"},
+		{name: "non-string body is compact json", body: `{"method":"PUT","path_pattern":"/u","body":{ "a" : [1, 2.50] }}`,
+			method: "PUT", path: "/u", status: 200, body2: `{"a":[1,2.50]}`, contentType: "application/json", headers: map[string]string{},
+			headerLines: "Content-Type: application/json\r\n", wantBodyByte: true},
+		{name: "null fields are defaults", body: `{"method":"DELETE","path_pattern":"/u","status":null,"headers":null,"body":null,"content_type":null,"id":null}`,
+			method: "DELETE", path: "/u", status: 200, contentType: "application/json", headers: map[string]string{},
+			headerLines: "Content-Type: application/json\r\n"},
+		{name: "headers sorted, content-type header wins and moves", body: `{"method":"GET","path_pattern":"/h","content_type":"text/plain","headers":{"x-b":"2","CONTENT-type":"text/html","X-A":"1"}}`,
+			method: "GET", path: "/h", status: 200, contentType: "text/html", headers: map[string]string{"X-A": "1", "x-b": "2"},
+			headerLines: "Content-Type: text/html\r\nX-A: 1\r\nx-b: 2\r\n"},
+		{name: "204 keeps body but sends none", body: `{"method":"GET","path_pattern":"/n","status":204,"body":"ignored","headers":{"X-A":"1"}}`,
+			method: "GET", path: "/n", status: 204, body2: "ignored", contentType: "application/json", headers: map[string]string{"X-A": "1"},
+			headerLines: "X-A: 1\r\n", noBody: true},
+		{name: "304 sends no body", body: `{"method":"GET","path_pattern":"/nm","status":304}`,
+			method: "GET", path: "/nm", status: 304, contentType: "application/json", headers: map[string]string{},
+			noBody: true},
+		{name: "tab in header value", body: `{"method":"GET","path_pattern":"/t","headers":{"X-T":"a\tb"}}`,
+			method: "GET", path: "/t", status: 200, contentType: "application/json", headers: map[string]string{"X-T": "a\tb"},
+			headerLines: "Content-Type: application/json\r\nX-T: a\tb\r\n"},
+		{name: "unknown keys ignored", body: `{"method":"GET","path_pattern":"/k","zzz":[1]}`,
+			method: "GET", path: "/k", status: 200, contentType: "application/json", headers: map[string]string{},
+			headerLines: "Content-Type: application/json\r\n"},
+		{name: "api without slash is not reserved", body: `{"method":"GET","path_pattern":"/api"}`,
+			method: "GET", path: "/api", status: 200, contentType: "application/json", headers: map[string]string{},
+			headerLines: "Content-Type: application/json\r\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			is := is.New(t)
+			x := mustCreate(t, newTestModel(), tt.body)
+			is.Equal(x.Method, tt.method)
+			is.Equal(x.PathPattern, tt.path)
+			is.Equal(x.Status, tt.status)
+			is.Equal(x.Body, tt.body2)
+			is.Equal(x.ContentType, tt.contentType)
+			is.Equal(x.Headers, tt.headers)
+			is.Equal(string(x.HeaderLines), tt.headerLines)
+			is.Equal(x.NoBody, tt.noBody)
+			is.Equal(len(x.BodyBytes) > 0, tt.wantBodyByte)
+			is.Equal(x.CreatedAt, "2026-11-26T10:00:00Z")
+			is.Equal(x.UpdatedAt, x.CreatedAt)
+			is.Equal(len(x.ID), 10)
+		})
+	}
+}
+
+func TestMockJSONFields(t *testing.T) {
+	is := is.New(t)
+	x := mustCreate(t, newTestModel(), `{"id":"m1","method":"GET","path_pattern":"/a","body":"hi"}`)
+	data, err := json.Marshal(x)
+	is.NoErr(err)
+	is.Equal(keysOf(t, data), []string{"body", "content_type", "created_at", "headers", "id", "method", "path_pattern", "status", "updated_at"})
+	is.True(strings.Contains(string(data), `"headers":{}`)) // never null
+}
+
+func TestMockIDsAreRandomHexAndDeterministic(t *testing.T) {
+	is := is.New(t)
+	m := newTestModel() // countingReader: bytes 00 01 02 …
+	a := mustCreate(t, m, mockJSON("GET", "/a"))
+	b := mustCreate(t, m, mockJSON("GET", "/b"))
+	is.Equal(a.ID, "0001020304")
+	is.Equal(b.ID, "0506070809")
+}
+
+func TestMockConflictsAndLimit(t *testing.T) {
+	is := is.New(t)
+	m := newTestModel()
+	mustCreate(t, m, `{"id":"one","method":"GET","path_pattern":"/a/{id}"}`)
+
+	e := createErr(m, `{"method":"get","path_pattern":"/a/{id}"}`)
+	is.Equal(*e, Error{Kind: KindConflict, Code: CodeDuplicateMock, Message: msgDupPath})
+	e = createErr(m, `{"method":"GET","path_pattern":"/a/{other}"}`) // same paths, other name
+	is.Equal(e.Message, msgDupPath)
+	e = createErr(m, `{"id":"one","method":"POST","path_pattern":"/b"}`)
+	is.Equal(*e, Error{Kind: KindConflict, Code: CodeDuplicateMock, Message: msgDupID})
+	is.True(createErr(m, `{"method":"POST","path_pattern":"/a/{id}"}`) == nil) // other method is fine
+
+	m = NewModel(Config{MaxMocks: 2, Rand: &countingReader{}})
+	mustCreate(t, m, mockJSON("GET", "/1"))
+	mustCreate(t, m, mockJSON("GET", "/2"))
+	e = createErr(m, mockJSON("GET", "/3"))
+	is.Equal(*e, Error{Kind: KindTooLarge, Code: CodeMockLimit, Message: msgLimit})
+}
+
+func TestUpdateMockRevalidatesMergedMock(t *testing.T) {
+	is := is.New(t)
+	m := NewModel(Config{MaxMockBodyBytes: 10, Rand: &countingReader{}})
+	x := mustCreate(t, m, `{"id":"m1","method":"GET","path_pattern":"/a","status":201,"headers":{"X-A":"1"},"body":"hi"}`)
+	mustCreate(t, m, `{"id":"m2","method":"GET","path_pattern":"/b"}`)
+	later := t0.Add(90 * 1e9)
+
+	update := func(id, body string) (*Mock, *Error) {
+		in, e := DecodeMockInput([]byte(body))
+		if e != nil {
+			return nil, e
+		}
+		return m.UpdateMock(id, in, later)
+	}
+
+	// A body-only update is size-checked (the original skipped it).
+	_, e := update("m1", `{"body":"01234567890"}`)
+	is.Equal(e.Message, msgBodySize)
+	// Header-only update with a bad header is invalid_mock, not a 500.
+	_, e = update("m1", `{"headers":{"X-Bad":"a\r\nb"}}`)
+	is.Equal(e.Code, CodeInvalidMock)
+	_, e = update("m1", `{"content_type":""}`)
+	is.Equal(e.Message, msgCT)
+	_, e = update("m1", `{"path_pattern":"/b"}`)
+	is.Equal(e.Kind, KindConflict)
+	_, e = update("m1", `{"path_pattern":"/static/x"}`)
+	is.Equal(e.Kind, KindForbidden)
+	_, e = update("nope", `{}`)
+	is.Equal(*e, Error{Kind: KindNotFound, Code: CodeNotFound, Message: msgMockNF})
+
+	// Failed updates changed nothing.
+	cur, _ := m.Mock("m1")
+	is.Equal(cur, x)
+
+	y, e := update("m1", `{"status":202,"id":"ignored"}`)
+	is.True(e == nil)
+	is.Equal(y.ID, "m1")
+	is.Equal(y.Status, 202)
+	is.Equal(y.Body, "hi")                             // kept
+	is.Equal(y.Headers, map[string]string{"X-A": "1"}) // kept
+	is.Equal(y.CreatedAt, x.CreatedAt)
+	is.Equal(y.UpdatedAt, "2026-11-26T10:01:30Z")
+	is.Equal(m.Mocks()[0], y) // position kept
+
+	y, e = update("m1", `{"headers":null}`) // null headers means none
+	is.True(e == nil)
+	is.Equal(y.Headers, map[string]string{})
+	is.Equal(string(y.HeaderLines), "Content-Type: application/json\r\n")
+
+	// Updating a mock to its own path is not a conflict with itself.
+	_, e = update("m1", `{"path_pattern":"/a"}`)
+	is.True(e == nil)
+}
+
+func TestDeleteMock(t *testing.T) {
+	is := is.New(t)
+	m := newTestModel()
+	mustCreate(t, m, `{"id":"a","method":"GET","path_pattern":"/a"}`)
+	mustCreate(t, m, `{"id":"b","method":"GET","path_pattern":"/b"}`)
+	before := m.Mocks()
+	is.True(m.DeleteMock("a") == nil)
+	is.Equal(len(m.Mocks()), 1)
+	is.Equal(m.Mocks()[0].ID, "b")
+	is.Equal(len(before), 2) // slices handed out earlier are not modified
+	e := m.DeleteMock("a")
+	is.Equal(e.Kind, KindNotFound)
+	is.True(createErr(m, mockJSON("GET", "/a")) == nil) // path free again
+}
+
+func TestReservedPatterns(t *testing.T) {
+	tests := []struct {
+		pattern  string
+		reserved bool
+	}{
+		{"/", true},
+		{"/submit", true},
+		{"/stream", true},
+		{"/_metrics", true},
+		{"/metrics", true},
+		{"/healthz", true},
+		{"/playground", true},
+		{"/playground-minimal", true},
+		{"/dashboard", true},
+		{"/openapi.json", true},
+		{"/user-agent", true},
+		{"/static/app.js", true},
+		{"/static/", true},
+		{"/echo/hi", true},
+		{"/files/a.txt", true},
+		{"/api/mocks", true},
+		{"/api/anything/else", true},
+		{"/api/", true},
+		// patterns that could match a reserved path
+		{"/*", true},
+		{"/{x}", true},          // could be /submit
+		{"/echo/{x}", true},     // always under /echo/
+		{"/{x}/{y}", true},      // could be /api/x
+		{"/{x}/y", true},        // could be /api/y
+		{"/api/*", true},        // /api/x
+		{"/{x}/*", true},        // /api/x
+		{"/static/{f}/*", true}, // under /static/
+		{"/{x}/y/{z}", true},    // /api/y/z
+		// not reserved
+		{"/api", false},
+		{"/static", false},
+		{"/echo", false},
+		{"/files", false},
+		{"/submit/x", false},
+		{"/submitx", false},
+		{"/users", false},
+		{"/users/{id}", false},
+		{"/users/*", false},
+		{"/API/x", false},
+		{"/x/{y}/*", false},
+		{"//", false},
+		{"/playground/x", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.pattern, func(t *testing.T) {
+			is := is.New(t)
+			p, e := compilePattern(tt.pattern)
+			is.True(e == nil)
+			is.Equal(p.reserved(), tt.reserved)
+			// Cross-check with concrete paths where the answer is "no":
+			// none of the reserved paths, nor a path under a reserved
+			// prefix, may match.
+			if !tt.reserved {
+				for _, r := range reservedExact {
+					is.True(!p.match([]byte(r)))
+				}
+				for _, r := range reservedPrefixes {
+					is.True(!p.match([]byte(r + "x")))
+					is.True(!p.match([]byte(r + "x/y")))
+				}
+			}
+		})
+	}
+}
+
+func TestPatternMatch(t *testing.T) {
+	tests := []struct {
+		pattern, path string
+		match         bool
+	}{
+		{"/users", "/users", true},
+		{"/users", "/users/", false},
+		{"/users", "/user", false},
+		{"/users/", "/users/", true},
+		{"/users/{id}", "/users/7", true},
+		{"/users/{id}", "/users/", false}, // a parameter needs a non-empty segment
+		{"/users/{id}", "/users", false},
+		{"/users/{id}", "/users/7/x", false},
+		{"/users/{id}/posts", "/users/7/posts", true},
+		{"/users/*", "/users", true}, // the bare prefix matches
+		{"/users/*", "/users/", true},
+		{"/users/*", "/users/7/x/y", true},
+		{"/users/*", "/usersx", false},
+		{"/*", "/anything/at/all", true},
+		{"/*", "", false},
+		{"/*", "*", false},
+		{"/a//b", "/a//b", true},
+		{"/a//b", "/a/b", false},
+		{"/{a}/{b}/*", "/x/y", true},
+		{"/{a}/{b}/*", "/x", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.pattern+" "+tt.path, func(t *testing.T) {
+			is := is.New(t)
+			p, e := compilePattern(tt.pattern)
+			is.True(e == nil)
+			is.Equal(p.match([]byte(tt.path)), tt.match)
+		})
+	}
+}
+
+// reservedPath is the plain definition: is this concrete path reserved?
+func reservedPath(path string) bool {
+	for _, r := range reservedExact {
+		if path == r {
+			return true
+		}
+	}
+	for _, r := range reservedPrefixes {
+		if strings.HasPrefix(path, r) {
+			return true
+		}
+	}
+	return false
+}
+
+// instances returns concrete paths a pattern matches, filling each parameter
+// with every value in fill and the wildcard with every tail in tails.
+func instances(p *pattern, fill, tails []string) []string {
+	paths := []string{""}
+	for _, s := range p.segs {
+		var next []string
+		for _, prefix := range paths {
+			if !s.param {
+				next = append(next, prefix+"/"+s.lit)
+				continue
+			}
+			for _, f := range fill {
+				next = append(next, prefix+"/"+f)
+			}
+		}
+		paths = next
+	}
+	if !p.wildcard {
+		return paths
+	}
+	var out []string
+	for _, prefix := range paths {
+		for _, tail := range tails {
+			if prefix == "" && tail == "" {
+				continue
+			}
+			out = append(out, prefix+tail)
+		}
+	}
+	return out
+}
+
+// TestReservedAgreesWithConcretePaths checks pattern.reserved against brute
+// force: a pattern is reserved exactly when one of its instances (with
+// parameters drawn from every reserved segment and a neutral value) is.
+func TestReservedAgreesWithConcretePaths(t *testing.T) {
+	fill := []string{"zz", "submit", "stream", "_metrics", "metrics", "healthz", "playground", "playground-minimal",
+		"dashboard", "openapi.json", "user-agent", "static", "echo", "files", "api"}
+	tails := []string{"", "/", "/zz", "/zz/yy"}
+	literals := []string{"zz", "api", "echo", "submit", ""}
+	var patterns []string
+	shapes := []string{"/%s", "/%s/%s", "/%s/%s/%s", "/%s/*", "/%s/%s/*"}
+	for _, shape := range shapes {
+		n := strings.Count(shape, "%s")
+		var rec func(prefix []any)
+		rec = func(prefix []any) {
+			if len(prefix) == n {
+				patterns = append(patterns, fmt.Sprintf(shape, prefix...))
+				return
+			}
+			for _, l := range append([]string{"{p}"}, literals...) {
+				rec(append(prefix, l))
+			}
+		}
+		rec(nil)
+	}
+	patterns = append(patterns, "/*")
+	for _, text := range patterns {
+		p, e := compilePattern(text)
+		if e != nil {
+			t.Fatalf("%s: %v", text, e)
+		}
+		want := false
+		for _, path := range instances(p, fill, tails) {
+			if !p.match([]byte(path)) {
+				t.Fatalf("%s does not match its instance %q", text, path)
+			}
+			if reservedPath(path) {
+				want = true
+			}
+		}
+		if got := p.reserved(); got != want {
+			t.Errorf("%s: reserved() = %v, brute force says %v", text, got, want)
+		}
+	}
+}
+
+// FuzzCreateMock: no input may panic, and every failure is an *Error with a
+// known kind and code.
+func FuzzCreateMock(f *testing.F) {
+	f.Add([]byte(`{"method":"GET","path_pattern":"/a/{x}/*","status":"201","headers":{"X":"1"},"body":[1]}`))
+	f.Add([]byte(`{"status":1e400,"headers":{"a":null}}`))
+	f.Add([]byte("\xff"))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		m := newTestModel()
+		in, e := DecodeMockInput(body)
+		if e == nil {
+			var x *Mock
+			x, e = m.CreateMock(in, t0)
+			if e == nil {
+				if _, ok := m.Snapshot().MatchMock([]byte(x.Method), []byte(x.PathPattern)); !ok && x.pat.exact() {
+					t.Fatalf("exact mock %s %s does not match its own path", x.Method, x.PathPattern)
+				}
+				if strings.ContainsAny(string(x.HeaderLines), "\x00") || strings.Count(string(x.HeaderLines), "\n") != strings.Count(string(x.HeaderLines), "\r\n") {
+					t.Fatalf("unsafe header lines %q", x.HeaderLines)
+				}
+				return
+			}
+		}
+		if e.Kind == 0 || e.Code == "" || e.Message == "" {
+			t.Fatalf("incomplete error %#v", e)
+		}
+	})
+}
+
+func TestErrorHelpers(t *testing.T) {
+	is := is.New(t)
+	e := newErr(KindConflict, CodeDuplicateMock, msgDupID)
+	is.Equal(e.Error(), "duplicate_mock: mock id already exists")
+	is.Equal(KindOf(e), KindConflict)
+	is.Equal(KindOf(fmt.Errorf("wrapped: %w", e)), KindConflict)
+	is.Equal(KindOf(fmt.Errorf("plain")), KindInternal)
+	is.Equal(KindOf(nil), Kind(0))
+	is.Equal(KindTooLarge.String(), "too_large")
+	is.Equal(Kind(99).String(), "unknown")
+}

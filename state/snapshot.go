@@ -1,0 +1,119 @@
+package state
+
+import (
+	"bytes"
+	"slices"
+)
+
+// Snapshot is an immutable view of the mocks, built by the actor after every
+// change and published through an atomic pointer (Actor.Snapshot). Any number
+// of goroutines may use a Snapshot concurrently, for as long as they like; it
+// and everything it references are never modified after publication.
+type Snapshot struct {
+	mocks    []*Mock // insertion order
+	byID     map[string]*Mock
+	exact    [numSlots]map[string]*Mock // exact patterns, keyed by path
+	patterns [numSlots][]*Mock          // parameter and wildcard patterns, by precedence
+}
+
+// newSnapshot indexes mocks (in insertion order). It takes ownership of the
+// slice.
+func newSnapshot(mocks []*Mock) *Snapshot {
+	s := &Snapshot{mocks: mocks, byID: make(map[string]*Mock, len(mocks))}
+	for i := range s.exact {
+		s.exact[i] = make(map[string]*Mock)
+	}
+	for _, m := range mocks {
+		s.byID[m.ID] = m
+		slot := methodIndexString(m.Method)
+		if slot < 0 {
+			continue // cannot happen: validated
+		}
+		if m.pat.exact() {
+			s.exact[slot][m.PathPattern] = m
+		} else {
+			s.patterns[slot] = append(s.patterns[slot], m)
+		}
+	}
+	for i := range s.patterns {
+		slices.SortStableFunc(s.patterns[i], comparePrecedence)
+	}
+	return s
+}
+
+// comparePrecedence orders non-exact patterns, most specific first: more
+// literal segments; then without a wildcard before with one; then more
+// parameters (a longer prefix before a wildcard); then creation order.
+func comparePrecedence(a, b *Mock) int {
+	pa, pb := a.pat, b.pat
+	switch {
+	case pa.literals != pb.literals:
+		return pb.literals - pa.literals
+	case pa.wildcard != pb.wildcard:
+		if pa.wildcard {
+			return 1
+		}
+		return -1
+	case pa.params != pb.params:
+		return pb.params - pa.params
+	case a.seq < b.seq:
+		return -1
+	case a.seq > b.seq:
+		return 1
+	}
+	return 0
+}
+
+// MatchMock returns the mock answering a request, if any. method is the
+// request method as on the wire (case-sensitive; HEAD matches GET mocks);
+// path is the raw request path — anything from '?' on is ignored. An exact
+// pattern wins over any other; then patterns in the order of
+// comparePrecedence. It does not allocate, and neither argument is retained.
+// For HEAD the caller writes the head only, as for any HEAD response.
+func (s *Snapshot) MatchMock(method, path []byte) (*Mock, bool) {
+	if s == nil {
+		return nil, false
+	}
+	slot := methodSlot(method)
+	if slot < 0 {
+		return nil, false
+	}
+	if i := bytes.IndexByte(path, '?'); i >= 0 {
+		path = path[:i]
+	}
+	if m, ok := s.exact[slot][string(path)]; ok {
+		return m, true
+	}
+	for _, m := range s.patterns[slot] {
+		if m.pat.match(path) {
+			return m, true
+		}
+	}
+	return nil, false
+}
+
+// Mocks returns the mocks in insertion order. The slice is shared: do not
+// modify it.
+func (s *Snapshot) Mocks() []*Mock {
+	if s == nil {
+		return nil
+	}
+	return s.mocks
+}
+
+// MockByID returns the mock with the given id.
+func (s *Snapshot) MockByID(id string) (*Mock, bool) {
+	if s == nil {
+		return nil, false
+	}
+	m, ok := s.byID[id]
+	return m, ok
+}
+
+// Len returns the number of mocks.
+func (s *Snapshot) Len() int {
+	if s == nil {
+		return 0
+	}
+	return len(s.mocks)
+}
