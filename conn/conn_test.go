@@ -1,0 +1,213 @@
+package conn
+
+import (
+	"bytes"
+	"net/netip"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/matryer/is"
+
+	"ownhttp/proto"
+)
+
+// fakeTransport records what the connection writes; with blocked set it accepts nothing.
+type fakeTransport struct {
+	out       bytes.Buffer
+	blocked   bool
+	closedW   bool
+	writeErrs int
+}
+
+func (f *fakeTransport) Write(p []byte) (int, error) {
+	if f.blocked {
+		return 0, ErrWouldBlock
+	}
+	return f.out.Write(p)
+}
+
+func (f *fakeTransport) SendFile(file *os.File, off, n int64) (int64, error) {
+	b := make([]byte, n)
+	m, err := file.ReadAt(b, off)
+	f.out.Write(b[:m])
+	return int64(m), err
+}
+
+func (f *fakeTransport) CloseWrite() error { f.closedW = true; return nil }
+
+// fakeOwner queues posted functions; the test runs them with drain.
+type fakeOwner struct {
+	c     *Conn
+	tasks []func()
+}
+
+func (o *fakeOwner) Post(fn func()) bool {
+	if o.c.Closed() {
+		return false
+	}
+	o.tasks = append(o.tasks, fn)
+	return true
+}
+
+func (o *fakeOwner) drain(now time.Time) {
+	for len(o.tasks) > 0 {
+		fn := o.tasks[0]
+		o.tasks = o.tasks[1:]
+		o.c.RunPosted(fn, now)
+	}
+}
+
+// syncOffload runs offloaded work when the test says so.
+type syncOffload struct{ queued []func() }
+
+func (s *syncOffload) Go(fn func()) bool { s.queued = append(s.queued, fn); return true }
+
+func (s *syncOffload) runAll() {
+	q := s.queued
+	s.queued = nil
+	for _, fn := range q {
+		fn()
+	}
+}
+
+type recorder struct{ statuses []int }
+
+func (r *recorder) Done(c *Completed) { r.statuses = append(r.statuses, c.Status) }
+
+func newTestConn(h HandlerFunc) (*Conn, *fakeTransport, *fakeOwner, *syncOffload, *recorder) {
+	off := &syncOffload{}
+	srv := &Server{Handler: h, Offload: off}
+	srv.Defaults()
+	var date proto.DateCache
+	date.Update(time.Unix(0, 0))
+	tr := &fakeTransport{}
+	ow := &fakeOwner{}
+	rec := &recorder{}
+	c := New(srv, tr, ow, rec, &date, netip.MustParseAddrPort("127.0.0.1:1"), 1, false, time.Unix(0, 0))
+	ow.c = c
+	return c, tr, ow, off, rec
+}
+
+var statusLineRE = regexp.MustCompile(`HTTP/1\.1 \d{3} [^\r]*`)
+
+// statusLines finds the status lines in raw output (bodies here never contain one).
+func statusLines(out string) []string { return statusLineRE.FindAllString(out, -1) }
+
+// Responses leave in request order even when an earlier one completes later, off the owner.
+func TestPipelinedAsyncOrder(t *testing.T) {
+	is := is.New(t)
+	c, tr, ow, off, rec := newTestConn(func(x *Exchange) {
+		switch string(x.Req.Path) {
+		case "/slow":
+			x.Go(func(r *Reply) { r.Text(202, "text/plain", []byte("slow")) })
+		default:
+			x.Text(200, "text/plain", []byte("fast"))
+		}
+	})
+	now := time.Unix(1, 0)
+	c.OnData([]byte("GET /slow HTTP/1.1\r\nHost: x\r\n\r\nGET /fast HTTP/1.1\r\nHost: x\r\n\r\n"), now)
+	is.Equal(tr.out.Len(), 0) // the fast response waits behind the slow one
+	off.runAll()
+	ow.drain(now)
+	lines := statusLines(tr.out.String())
+	is.Equal(lines, []string{"HTTP/1.1 202 Accepted", "HTTP/1.1 200 OK"})
+	is.Equal(rec.statuses, []int{202, 200})
+	is.True(strings.HasSuffix(tr.out.String(), "fast"))
+}
+
+// A handler panic becomes a 500 and the connection closes; nothing escapes.
+func TestHandlerPanic(t *testing.T) {
+	is := is.New(t)
+	c, tr, _, _, _ := newTestConn(func(x *Exchange) { panic("boom") })
+	now := time.Unix(1, 0)
+	c.OnData([]byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"), now)
+	is.Equal(statusLines(tr.out.String()), []string{"HTTP/1.1 500 Internal Server Error"})
+	is.True(tr.closedW || c.Closed())
+
+	c2, tr2, ow2, off2, _ := newTestConn(func(x *Exchange) {
+		x.Go(func(r *Reply) { panic("boom in worker") })
+	})
+	c2.OnData([]byte("GET /async HTTP/1.1\r\nHost: x\r\n\r\n"), now)
+	off2.runAll()
+	ow2.drain(now)
+	is.Equal(statusLines(tr2.out.String()), []string{"HTTP/1.1 500 Internal Server Error"})
+}
+
+// A client that does not read stops being read from (backpressure) and resumes when it reads.
+func TestBackpressureStopsReading(t *testing.T) {
+	is := is.New(t)
+	c, tr, _, _, _ := newTestConn(func(x *Exchange) {
+		x.Text(200, "text/plain", bytes.Repeat([]byte("x"), 4096))
+	})
+	tr.blocked = true
+	now := time.Unix(1, 0)
+	req := "GET / HTTP/1.1\r\nHost: x\r\n\r\n"
+	c.OnData([]byte(strings.Repeat(req, 200)), now)
+	is.True(c.WantWrite())
+	served := c.served
+	is.True(served < 200)  // processing paused at the output bound
+	is.True(c.served > 60) // after more than MaxOutput bytes of responses
+	tr.blocked = false
+	c.OnWritable(now)
+	is.Equal(c.served, 200)
+	is.Equal(len(statusLines(tr.out.String())), 200)
+}
+
+// A stream whose client stops reading is cut off instead of buffered without bound.
+func TestSlowStreamCutOff(t *testing.T) {
+	is := is.New(t)
+	var st *Stream
+	c, tr, ow, _, _ := newTestConn(func(x *Exchange) { st = x.Stream(200) })
+	now := time.Unix(1, 0)
+	c.OnData([]byte("GET /events HTTP/1.1\r\nHost: x\r\n\r\n"), now)
+	tr.blocked = true
+	chunk := bytes.Repeat([]byte("e"), 32<<10)
+	var err error
+	for i := 0; i < 200 && err == nil; i++ {
+		err = st.Write(chunk)
+		ow.drain(now)
+	}
+	is.Equal(err, ErrStreamClosed)
+	is.True(c.Closed())
+	select {
+	case <-st.Done():
+	default:
+		t.Fatal("stream Done not closed")
+	}
+}
+
+// HEAD of a streamed response sends the head only and closes the producer's stream.
+func TestHeadStream(t *testing.T) {
+	is := is.New(t)
+	var st *Stream
+	c, tr, ow, _, _ := newTestConn(func(x *Exchange) { st = x.Stream(200) })
+	now := time.Unix(1, 0)
+	c.OnData([]byte("HEAD /s HTTP/1.1\r\nHost: x\r\n\r\n"), now)
+	is.Equal(st.Write([]byte("data")), ErrStreamClosed)
+	ow.drain(now)
+	out := tr.out.String()
+	is.True(strings.HasSuffix(out, "\r\n\r\n"))
+	is.True(strings.Contains(out, "Transfer-Encoding: chunked\r\n"))
+	is.True(!strings.Contains(out, "Content-Length"))
+}
+
+// Writing a plain response allocates nothing once the connection's buffers have grown.
+func TestServeAllocs(t *testing.T) {
+	body := []byte("Hello World")
+	c, tr, _, _, _ := newTestConn(func(x *Exchange) {
+		x.Text(200, "text/plain; charset=utf-8", body)
+	})
+	req := []byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	now := time.Unix(1, 0)
+	c.OnData(req, now)
+	allocs := testing.AllocsPerRun(1000, func() {
+		tr.out.Reset()
+		c.OnData(req, now)
+	})
+	if allocs != 0 {
+		t.Fatalf("%v allocations per request, want 0", allocs)
+	}
+}
