@@ -40,6 +40,23 @@ var flagEnv = []struct{ flag, env string }{
 	{"drain-timeout", "OWNHTTP_DRAIN_TIMEOUT"},
 	{"log-format", "OWNHTTP_LOG_FORMAT"},
 	{"access-log", "OWNHTTP_ACCESS_LOG"},
+	{"static-dir", "OWNHTTP_STATIC_DIR"},
+	{"enable-tls", "OWNHTTP_ENABLE_TLS"},
+	{"cert-file", "OWNHTTP_CERT_FILE"},
+	{"key-file", "OWNHTTP_KEY_FILE"},
+	{"https-port", "OWNHTTP_HTTPS_PORT"},
+	{"redirect-http", "OWNHTTP_REDIRECT_HTTP"},
+	{"public-host", "OWNHTTP_PUBLIC_HOST"},
+	{"handshake-timeout", "OWNHTTP_HANDSHAKE_TIMEOUT"},
+	{"codecrafters-mode", "OWNHTTP_CODECRAFTERS_MODE"},
+	{"directory", "OWNHTTP_DIRECTORY"},
+	{"state-file", "OWNHTTP_STATE_FILE"},
+	{"history-limit", "OWNHTTP_HISTORY_LIMIT"},
+	{"event-buffer-size", "OWNHTTP_EVENT_BUFFER_SIZE"},
+	{"event-heartbeat-secs", "OWNHTTP_EVENT_HEARTBEAT_SECS"},
+	{"max-mock-body-bytes", "OWNHTTP_MAX_MOCK_BODY_BYTES"},
+	{"max-mock-routes", "OWNHTTP_MAX_MOCK_ROUTES"},
+	{"cors-origins", "OWNHTTP_CORS_ORIGINS"},
 }
 
 // clearEnv blanks every variable parseFlags reads, so the caller's environment cannot leak
@@ -84,6 +101,16 @@ func TestParseFlagsDefaults(t *testing.T) {
 		drainTimeout:         5 * time.Second,
 		logFormat:            "plain",
 		accessLog:            true,
+		staticDir:            "static",
+		httpsPort:            8443,
+		redirectHTTP:         true,
+		handshakeTimeout:     5 * time.Second,
+		stateFile:            "data/server_state.json",
+		historyLimit:         500,
+		eventBufferSize:      5000,
+		eventHeartbeatSecs:   5,
+		maxMockBodyBytes:     262144,
+		maxMockRoutes:        200,
 	})
 	is.Equal(stderr.Len(), 0) // nothing printed on success
 }

@@ -33,8 +33,9 @@ func startServer(t testing.TB, engine string, args ...string) *testServer {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	logs := newLogBuffer()
+	dir := t.TempDir()
 	all := append([]string{"--host", "127.0.0.1", "--port", "0", "--engine", engine,
-		"--drain-timeout", "2s"}, args...)
+		"--drain-timeout", "2s", "--state-file", dir + "/state.json", "--static-dir", dir + "/static"}, args...)
 	s := &testServer{cancel: cancel, done: make(chan error, 1), logs: logs}
 	go func() { s.done <- run(ctx, all, io.Discard, logs) }()
 	select {

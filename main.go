@@ -6,6 +6,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"flag"
@@ -27,6 +28,7 @@ import (
 	"ownhttp/features"
 	"ownhttp/loop"
 	"ownhttp/proto"
+	"ownhttp/state"
 )
 
 func main() {
@@ -68,6 +70,25 @@ type options struct {
 	drainTimeout         time.Duration
 	logFormat            string
 	accessLog            bool
+
+	staticDir        string
+	enableTLS        bool
+	certFile         string
+	keyFile          string
+	httpsPort        int
+	redirectHTTP     bool
+	publicHost       string
+	handshakeTimeout time.Duration
+	codecrafters     bool
+	directory        string
+
+	stateFile          string
+	historyLimit       int
+	eventBufferSize    int
+	eventHeartbeatSecs int
+	maxMockBodyBytes   int
+	maxMockRoutes      int
+	corsOrigins        string
 }
 
 const envPrefix = "OWNHTTP"
@@ -95,6 +116,25 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.logFormat, "log-format", "plain", "log format: plain or json")
 	fs.BoolVar(&o.accessLog, "access-log", true, "write one access-log line per response")
 
+	fs.StringVar(&o.staticDir, "static-dir", "static", "directory served under /static/ (absent is fine)")
+	fs.BoolVar(&o.enableTLS, "enable-tls", false, "serve HTTPS on --https-port (a development certificate is made under certs/ when no files are given)")
+	fs.StringVar(&o.certFile, "cert-file", "", "TLS certificate (PEM)")
+	fs.StringVar(&o.keyFile, "key-file", "", "TLS private key (PEM)")
+	fs.IntVar(&o.httpsPort, "https-port", 8443, "HTTPS port with --enable-tls")
+	fs.BoolVar(&o.redirectHTTP, "redirect-http", true, "with TLS, answer the plain port with 308 redirects to HTTPS")
+	fs.StringVar(&o.publicHost, "public-host", "", "host name that names this server in redirects")
+	fs.DurationVar(&o.handshakeTimeout, "handshake-timeout", 5*time.Second, "time allowed for a TLS handshake")
+	fs.BoolVar(&o.codecrafters, "codecrafters-mode", false, "serve the CodeCrafters routes (default port 4221)")
+	fs.StringVar(&o.directory, "directory", "", "directory of the CodeCrafters /files/ routes")
+
+	fs.StringVar(&o.stateFile, "state-file", "data/server_state.json", "mocks and history file")
+	fs.IntVar(&o.historyLimit, "history-limit", 500, "history entries kept")
+	fs.IntVar(&o.eventBufferSize, "event-buffer-size", 5000, "live events kept (at least 100)")
+	fs.IntVar(&o.eventHeartbeatSecs, "event-heartbeat-secs", 5, "seconds between SSE heartbeat comments")
+	fs.IntVar(&o.maxMockBodyBytes, "max-mock-body-bytes", 262144, "largest mock body in bytes")
+	fs.IntVar(&o.maxMockRoutes, "max-mock-routes", 200, "most mocks")
+	fs.StringVar(&o.corsOrigins, "cors-origins", "", "origins allowed on mock responses: a comma list, or *")
+
 	err := ff.Parse(fs, args, ff.WithEnvVarPrefix(envPrefix))
 	if errors.Is(err, flag.ErrHelp) {
 		printUsage(fs, stderr)
@@ -114,6 +154,10 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 			return nil, usagef("PORT=%q is not a port number", p)
 		}
 		o.port = n
+		portSet = true
+	}
+	if o.codecrafters && !portSet {
+		o.port = 4221
 	}
 	if err := o.validate(); err != nil {
 		return nil, err
@@ -143,13 +187,24 @@ func (o *options) validate() error {
 		"--header-timeout": int64(o.headerTimeout), "--max-keepalive-requests": int64(o.maxKeepAliveRequests),
 		"--max-header-bytes": int64(o.maxHeaderBytes), "--max-body-bytes": o.maxBodyBytes,
 		"--max-target-length": int64(o.maxTargetLength), "--drain-timeout": int64(o.drainTimeout),
+		"--handshake-timeout": int64(o.handshakeTimeout), "--history-limit": int64(o.historyLimit),
+		"--event-buffer-size": int64(o.eventBufferSize), "--event-heartbeat-secs": int64(o.eventHeartbeatSecs),
+		"--max-mock-body-bytes": int64(o.maxMockBodyBytes), "--max-mock-routes": int64(o.maxMockRoutes),
 	}
 	for _, name := range []string{"--reactors", "--workers", "--queue-size", "--max-connections",
 		"--keepalive-timeout", "--header-timeout", "--max-keepalive-requests", "--max-header-bytes",
-		"--max-body-bytes", "--max-target-length", "--drain-timeout"} {
+		"--max-body-bytes", "--max-target-length", "--drain-timeout", "--handshake-timeout",
+		"--history-limit", "--event-buffer-size", "--event-heartbeat-secs", "--max-mock-body-bytes",
+		"--max-mock-routes"} {
 		if positive[name] <= 0 {
 			return usagef("%s must be positive", name)
 		}
+	}
+	if o.httpsPort < 0 || o.httpsPort > 65535 {
+		return usagef("https port %d (--https-port or OWNHTTP_HTTPS_PORT): want 0..65535", o.httpsPort)
+	}
+	if (o.certFile == "") != (o.keyFile == "") {
+		return usagef("--cert-file and --key-file go together")
 	}
 	if o.maxHeaderBytes < 256 {
 		return usagef("--max-header-bytes %d: want at least 256", o.maxHeaderBytes)
@@ -173,8 +228,14 @@ func printUsage(fs *flag.FlagSet, w io.Writer) {
 }
 
 // run is the whole program: parse flags, build the server and serve until ctx ends or a
-// SIGINT/SIGTERM arrives, then drain and return nil.
+// SIGINT/SIGTERM arrives, then drain and return nil. Subcommands hang off the first argument.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 {
+		switch args[0] {
+		case "certs":
+			return runCerts(args[1:], stdout)
+		}
+	}
 	o, err := parseFlags(args, stderr)
 	if err != nil {
 		return err
@@ -185,39 +246,106 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	logger := slog.New(handler)
 
+	actor, err := state.New(state.Config{StateFile: o.stateFile, HistoryLimit: o.historyLimit,
+		EventBufferSize: o.eventBufferSize, MaxMocks: o.maxMockRoutes, MaxMockBodyBytes: o.maxMockBodyBytes,
+		Engine: o.engine, LiveEvents: true}, logger)
+	if err != nil {
+		return fmt.Errorf("state: %w", err)
+	}
+
 	offload := loop.NewOffload(64, 1024)
 	defer offload.Stop()
 	var key [8]byte
 	rand.Read(key[:])
-	srv := &conn.Server{
-		Limits: proto.Limits{MaxHeaderBytes: o.maxHeaderBytes, MaxTargetLength: o.maxTargetLength,
-			MaxBodyBytes: o.maxBodyBytes},
-		KeepAliveTimeout:     o.keepAliveTimeout,
-		HeaderTimeout:        o.headerTimeout,
-		MaxKeepAliveRequests: o.maxKeepAliveRequests,
-		Offload:              offload,
-		Logger:               logger,
-		TraceKey:             binary.LittleEndian.Uint64(key[:]),
+	newServer := func() *conn.Server {
+		return &conn.Server{
+			Limits: proto.Limits{MaxHeaderBytes: o.maxHeaderBytes, MaxTargetLength: o.maxTargetLength,
+				MaxBodyBytes: o.maxBodyBytes},
+			KeepAliveTimeout:     o.keepAliveTimeout,
+			HeaderTimeout:        o.headerTimeout,
+			MaxKeepAliveRequests: o.maxKeepAliveRequests,
+			Offload:              offload,
+			Logger:               logger,
+			TraceKey:             binary.LittleEndian.Uint64(key[:]),
+		}
 	}
-	app := features.New(features.Config{Engine: o.engine, AccessLog: o.accessLog, LogJSON: o.logFormat == "json",
-		Logger: logger, Server: srv, StreamInterval: 50 * time.Millisecond})
+	srv := newServer()
+	var engines []loop.Engine
+	appCfg := features.Config{Engine: o.engine, AccessLog: o.accessLog, LogJSON: o.logFormat == "json",
+		Logger: logger, Server: srv, StreamInterval: 50 * time.Millisecond, StaticDir: o.staticDir,
+		CodeCrafters: o.codecrafters, Directory: o.directory, State: actor,
+		CORSOrigins: splitList(o.corsOrigins), EventHeartbeat: time.Duration(o.eventHeartbeatSecs) * time.Second,
+		EngineStats: func() features.EngineStats {
+			var st features.EngineStats
+			for _, e := range engines {
+				s := e.Stats()
+				st.ActiveConnections += s.ActiveConnections
+				st.Accepted += s.Accepted
+				st.Rejected += s.Rejected
+			}
+			return st
+		}}
+	app := features.New(appCfg)
 	srv.Handler = app
 	srv.Defaults()
 
 	cfg := loop.Config{Host: o.host, Port: o.port, Reactors: o.reactors, Workers: o.workers,
 		QueueSize: o.queueSize, MaxConnections: o.maxConnections, Server: srv,
 		NewObserver: app.NewObserver, Logger: logger}
-	var eng loop.Engine
-	if o.engine == "threadpool" {
-		eng, err = loop.ListenPool(cfg)
+	listen := func(cfg loop.Config) (loop.Engine, error) {
+		if o.engine == "threadpool" {
+			return loop.ListenPool(cfg)
+		}
+		return loop.Listen(cfg)
+	}
+	closeAll := func() {
+		for _, e := range engines {
+			e.Stop()
+		}
+	}
+	if o.enableTLS {
+		tlsConfig, err := loadTLS(o, stdout)
+		if err != nil {
+			return err
+		}
+		tcfg := cfg
+		tcfg.Port = o.httpsPort
+		eng, err := loop.ListenTLS(tcfg, tlsConfig, o.handshakeTimeout)
+		if err != nil {
+			return fmt.Errorf("listen https: %w", err)
+		}
+		engines = append(engines, eng)
+		if o.redirectHTTP {
+			rsrv := newServer()
+			rsrv.Handler = features.NewRedirect(features.RedirectConfig{BindHost: o.host,
+				PublicHost: o.publicHost, HTTPSPort: int(eng.Addr().Port())})
+			rsrv.Defaults()
+			rcfg := cfg
+			rcfg.Server = rsrv
+			rcfg.Reactors = 1
+			rcfg.NewObserver = nil
+			reng, err := listen(rcfg)
+			if err != nil {
+				closeAll()
+				return fmt.Errorf("listen http: %w", err)
+			}
+			engines = append(engines, reng)
+		}
 	} else {
-		eng, err = loop.Listen(cfg)
+		eng, err := listen(cfg)
+		if err != nil {
+			return fmt.Errorf("listen: %w", err)
+		}
+		engines = append(engines, eng)
 	}
-	if err != nil {
-		return fmt.Errorf("listen: %w", err)
+	for _, e := range engines {
+		scheme := "http"
+		if o.enableTLS && e == engines[0] {
+			scheme = "https"
+		}
+		logger.Info("listening", "addr", e.Addr().String(), "engine", e.Name(),
+			"url", scheme+"://"+e.Addr().String()+"/")
 	}
-	logger.Info("listening", "addr", eng.Addr().String(), "engine", eng.Name(),
-		"url", "http://"+eng.Addr().String()+"/")
 
 	engineDone := make(chan struct{})
 	var g oklog.Group
@@ -225,18 +353,28 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		var once sync.Once
 		g.Add(func() error {
 			defer close(engineDone)
-			return eng.Serve()
+			errs := make(chan error, len(engines))
+			for _, e := range engines {
+				go func() { errs <- e.Serve() }()
+			}
+			var err error
+			for range engines {
+				err = errors.Join(err, <-errs)
+			}
+			return err
 		}, func(error) {
 			once.Do(func() {
 				logger.Info("draining", "timeout", o.drainTimeout.String())
-				eng.Drain()
+				for _, e := range engines {
+					e.Drain()
+				}
 				go func() {
 					// Past the drain timeout, whatever is still open is closed.
 					t := time.NewTimer(o.drainTimeout)
 					defer t.Stop()
 					select {
 					case <-t.C:
-						eng.Stop()
+						closeAll()
 					case <-engineDone:
 					}
 				}()
@@ -244,15 +382,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		})
 	}
 	{
-		// The state actor arrives with the mock and history features; until then this member
-		// only keeps the group's shape: it stops after the engine has.
-		stop := make(chan struct{})
-		var once sync.Once
+		// The state actor stops after the engines, so the last requests reach history and
+		// the final flush.
 		g.Add(func() error {
-			<-stop
-			<-engineDone
-			return nil
-		}, func(error) { once.Do(func() { close(stop) }) })
+			return actor.Run(context.Background())
+		}, func(error) {
+			go func() {
+				<-engineDone
+				actor.Interrupt(nil)
+			}()
+		})
 	}
 	g.Add(oklog.SignalHandler(ctx, os.Interrupt, syscall.SIGTERM))
 
@@ -269,4 +408,51 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	logger.Info("stopped")
 	return err
+}
+
+// loadTLS loads the configured certificate, or the development one (made when missing).
+func loadTLS(o *options, stdout io.Writer) (*tls.Config, error) {
+	certFile, keyFile := o.certFile, o.keyFile
+	if certFile == "" {
+		var err error
+		certFile, keyFile, err = loop.DevCertificate("certs")
+		if err != nil {
+			return nil, fmt.Errorf("development certificate: %w", err)
+		}
+	}
+	cfg, err := loop.ServerTLSConfig(certFile, keyFile)
+	if err != nil {
+		return nil, fmt.Errorf("tls: %w", err)
+	}
+	return cfg, nil
+}
+
+// runCerts is "ownhttp certs --dir DIR": make a development certificate on demand.
+func runCerts(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("ownhttp certs", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	dir := fs.String("dir", "certs", "directory for dev-cert.pem and dev-key.pem")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(stdout, "Usage: ownhttp certs [--dir DIR]  (makes DIR/dev-cert.pem and DIR/dev-key.pem)")
+			return err
+		}
+		return usageError{oneLine(err.Error())}
+	}
+	certFile, keyFile, err := loop.DevCertificate(*dir)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "certificate: %s\nkey: %s\n", certFile, keyFile)
+	return nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, item := range strings.Split(s, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
 }

@@ -5,11 +5,13 @@
 package features
 
 import (
+	"bytes"
 	"log/slog"
 	"time"
 
 	"ownhttp/conn"
 	"ownhttp/proto"
+	"ownhttp/state"
 )
 
 // Config is what the product surface needs from the command line.
@@ -21,12 +23,35 @@ type Config struct {
 	// StreamInterval spaces the chunks of GET /stream (they are written as produced).
 	StreamInterval time.Duration
 	Server         *conn.Server
+
+	// StaticDir is served under /static/ (absent is fine).
+	StaticDir string
+	// CodeCrafters turns on the CodeCrafters routes; Directory is their file directory.
+	CodeCrafters bool
+	Directory    string
+
+	// State owns mocks, history and events; nil disables those APIs (503 JSON).
+	State *state.Actor
+	// CORSOrigins lists origins allowed on mock responses ("*" for any); empty for none.
+	CORSOrigins []string
+	// EventHeartbeat spaces SSE heartbeat comments.
+	EventHeartbeat time.Duration
+	// EngineStats reports live engine gauges for metrics (may be nil).
+	EngineStats func() EngineStats
+}
+
+// EngineStats are the engine gauges metrics report.
+type EngineStats struct {
+	ActiveConnections int64
+	Accepted          uint64
+	Rejected          uint64
 }
 
 // App is the conn.Handler for the whole server.
 type App struct {
-	cfg    Config
-	routes routeTable
+	cfg     Config
+	routes  *router
+	metrics *metrics
 }
 
 // New builds the application.
@@ -35,6 +60,7 @@ func New(cfg Config) *App {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	a := &App{cfg: cfg}
+	a.metrics = newMetrics()
 	a.routes = a.buildRoutes()
 	return a
 }
@@ -52,6 +78,9 @@ func (a *App) Serve(x *conn.Exchange) {
 	if a.routes.serve(x) {
 		return
 	}
+	if a.serveMock(x) {
+		return
+	}
 	a.fallback(x)
 }
 
@@ -60,6 +89,11 @@ const allowServer = "GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH"
 // fallback answers paths no route claims (spec §1.11): GET, HEAD and POST get 404; any other
 // method gets 405 with Allow: GET, HEAD, POST.
 func (a *App) fallback(x *conn.Exchange) {
+	if bytes.HasPrefix(x.Req.Path, []byte("/api/")) {
+		x.Route = "404"
+		writeError(x, 404, "not_found", "endpoint not found")
+		return
+	}
 	switch x.Req.Method {
 	case proto.MethodGET, proto.MethodHEAD, proto.MethodPOST:
 		x.Route = "404"

@@ -12,9 +12,9 @@ var (
 	submitPfx  = "Received POST body: "
 )
 
-func (a *App) home(x *conn.Exchange) { x.Text(200, textPlain, helloWorld) }
+func (a *App) home(x *conn.Exchange, _ *params) { x.Text(200, textPlain, helloWorld) }
 
-func (a *App) healthz(x *conn.Exchange) {
+func (a *App) healthz(x *conn.Exchange, _ *params) {
 	if x.Draining {
 		x.Text(503, "application/json", []byte(`{"status":"draining"}`))
 		return
@@ -23,7 +23,7 @@ func (a *App) healthz(x *conn.Exchange) {
 }
 
 // submit echoes the body. Invalid UTF-8 is replaced as the original did (U+FFFD).
-func (a *App) submit(x *conn.Exchange) {
+func (a *App) submit(x *conn.Exchange, _ *params) {
 	body := make([]byte, 0, len(submitPfx)+len(x.Body))
 	body = append(body, submitPfx...)
 	body = appendValidUTF8(body, x.Body)
@@ -31,7 +31,7 @@ func (a *App) submit(x *conn.Exchange) {
 }
 
 // streamDemo writes three chunks as they are produced, StreamInterval apart.
-func (a *App) streamDemo(x *conn.Exchange) {
+func (a *App) streamDemo(x *conn.Exchange, _ *params) {
 	x.Header("Content-Type", textPlain)
 	st := x.Stream(200)
 	interval := a.cfg.StreamInterval

@@ -1,33 +1,71 @@
 package features
 
 import (
+	"bytes"
 	"context"
 	"log/slog"
 	"time"
 
 	"ownhttp/conn"
+	"ownhttp/state"
 )
 
 // NewObserver returns the observer for one event loop (or, under a lock, for the pool
-// engine): it writes the access log line of each finished exchange.
+// engine): it counts each finished exchange in the loop's metrics shard, captures it for
+// history and live events in a batch handed to the state actor once per loop wakeup, and
+// writes the access log line.
 func (a *App) NewObserver() conn.Observer {
-	return &loopObserver{a: a}
+	return &loopObserver{a: a, m: a.metrics.newShard()}
 }
 
 // loopObserver belongs to one event loop; it is not safe for concurrent use.
 type loopObserver struct {
-	a *App
+	a     *App
+	m     *metricsShard
+	batch *state.Batch // records not yet handed to the actor; nil when empty
 }
 
 // Done implements conn.Observer.
 func (o *loopObserver) Done(c *conn.Completed) {
+	o.m.done(c)
+	if st := o.a.cfg.State; st != nil {
+		rec := state.Record{TraceID: c.TraceID, Start: c.Start.UnixNano(), Latency: c.End.Sub(c.Start),
+			Status: uint16(c.Status), BytesIn: c.BytesIn, BytesOut: c.BytesOut, RouteKey: c.Route,
+			Reused: c.Reused, SkipHistory: skipHistory(c.Path), RunID: c.Tags.RunID, StepID: c.Tags.StepID}
+		if o.batch == nil {
+			o.batch = st.NewBatch()
+		}
+		if !o.batch.Add(rec, c.Head, c.Body) {
+			st.SubmitBatch(o.batch)
+			o.batch = st.NewBatch()
+			o.batch.Add(rec, c.Head, c.Body)
+		}
+	}
 	if o.a.cfg.AccessLog {
 		o.a.accessLog(c)
 	}
 }
 
-// Flush implements loop.Flusher; nothing is batched yet.
-func (o *loopObserver) Flush() {}
+// Flush implements loop.Flusher: the batch of this wakeup goes to the actor in one message
+// (dropped and counted there when its mailbox is full).
+func (o *loopObserver) Flush() {
+	if o.batch != nil && o.batch.Len() > 0 {
+		o.a.cfg.State.SubmitBatch(o.batch)
+		o.batch = nil
+	}
+}
+
+// skipHistory lists paths kept out of history: monitoring and polling traffic that would
+// flush real requests out of the ring (metrics, static files, the playground's own state and
+// event polling). They still count in metrics.
+func skipHistory(path []byte) bool {
+	for _, p := range [...]string{"/_metrics", "/metrics", "/api/playground/state"} {
+		if string(path) == p {
+			return true
+		}
+	}
+	return bytes.HasPrefix(path, []byte("/static/")) || bytes.HasPrefix(path, []byte("/api/events/"))
+}
 
 // accessLog writes one line with the fields of spec §10.
 func (a *App) accessLog(c *conn.Completed) {
@@ -67,20 +105,10 @@ func (a *App) accessLog(c *conn.Completed) {
 		slog.Float64(latencyKey, ms(c.End.Sub(c.Start))),
 		slog.Bool("connection_reused", c.Reused),
 		slog.String("route_key", route),
-		slog.String("trace_id", traceHex(c.TraceID)),
+		slog.String("trace_id", conn.TraceString(c.TraceID)),
 		slog.String("shutdown_phase", phase),
 		slog.Float64("drain_elapsed_ms", drainMS),
 	)
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-
-func traceHex(v uint64) string {
-	const digits = "0123456789abcdef"
-	var b [16]byte
-	for i := 15; i >= 0; i-- {
-		b[i] = digits[v&0xf]
-		v >>= 4
-	}
-	return string(b[:])
-}

@@ -1,56 +1,219 @@
 package features
 
 import (
+	"bytes"
+	"sort"
+	"strings"
+
 	"ownhttp/conn"
 	"ownhttp/proto"
 )
 
-// route is one path and the handlers of the methods it allows. HEAD is served by the GET
-// handler (conn drops the body and keeps Content-Length).
-type route struct {
-	path  string
-	allow string // the Allow header for a 405
-	get   routeHandler
-	post  routeHandler
-	key   [proto.MethodCONNECT + 1]string // metrics route keys ("GET /"), computed once
+// buildRoutes lists every route of the server. Patterns are exact paths, paths with {name}
+// segments, or a prefix ending in "/*". Metrics use the pattern as the route key, so their
+// number stays bounded whatever clients send. HEAD is served by the GET handler (conn drops
+// the body and keeps Content-Length).
+func (a *App) buildRoutes() *router {
+	r := newRouter()
+	GET, POST, PUT, DELETE := proto.MethodGET, proto.MethodPOST, proto.MethodPUT, proto.MethodDELETE
+
+	// Demo routes and health (issue #2).
+	r.add(GET, "/", a.home)
+	r.add(GET, "/healthz", a.healthz)
+	r.add(GET, "/stream", a.streamDemo)
+	r.add(POST, "/submit", a.submit)
+
+	// Static files and metrics (issue #3).
+	r.add(GET, "/static/*", a.static)
+	r.add(GET, "/_metrics", a.metricsJSON)
+	r.add(GET, "/metrics", a.metricsPrometheus)
+	if a.cfg.CodeCrafters {
+		r.add(GET, "/echo/*", a.ccEcho)
+		r.add(GET, "/user-agent", a.ccUserAgent)
+		r.add(GET, "/files/{name}", a.ccFileGet)
+		r.add(POST, "/files/{name}", a.ccFilePost)
+	}
+
+	// Mocks, history, replay, playground API and live events (issue #4).
+	r.add(GET, "/api/mocks", a.mockList)
+	r.add(POST, "/api/mocks", a.mockCreate)
+	r.add(GET, "/api/mocks/{id}", a.mockGet)
+	r.add(PUT, "/api/mocks/{id}", a.mockUpdate)
+	r.add(DELETE, "/api/mocks/{id}", a.mockDelete)
+	r.add(GET, "/api/history", a.historyList)
+	r.add(POST, "/api/replay/{request_id}", a.replay)
+	r.add(GET, "/api/playground/state", a.playgroundState)
+	r.add(POST, "/api/playground/request", a.playgroundRequest)
+	r.add(GET, "/api/events/snapshot", a.eventsSnapshot)
+	r.add(GET, "/api/events/stream", a.eventsStream)
+	r.add(GET, "/api/events/live-mode", a.eventsLiveMode)
+	r.finish()
+	return r
 }
 
-type routeHandler func(x *conn.Exchange)
+// params holds the {name} segments of a matched pattern, in order; views into the request
+// path, valid during the handler call.
+type params [2][]byte
 
-// routeTable maps exact paths to routes.
-type routeTable map[string]*route
+type routeHandler func(x *conn.Exchange, p *params)
 
-// buildRoutes lists every built-in route of the server.
-func (a *App) buildRoutes() routeTable {
-	t := routeTable{}
-	add := func(r *route) {
-		for m := proto.MethodGET; m <= proto.MethodCONNECT; m++ {
-			r.key[m] = m.String() + " " + r.path
+const methodSlots = proto.MethodCONNECT + 1
+
+// route is one pattern and the handlers of the methods it allows.
+type route struct {
+	pattern string
+	segs    []string // pattern segments; "{…}" is a parameter, a final "*" matches the rest
+	h       [methodSlots]routeHandler
+	key     [methodSlots]string // metrics route keys ("GET /api/mocks/{id}")
+	allow   string              // the Allow header for a 405
+	api     bool                // errors are JSON
+	literal int                 // literal segments, for specificity
+	wild    bool
+}
+
+// router matches exact paths with one map lookup and other patterns by specificity.
+type router struct {
+	exact    map[string]*route
+	patterns []*route
+}
+
+func newRouter() *router { return &router{exact: map[string]*route{}} }
+
+func (r *router) add(m proto.Method, pattern string, h routeHandler) {
+	rt := r.exact[pattern]
+	if rt == nil {
+		for _, p := range r.patterns {
+			if p.pattern == pattern {
+				rt = p
+			}
 		}
-		t[r.path] = r
 	}
-	add(&route{path: "/", allow: "GET, HEAD", get: a.home})
-	add(&route{path: "/healthz", allow: "GET, HEAD", get: a.healthz})
-	add(&route{path: "/stream", allow: "GET, HEAD", get: a.streamDemo})
-	add(&route{path: "/submit", allow: "POST", post: a.submit})
-	return t
+	if rt == nil {
+		rt = &route{pattern: pattern, api: strings.HasPrefix(pattern, "/api/")}
+		if strings.ContainsAny(pattern, "{*") {
+			rt.segs = strings.Split(strings.TrimPrefix(pattern, "/"), "/")
+			for _, s := range rt.segs {
+				switch {
+				case s == "*":
+					rt.wild = true
+				case strings.HasPrefix(s, "{"):
+				default:
+					rt.literal++
+				}
+			}
+			r.patterns = append(r.patterns, rt)
+		} else {
+			r.exact[pattern] = rt
+		}
+	}
+	rt.h[m] = h
+}
+
+// finish computes Allow headers and route keys and orders patterns most specific first.
+func (r *router) finish() {
+	all := append([]*route(nil), r.patterns...)
+	for _, rt := range r.exact {
+		all = append(all, rt)
+	}
+	for _, rt := range all {
+		var allow []string
+		for m := proto.MethodGET; m < methodSlots; m++ {
+			rt.key[m] = m.String() + " " + rt.pattern
+			if rt.h[m] != nil {
+				allow = append(allow, m.String())
+				if m == proto.MethodGET {
+					allow = append(allow, "HEAD")
+				}
+			}
+		}
+		rt.allow = strings.Join(allow, ", ")
+	}
+	sort.SliceStable(r.patterns, func(i, j int) bool {
+		a, b := r.patterns[i], r.patterns[j]
+		if a.wild != b.wild {
+			return !a.wild
+		}
+		return a.literal > b.literal
+	})
+}
+
+// match finds the route for path and fills p.
+func (r *router) match(path []byte, p *params) *route {
+	if rt := r.exact[string(path)]; rt != nil {
+		return rt
+	}
+	for _, rt := range r.patterns {
+		if rt.matches(path, p) {
+			return rt
+		}
+	}
+	return nil
+}
+
+func (rt *route) matches(path []byte, p *params) bool {
+	if len(path) == 0 || path[0] != '/' {
+		return false
+	}
+	rest := path[1:]
+	n := 0
+	for i, seg := range rt.segs {
+		if seg == "*" && i == len(rt.segs)-1 {
+			if n < len(p) {
+				p[n] = rest
+			}
+			return true
+		}
+		var part []byte
+		if j := bytes.IndexByte(rest, '/'); j >= 0 {
+			part, rest = rest[:j], rest[j+1:]
+			if i == len(rt.segs)-1 {
+				return false // more segments than the pattern has
+			}
+		} else {
+			part, rest = rest, nil
+			if i != len(rt.segs)-1 {
+				if !(i == len(rt.segs)-2 && rt.segs[i+1] == "*") {
+					return false
+				}
+			}
+		}
+		if strings.HasPrefix(seg, "{") {
+			if len(part) == 0 {
+				return false
+			}
+			if n < len(p) {
+				p[n] = part
+				n++
+			}
+		} else if string(part) != seg {
+			return false
+		}
+	}
+	return true
 }
 
 // serve runs the route for x's path, or reports false when no route has that path.
-func (t routeTable) serve(x *conn.Exchange) bool {
-	r := t[string(x.Req.Path)]
-	if r == nil {
+func (r *router) serve(x *conn.Exchange) bool {
+	var p params
+	rt := r.match(x.Req.Path, &p)
+	if rt == nil {
 		return false
 	}
 	m := x.Req.Method
-	x.Route = r.key[m]
-	switch {
-	case (m == proto.MethodGET || m == proto.MethodHEAD) && r.get != nil:
-		r.get(x)
-	case m == proto.MethodPOST && r.post != nil:
-		r.post(x)
-	default:
-		methodNotAllowed(x, r.allow)
+	x.Route = rt.key[m]
+	h := rt.h[m]
+	if h == nil && m == proto.MethodHEAD {
+		h = rt.h[proto.MethodGET]
 	}
+	if h == nil {
+		if rt.api {
+			x.Header("Allow", rt.allow)
+			writeError(x, 405, "method_not_allowed", "method not allowed")
+			return true
+		}
+		methodNotAllowed(x, rt.allow)
+		return true
+	}
+	h(x, &p)
 	return true
 }
