@@ -32,7 +32,9 @@ import (
 )
 
 func main() {
+	stopProfile := startProfile()
 	err := run(context.Background(), os.Args[1:], os.Stdout, os.Stderr)
+	stopProfile()
 	switch {
 	case err == nil:
 	case errors.Is(err, flag.ErrHelp):
@@ -284,6 +286,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 				st.Rejected += s.Rejected
 			}
 			return st
+		},
+		SelfURL: func() string {
+			scheme := "http"
+			if o.enableTLS {
+				scheme = "https"
+			}
+			return scheme + "://" + engines[0].Addr().String()
 		}}
 	app := features.New(appCfg)
 	srv.Handler = app

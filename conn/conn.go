@@ -295,7 +295,7 @@ func (c *Conn) process(buf []byte) int {
 
 // inCap is how much unconsumed input a connection may hold: one maximal request.
 func (c *Conn) inCap() int {
-	return c.srv.Limits.MaxHeaderBytes + int(c.srv.Limits.BodyBytes()) + 4<<10
+	return c.srv.Limits.HeaderBytes() + int(c.srv.Limits.BodyBytes()) + 4<<10
 }
 
 // maybeContinue sends "100 Continue" once for a request whose head asked for it and whose

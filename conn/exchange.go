@@ -87,9 +87,12 @@ type Exchange struct {
 }
 
 // TraceHex renders TraceID as the 16 hex characters sent in X-Request-ID.
-func (x *Exchange) TraceHex() string {
+func (x *Exchange) TraceHex() string { return TraceString(x.TraceID) }
+
+// TraceString renders a trace id as the 16 lower-case hex characters of X-Request-ID.
+func TraceString(id uint64) string {
 	var b [16]byte
-	appendHex16(b[:0], x.TraceID)
+	appendHex16(b[:0], id)
 	return string(b[:])
 }
 

@@ -38,6 +38,10 @@ type Config struct {
 	EventHeartbeat time.Duration
 	// EngineStats reports live engine gauges for metrics (may be nil).
 	EngineStats func() EngineStats
+	// SelfURL returns this server's own base URL ("http://127.0.0.1:8080", or https with TLS)
+	// for requests it sends to itself (replay, the playground's local requests, scenario
+	// steps); available once the server listens.
+	SelfURL func() string
 }
 
 // EngineStats are the engine gauges metrics report.

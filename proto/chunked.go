@@ -3,8 +3,10 @@ package proto
 import "bytes"
 
 // ChunkedDecoder decodes a chunked request body (RFC 9112 §7.1) incrementally. Feed it the
-// bytes after the head as they arrive; it keeps its position between calls, so each byte is
-// examined once. The zero value is ready after Reset.
+// bytes after the head as they arrive; it keeps its position between calls, so chunk sizes and
+// data are examined once. The exception is a trailer field line, which is consumed only when
+// its LF has arrived: bytes Decode did not consume must be passed again, ahead of the new
+// ones. The zero value is ready after Reset.
 type ChunkedDecoder struct {
 	state     chunkState
 	remaining int64 // data bytes left in the current chunk
@@ -46,9 +48,10 @@ func (d *ChunkedDecoder) Reset(lim *Limits) {
 func (d *ChunkedDecoder) Done() bool { return d.state == chunkDone }
 
 // Decode consumes bytes from src, appending chunk data to dst. It returns the grown dst and the
-// number of bytes of src consumed; once Done, no byte after the body is consumed, so what
-// follows in src belongs to the next request. Errors are *Error values (400, or 413 when the
-// decoded size passes MaxBodyBytes). Trailer fields are checked for syntax and discarded.
+// number of bytes of src consumed; src[n:] is either an unfinished trailer line, to be passed
+// again with more bytes, or (once Done) what follows the body, which belongs to the next
+// request. Errors are *Error values: 400, or 413 as soon as a chunk-size would take the
+// decoded body past MaxBodyBytes. Trailer fields are checked for syntax and discarded.
 func (d *ChunkedDecoder) Decode(dst, src []byte) ([]byte, int, error) {
 	i := 0
 	for i < len(src) && d.state != chunkDone {
@@ -61,17 +64,16 @@ func (d *ChunkedDecoder) Decode(dst, src []byte) ([]byte, int, error) {
 				return dst, i, ErrBadChunk
 			}
 			switch {
-			case c == '\r':
-				if !d.sizeSeen {
-					return dst, i, ErrBadChunk
-				}
-				d.state = chunkSizeLF
 			case d.ext == extIn:
-				if c < ' ' && c != '\t' || c == 0x7f {
+				if c == '\r' {
+					d.state = chunkSizeLF
+				} else if c < ' ' && c != '\t' || c == 0x7f {
 					return dst, i, ErrBadChunk
 				}
 			case d.ext == extBWS:
 				switch c {
+				case '\r':
+					d.state = chunkSizeLF
 				case ';':
 					d.ext = extIn
 				case ' ', '\t':
@@ -79,18 +81,29 @@ func (d *ChunkedDecoder) Decode(dst, src []byte) ([]byte, int, error) {
 					return dst, i, ErrBadChunk
 				}
 			case isHex(c):
+				// §7.1: recipients MUST anticipate large hexadecimal numerals and prevent
+				// integer overflow; the size is checked against the body limit once it ends.
 				if d.remaining > (1<<59)-1 {
 					return dst, i, ErrChunkSizeOverflow
 				}
 				d.remaining = d.remaining<<4 | int64(unhex(c))
 				d.sizeSeen = true
+			case !d.sizeSeen:
+				return dst, i, ErrBadChunk
+			case c == '\r', c == ';', c == ' ', c == '\t':
+				// The size has ended: a chunk that would take the body past MaxBodyBytes is
+				// refused before any of its data arrives.
 				if d.remaining > d.maxBody-d.total { // not total+remaining: that can overflow
 					return dst, i, ErrBodyTooLarge
 				}
-			case c == ';' && d.sizeSeen:
-				d.ext = extIn // chunk-ext is ignored up to CRLF
-			case (c == ' ' || c == '\t') && d.sizeSeen:
-				d.ext = extBWS
+				switch c {
+				case '\r':
+					d.state = chunkSizeLF
+				case ';':
+					d.ext = extIn // chunk-ext is ignored up to CRLF
+				default:
+					d.ext = extBWS
+				}
 			default:
 				return dst, i, ErrBadChunk
 			}

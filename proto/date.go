@@ -10,17 +10,22 @@ type DateCache struct {
 	buf [29]byte
 }
 
-// Update sets the cache to now, formatting only when the second changed.
+// Update sets the cache to now, formatting only when the second changed. A time whose year
+// does not have four digits cannot be written as an IMF-fixdate and leaves the cache as it was.
 func (d *DateCache) Update(now time.Time) {
 	s := now.Unix()
 	if s == d.sec && d.buf[0] != 0 {
 		return
 	}
-	d.sec = s
-	now.UTC().AppendFormat(d.buf[:0], TimeFormat)
+	var tmp [64]byte
+	if b := now.UTC().AppendFormat(tmp[:0], TimeFormat); len(b) == len(d.buf) {
+		d.sec = s
+		copy(d.buf[:], b)
+	}
 }
 
-// Bytes returns the formatted date; the view is valid until the next Update.
+// Bytes returns the formatted date; the view is valid until the next Update. Before the first
+// Update it holds zero bytes, so callers Update before writing a response.
 func (d *DateCache) Bytes() []byte { return d.buf[:] }
 
 // TimeFormat is the IMF-fixdate layout used in Date, Last-Modified and Retry-After fields.

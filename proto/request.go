@@ -90,8 +90,10 @@ type Request struct {
 	Path []byte
 	// Query is the part after the first '?', without it; nil when there is none.
 	Query []byte
-	// Host is the effective authority: the absolute-form authority when the target has one,
-	// else the Host field (RFC 9112 §3.2.2). May be empty on HTTP/1.0.
+	// Host is the effective authority: the absolute-form (or CONNECT authority-form)
+	// authority when the target has one, else the Host field (RFC 9112 §3.2.2). It is nil
+	// when an HTTP/1.0 request has no Host, and empty for an empty Host field, which
+	// RFC 9110 §7.2 allows.
 	Host []byte
 	// Minor is the HTTP/1.x minor version as received (a higher minor than 1 is served as 1.1).
 	Minor uint8
@@ -161,6 +163,9 @@ func (l *Limits) headerBytes() int {
 	return DefaultMaxHeaderBytes
 }
 
+// HeaderBytes returns the effective head limit (MaxHeaderBytes, or its default when zero).
+func (l *Limits) HeaderBytes() int { return l.headerBytes() }
+
 func (l *Limits) targetLength() int {
 	if l.MaxTargetLength > 0 {
 		return l.MaxTargetLength
@@ -184,7 +189,9 @@ func (l *Limits) headers() int {
 }
 
 // maxMethodLen bounds a method token: no method we implement is longer, so a longer run of
-// token characters is refused with 501 without waiting for the rest of the line.
+// token characters is refused with 501 without waiting for the rest of the line (RFC 9112 §3:
+// "A server that receives a method longer than any that it implements SHOULD respond with a
+// 501 (Not Implemented) status code").
 const maxMethodLen = 32
 
 // ParseHead parses one request head at the start of buf. It returns ErrNeedMore when buf does
@@ -255,8 +262,8 @@ func ParseHead(buf []byte, lim *Limits, req *Request) error {
 	}
 	i++
 
-	// §3.2: request-target, a URI form: no whitespace, no control characters. §3.2 also
-	// asks for 414 when the target is longer than the server is willing to parse.
+	// §3.2: request-target, a URI form: no whitespace, no control characters. §3 and
+	// RFC 9110 §15.5.15: a target longer than the server wishes to parse MUST get 414.
 	ts, maxTarget := i, lim.targetLength()
 	for {
 		if i == len(p) {
@@ -484,6 +491,15 @@ func finishHead(req *Request, lim *Limits, hostCount int, hostField []byte, sawC
 // (RFC 9112 §3.2: origin-form, absolute-form, authority-form, asterisk-form).
 func splitTarget(t []byte, req *Request) error {
 	switch {
+	case req.Method == MethodCONNECT:
+		// §3.2.3: CONNECT takes the authority-form, uri-host ":" port, and only it
+		// (RFC 9110 §9.3.6); the authority-form is used for nothing else.
+		c := bytes.LastIndexByte(t, ':')
+		if c <= 0 || c == len(t)-1 || c < bytes.LastIndexByte(t, ']') || !validHost(t) {
+			return ErrBadTarget
+		}
+		req.Path = t
+		req.Host = t
 	case t[0] == '/':
 		req.Path, req.Query = cutQuery(t)
 	case len(t) == 1 && t[0] == '*':
@@ -491,14 +507,6 @@ func splitTarget(t []byte, req *Request) error {
 			return ErrBadTarget // §3.2.4: asterisk-form is only for OPTIONS
 		}
 		req.Path = t
-	case req.Method == MethodCONNECT:
-		// §3.2.3: authority-form = uri-host ":" port, and only for CONNECT.
-		c := bytes.LastIndexByte(t, ':')
-		if c <= 0 || c == len(t)-1 || c < bytes.LastIndexByte(t, ']') || !validHost(t) {
-			return ErrBadTarget
-		}
-		req.Path = t
-		req.Host = t
 	default:
 		// §3.2.2 absolute-form: scheme "://" authority path-abempty [ "?" query ].
 		n := 0

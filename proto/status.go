@@ -47,7 +47,7 @@ var statusText = [600]string{
 	410: "Gone",
 	411: "Length Required",
 	412: "Precondition Failed",
-	413: "Content Too Large", // RFC 9110 §15.5.14 (was "Payload Too Large")
+	413: "Payload Too Large", // RFC 9110 §15.5.14 renamed it "Content Too Large"; the original project's clients expect this phrase
 	414: "URI Too Long",
 	415: "Unsupported Media Type",
 	416: "Range Not Satisfiable",

@@ -51,16 +51,26 @@ const (
 )
 
 // eventRing holds the last len(buf) events; ids start at 1 and are never
-// reused.
+// reused. request.completed events are stored raw (the record and a copy of the request
+// line) and rendered on first read, so publishing one costs a copy.
 type eventRing struct {
-	buf    []Event
+	buf    []eventSlot
 	start  int    // index of the oldest event
 	n      int    // events held
 	nextID uint64 // id of the next event
+	engine string // for request.completed payloads
 }
 
-func newEventRing(capacity int) eventRing {
-	return eventRing{buf: make([]Event, capacity), nextID: 1}
+// eventSlot is one event, rendered or raw. Owned by the actor goroutine.
+type eventSlot struct {
+	ev       Event
+	rendered bool
+	rec      Record
+	line     []byte // the raw request line; reused across pushes
+}
+
+func newEventRing(capacity int, engine string) eventRing {
+	return eventRing{buf: make([]eventSlot, capacity), nextID: 1, engine: engine}
 }
 
 func (r *eventRing) latest() uint64 { return r.nextID - 1 }
@@ -68,27 +78,50 @@ func (r *eventRing) latest() uint64 { return r.nextID - 1 }
 // oldest returns the oldest buffered id, or latest+1 when empty.
 func (r *eventRing) oldest() uint64 { return r.nextID - uint64(r.n) }
 
+// next assigns the next id and returns its slot, making room when the ring is full.
+func (r *eventRing) next() (uint64, *eventSlot) {
+	id := r.nextID
+	r.nextID++
+	if r.n < len(r.buf) {
+		r.n++
+		return id, &r.buf[(r.start+r.n-1)%len(r.buf)]
+	}
+	s := &r.buf[r.start]
+	r.start = (r.start + 1) % len(r.buf)
+	return id, s
+}
+
 func (r *eventRing) push(ts, typ, traceID string, payload json.RawMessage) uint64 {
 	if len(payload) == 0 {
 		payload = json.RawMessage("{}")
 	}
-	id := r.nextID
-	r.nextID++
-	e := Event{ID: id, TS: ts, Type: typ, Source: "server", TraceID: traceID, Payload: payload}
-	if r.n < len(r.buf) {
-		r.buf[(r.start+r.n)%len(r.buf)] = e
-		r.n++
-	} else {
-		r.buf[r.start] = e
-		r.start = (r.start + 1) % len(r.buf)
-	}
+	id, s := r.next()
+	s.ev = Event{ID: id, TS: ts, Type: typ, Source: "server", TraceID: traceID, Payload: payload}
+	s.rendered = true
 	return id
 }
 
-// byID returns the buffered event with the given id; the caller checks the
-// range.
+// pushRequest records a request.completed event for rec, whose request line is line.
+func (r *eventRing) pushRequest(rec *Record, line []byte) uint64 {
+	id, s := r.next()
+	s.ev = Event{ID: id}
+	s.rendered = false
+	s.rec = *rec
+	s.line = append(s.line[:0], line...)
+	return id
+}
+
+// byID returns the buffered event with the given id, rendering it if needed; the caller
+// checks the range.
 func (r *eventRing) byID(id uint64) *Event {
-	return &r.buf[(r.start+int(id-r.oldest()))%len(r.buf)]
+	s := &r.buf[(r.start+int(id-r.oldest()))%len(r.buf)]
+	if !s.rendered {
+		e := buildEntry(&s.rec, s.line, nil, false)
+		payload := appendRequestCompleted(nil, &e, &s.rec, r.engine)
+		s.ev = Event{ID: id, TS: e.TS, Type: EventRequestCompleted, Source: "server", TraceID: e.TraceID, Payload: payload}
+		s.rendered = true
+	}
+	return &s.ev
 }
 
 // page implements Events. A limit outside 1..1000 becomes 200 (when < 1) or

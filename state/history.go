@@ -140,29 +140,75 @@ func redactTarget(target string) string {
 	return b.String()
 }
 
-// historyRing is a FIFO of the last cap entries.
+// historyRing is a FIFO of the last cap entries. Captured requests are stored raw (the
+// record plus a copy of its head and body in the slot's reused buffer) and turned into a
+// HistoryEntry only when read, so capture costs a copy, not a parse and several allocations:
+// at hundreds of thousands of requests a second almost every entry is overwritten unread.
 type historyRing struct {
-	buf   []HistoryEntry
+	buf   []historySlot
 	start int // index of the oldest entry
 	n     int
 }
 
+// historySlot holds one entry, built or raw. Owned by the actor goroutine.
+type historySlot struct {
+	entry    HistoryEntry
+	built    bool
+	rec      Record
+	raw      []byte // head then body; reused across pushes
+	headLen  int
+	bodyKept bool
+}
+
 func newHistoryRing(capacity int) historyRing {
-	return historyRing{buf: make([]HistoryEntry, capacity)}
+	return historyRing{buf: make([]historySlot, capacity)}
 }
 
-func (r *historyRing) push(e HistoryEntry) {
+// next returns the slot the next entry goes to, making room when the ring is full.
+func (r *historyRing) next() *historySlot {
 	if r.n < len(r.buf) {
-		r.buf[(r.start+r.n)%len(r.buf)] = e
 		r.n++
-		return
+		return &r.buf[(r.start+r.n-1)%len(r.buf)]
 	}
-	r.buf[r.start] = e
+	s := &r.buf[r.start]
 	r.start = (r.start + 1) % len(r.buf)
+	return s
 }
 
-// at returns the i-th entry, oldest first.
-func (r *historyRing) at(i int) *HistoryEntry { return &r.buf[(r.start+i)%len(r.buf)] }
+// push appends a built entry (loaded from disk).
+func (r *historyRing) push(e HistoryEntry) {
+	s := r.next()
+	s.entry, s.built = e, true
+	s.rec = Record{}
+}
+
+// pushRaw appends a captured request, copying head and body; it is built on first read.
+func (r *historyRing) pushRaw(rec *Record, head, body []byte, bodyKept bool) {
+	s := r.next()
+	s.built = false
+	s.entry = HistoryEntry{}
+	s.rec = *rec
+	s.raw = append(append(s.raw[:0], head...), body...)
+	s.headLen = len(head)
+	s.bodyKept = bodyKept
+	if cap(s.raw) > 64<<10 && len(s.raw) < 4<<10 {
+		s.raw = append([]byte(nil), s.raw...) // do not pin a large buffer in every slot
+	}
+}
+
+// at returns the i-th entry, oldest first, building it when it is still raw.
+func (r *historyRing) at(i int) *HistoryEntry {
+	s := &r.buf[(r.start+i)%len(r.buf)]
+	if !s.built {
+		var body []byte
+		if s.bodyKept {
+			body = s.raw[s.headLen:]
+		}
+		s.entry = buildEntry(&s.rec, s.raw[:s.headLen], body, s.bodyKept)
+		s.built = true
+	}
+	return &s.entry
+}
 
 // all returns a copy of every entry, oldest first.
 func (r *historyRing) all() []HistoryEntry {

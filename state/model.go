@@ -1,10 +1,10 @@
 package state
 
 import (
+	"bytes"
 	"encoding/hex"
 	"encoding/json"
 	"io"
-	"strings"
 	"time"
 )
 
@@ -19,7 +19,6 @@ type Model struct {
 	seq     uint64
 	history historyRing
 	events  eventRing
-	payload []byte // scratch for event payloads
 }
 
 // NewModel returns an empty model. cfg's zero fields take their defaults;
@@ -30,7 +29,7 @@ func NewModel(cfg Config) *Model {
 		cfg:     cfg,
 		byID:    make(map[string]*Mock),
 		history: newHistoryRing(cfg.HistoryLimit),
-		events:  newEventRing(cfg.EventBufferSize),
+		events:  newEventRing(cfg.EventBufferSize, cfg.Engine),
 	}
 }
 
@@ -242,30 +241,31 @@ func (m *Model) ApplyBatch(b *Batch) (entries, events int) {
 	seen := 0
 	for i := 0; i < b.n; i++ {
 		s := &b.slots[i]
-		h, body := b.bytes(i)
-		var e HistoryEntry
+		head, body := b.bytes(i)
 		if !s.SkipHistory {
 			seen++
 			if seen > skipBefore {
-				e = buildEntry(&s.Record, h, body, s.bodyKept)
-				m.history.push(e)
+				m.history.pushRaw(&s.Record, head, body, s.bodyKept)
 				entries++
-			} else { // overwritten within this batch: only the event needs it
-				e = buildEntry(&s.Record, h, nil, false)
 			}
-		} else {
-			e = buildEntry(&s.Record, h, nil, false)
 		}
-		if strings.HasPrefix(e.Path, "/api/events/") {
-			continue
+		line, _ := cutLine(head)
+		if isEventsRequest(line) {
+			continue // the live-event endpoints never feed themselves
 		}
-		m.payload = appendRequestCompleted(m.payload[:0], &e, &s.Record, m.cfg.Engine)
-		payload := make(json.RawMessage, len(m.payload))
-		copy(payload, m.payload)
-		m.events.push(e.TS, EventRequestCompleted, e.TraceID, payload)
+		m.events.pushRequest(&s.Record, line)
 		events++
 	}
 	return entries, events
+}
+
+// isEventsRequest reports whether a request line targets /api/events/.
+func isEventsRequest(line []byte) bool {
+	sp := bytes.IndexByte(line, ' ')
+	if sp < 0 {
+		return false
+	}
+	return bytes.HasPrefix(line[sp+1:], []byte("/api/events/"))
 }
 
 func (m *Model) countHistory(b *Batch) int {
