@@ -16,10 +16,9 @@ import (
 
 // fakeTransport records what the connection writes; with blocked set it accepts nothing.
 type fakeTransport struct {
-	out       bytes.Buffer
-	blocked   bool
-	closedW   bool
-	writeErrs int
+	out     bytes.Buffer
+	blocked bool
+	closedW bool
 }
 
 func (f *fakeTransport) Write(p []byte) (int, error) {

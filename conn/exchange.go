@@ -97,13 +97,14 @@ func TraceString(id uint64) string {
 }
 
 // Go finishes the reply off the owner goroutine: fn runs on the offload pool and fills r; the
-// response is then sent in its turn. Anything fn needs from the request must be copied before
+// response is then sent in its turn. r starts with what the handler set so far (headers,
+// Route, Tags, Close; status 200). Anything fn needs from the request must be copied before
 // Go returns (the request's views die with Serve). When the pool is full the client gets 503.
 func (x *Exchange) Go(fn func(r *Reply)) {
 	c := x.c
 	s := c.newPendingSlot(x)
 	x.pending = s
-	r := &Reply{Status: 200}
+	r := &Reply{Status: 200, Route: x.Route, Tags: x.Tags, Close: x.Close, hdr: append([]byte(nil), x.hdr...)}
 	ok := c.srv.Offload.Go(func() {
 		defer func() {
 			if p := recover(); p != nil {
