@@ -26,11 +26,11 @@ type Reply struct {
 	// Tags marks the exchange for history and events.
 	Tags Tags
 
-	hdr      []byte
-	file     *os.File
-	fileOff  int64
-	fileLen  int64
-	stream   *Stream
+	hdr     []byte
+	file    *os.File
+	fileOff int64
+	fileLen int64
+	stream  *Stream
 }
 
 // Header appends a header line. name must be a token; value must hold no CR, LF or NUL
