@@ -51,6 +51,11 @@ type Conn struct {
 	wantWrite bool
 	lastWrite time.Time
 
+	// unsafePending counts queued responses to unsafe requests (POST, PUT, DELETE, PATCH…)
+	// still being produced: later pipelined requests wait for them (RFC 9112 §9.3.2 allows
+	// handling pipelined requests in parallel only while they are all safe).
+	unsafePending int
+
 	closeAfter bool // close once everything queued is written
 	linger     bool // the close should drain input first
 	lingering  bool
@@ -229,7 +234,16 @@ func (c *Conn) consumeIn() {
 // many bytes are unsent (backpressure).
 func (c *Conn) blocked() bool {
 	return len(c.queue) >= c.srv.MaxPending || len(c.out)-c.outPos > c.srv.MaxOutput ||
-		c.file != nil || c.active != nil
+		c.file != nil || c.active != nil || c.unsafePending > 0
+}
+
+// safeMethod reports RFC 9110 §9.2.1 safe methods.
+func safeMethod(m proto.Method) bool {
+	switch m {
+	case proto.MethodGET, proto.MethodHEAD, proto.MethodOPTIONS, proto.MethodTRACE:
+		return true
+	}
+	return false
 }
 
 // process parses and serves as many complete requests from buf as it can and returns how
@@ -482,6 +496,7 @@ func appendInt(dst []byte, n int) []byte {
 // file or a stream, or an earlier response is still waiting.
 type slot struct {
 	ready    bool
+	unsafe   bool // counted in Conn.unsafePending until the reply arrives
 	interim  bool // a 100 Continue, not an exchange
 	protoErr bool
 	buf      []byte // rendered head (and byte body)
@@ -512,7 +527,11 @@ type slot struct {
 func (c *Conn) newPendingSlot(x *Exchange) *slot {
 	s := &slot{method: c.req.Method, http11: c.req.HTTP11(), seq: x.Seq, trace: x.TraceID, start: c.reqStart,
 		head: append([]byte(nil), x.Head...), body: append([]byte(nil), x.Body...),
-		path: append([]byte(nil), c.req.Path...), bytesIn: x.bytesIn, close: x.closeConn}
+		path: append([]byte(nil), c.req.Path...), bytesIn: x.bytesIn, close: x.closeConn,
+		unsafe: !safeMethod(c.req.Method)}
+	if s.unsafe {
+		c.unsafePending++
+	}
 	c.queue = append(c.queue, s)
 	return s
 }
@@ -531,6 +550,10 @@ func (c *Conn) complete(s *slot, r *Reply) {
 	if r.Close && !s.close {
 		s.close = true
 		c.closeAfter, c.linger = true, true
+	}
+	if s.unsafe {
+		s.unsafe = false
+		c.unsafePending--
 	}
 	s.reply = r
 	s.rawStream = r.stream != nil && !s.http11

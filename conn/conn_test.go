@@ -210,3 +210,25 @@ func TestServeAllocs(t *testing.T) {
 		t.Fatalf("%v allocations per request, want 0", allocs)
 	}
 }
+
+// A request pipelined after an unsafe one waits until the unsafe one's response is produced
+// (RFC 9112 §9.3.2): a GET after a POST that writes must see the write.
+func TestPipelineWaitsForUnsafe(t *testing.T) {
+	is := is.New(t)
+	var order []string
+	c, tr, ow, off, _ := newTestConn(func(x *Exchange) {
+		order = append(order, x.Req.Method.String())
+		if x.Req.Method == proto.MethodPOST {
+			x.Go(func(r *Reply) { r.Text(201, "text/plain", nil) })
+			return
+		}
+		x.Text(200, "text/plain", []byte("ok"))
+	})
+	now := time.Unix(1, 0)
+	c.OnData([]byte("POST /f HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\nzGET /f HTTP/1.1\r\nHost: x\r\n\r\n"), now)
+	is.Equal(order, []string{"POST"}) // the GET is held back
+	off.runAll()
+	ow.drain(now)
+	is.Equal(order, []string{"POST", "GET"})
+	is.Equal(statusLines(tr.out.String()), []string{"HTTP/1.1 201 Created", "HTTP/1.1 200 OK"})
+}

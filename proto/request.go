@@ -130,14 +130,35 @@ func (r *Request) KeepAlive() bool {
 // HasBody reports whether a message body follows the head.
 func (r *Request) HasBody() bool { return r.Chunked || r.ContentLength > 0 }
 
-// Header returns the value of the first field named name (ASCII case-insensitive), or nil.
+// Header returns the value of the first field named name (ASCII case-insensitive, in either
+// argument), or nil.
 func (r *Request) Header(name string) []byte {
 	for i := range r.Headers {
-		if equalFold(r.Headers[i].Name, name) {
+		if foldEqual(r.Headers[i].Name, name) {
 			return r.Headers[i].Value
 		}
 	}
 	return nil
+}
+
+// foldEqual compares b and s ignoring ASCII case on both sides.
+func foldEqual(b []byte, s string) bool {
+	if len(b) != len(s) {
+		return false
+	}
+	for i := 0; i < len(b); i++ {
+		x, y := b[i], s[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
 }
 
 // Limits bounds what the parser accepts. Zero fields take the defaults below.
