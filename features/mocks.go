@@ -1,14 +1,268 @@
 package features
 
-import "ownhttp/conn"
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"time"
+
+	"ownhttp/conn"
+	"ownhttp/proto"
+	"ownhttp/state"
+)
 
 // Mock API and mock dispatch (issue #4).
+//
+// The API handlers never touch the state actor on the event loop: its request/reply calls
+// wait for the state file to be durable, so every call runs inside x.Go with a bounded
+// context (stateTimeout). Serving a mock reads the actor's current Snapshot inline — an
+// atomic load, no round trip — and allocates nothing.
 
-func (a *App) mockList(x *conn.Exchange, p *params)   { notYet(x) }
-func (a *App) mockCreate(x *conn.Exchange, p *params) { notYet(x) }
-func (a *App) mockGet(x *conn.Exchange, p *params)    { notYet(x) }
-func (a *App) mockUpdate(x *conn.Exchange, p *params) { notYet(x) }
-func (a *App) mockDelete(x *conn.Exchange, p *params) { notYet(x) }
+// stateTimeout bounds each request/reply call to the state actor, including the wait for the
+// change to reach the disk.
+const stateTimeout = 10 * time.Second
 
-// serveMock answers x from a matching mock, reporting false when none matches.
-func (a *App) serveMock(x *conn.Exchange) bool { return false }
+// withState runs fn off the event loop with the state actor and a context bounded by
+// stateTimeout. Without a state actor it answers 503 at once. Anything fn needs from the
+// request must be copied before calling withState.
+func (a *App) withState(x *conn.Exchange, fn func(ctx context.Context, st *state.Actor, r *conn.Reply)) {
+	st := a.cfg.State
+	if st == nil {
+		writeErr(x, labErr(state.KindUnavailable, state.CodeUnavailable, "the state service is not running"))
+		return
+	}
+	x.Go(func(r *conn.Reply) {
+		ctx, cancel := context.WithTimeout(context.Background(), stateTimeout)
+		defer cancel()
+		fn(ctx, st, r)
+	})
+}
+
+// labErr builds a product error for statusOf; the Kind decides the status there.
+func labErr(k state.Kind, code, message string) error {
+	return &state.Error{Kind: k, Code: code, Message: message}
+}
+
+// answerJSON is writeJSON for a reply finished off the event loop (inside x.Go).
+func answerJSON(r *conn.Reply, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		answerError(r, 500, "internal", "response could not be encoded")
+		return
+	}
+	r.Text(status, jsonType, b)
+}
+
+// answerError is writeError for a reply finished off the event loop (inside x.Go).
+func answerError(r *conn.Reply, status int, code, message string) {
+	b, _ := json.Marshal(errorBody{Error: errorDetail{Code: code, Message: message}})
+	r.Text(status, jsonType, b)
+}
+
+// answerErr is writeErr for a reply finished off the event loop: statusOf maps err.
+func answerErr(r *conn.Reply, err error) {
+	status, code, msg := statusOf(err)
+	answerError(r, status, code, msg)
+}
+
+type mockListBody struct {
+	Mocks []state.Mock `json:"mocks"`
+}
+
+type mockBody struct {
+	Mock state.Mock `json:"mock"`
+}
+
+type mockDeletedBody struct {
+	Deleted bool   `json:"deleted"`
+	ID      string `json:"id"`
+}
+
+// mockList is GET /api/mocks: 200 {"mocks":[…]} in insertion order.
+func (a *App) mockList(x *conn.Exchange, _ *params) {
+	a.withState(x, func(ctx context.Context, st *state.Actor, r *conn.Reply) {
+		mocks, err := st.ListMocks(ctx)
+		if err != nil {
+			answerErr(r, err)
+			return
+		}
+		answerJSON(r, 200, mockListBody{Mocks: mocks})
+	})
+}
+
+// mockCreate is POST /api/mocks: 201 {"mock":{…}} with a Location header, once the mock is
+// durable; 400/403/409/413 as state validates.
+func (a *App) mockCreate(x *conn.Exchange, _ *params) {
+	body := append([]byte(nil), x.Body...)
+	a.withState(x, func(ctx context.Context, st *state.Actor, r *conn.Reply) {
+		in, e := state.DecodeMockInput(body)
+		if e != nil {
+			answerErr(r, e)
+			return
+		}
+		m, err := st.CreateMock(ctx, in)
+		if err != nil {
+			answerErr(r, err)
+			return
+		}
+		r.Header("Location", "/api/mocks/"+m.ID) // ids are letters, digits, '.', '_', '-'
+		answerJSON(r, 201, mockBody{Mock: m})
+	})
+}
+
+// mockGet is GET /api/mocks/{id}: 200 {"mock":{…}} or 404 not_found.
+func (a *App) mockGet(x *conn.Exchange, p *params) {
+	id := string(p[0])
+	a.withState(x, func(ctx context.Context, st *state.Actor, r *conn.Reply) {
+		m, err := st.GetMock(ctx, id)
+		if err != nil {
+			answerErr(r, err)
+			return
+		}
+		answerJSON(r, 200, mockBody{Mock: m})
+	})
+}
+
+// mockUpdate is PUT /api/mocks/{id}: a partial update (absent fields keep their values),
+// 200 {"mock":{…}} once durable.
+func (a *App) mockUpdate(x *conn.Exchange, p *params) {
+	id := string(p[0])
+	body := append([]byte(nil), x.Body...)
+	a.withState(x, func(ctx context.Context, st *state.Actor, r *conn.Reply) {
+		in, e := state.DecodeMockInput(body)
+		if e != nil {
+			answerErr(r, e)
+			return
+		}
+		m, err := st.UpdateMock(ctx, id, in)
+		if err != nil {
+			answerErr(r, err)
+			return
+		}
+		answerJSON(r, 200, mockBody{Mock: m})
+	})
+}
+
+// mockDelete is DELETE /api/mocks/{id}: 200 {"deleted":true,"id":…} once durable.
+func (a *App) mockDelete(x *conn.Exchange, p *params) {
+	id := string(p[0])
+	a.withState(x, func(ctx context.Context, st *state.Actor, r *conn.Reply) {
+		if err := st.DeleteMock(ctx, id); err != nil {
+			answerErr(r, err)
+			return
+		}
+		answerJSON(r, 200, mockDeletedBody{Deleted: true, ID: id})
+	})
+}
+
+// serveMock answers x from a matching mock, reporting false when none matches (and for
+// every request when there is no state actor). It reads the current Snapshot inline and
+// allocates nothing: the status, the pre-rendered header lines, the body and the route key
+// all come from the immutable mock. HEAD matches GET mocks (conn sends the head only); the
+// query string never takes part. With --cors-origins it adds the CORS headers for an
+// allowed Origin and answers preflight requests (OPTIONS with Origin and
+// Access-Control-Request-Method) for paths a mock serves.
+func (a *App) serveMock(x *conn.Exchange) bool {
+	st := a.cfg.State
+	if st == nil {
+		return false
+	}
+	snap := st.Snapshot()
+	req := x.Req
+	if req.Method == proto.MethodOPTIONS {
+		return a.servePreflight(x, snap)
+	}
+	m, ok := snap.MatchMock([]byte(req.Method.String()), req.Path)
+	if !ok {
+		return false
+	}
+	x.Route = m.RouteKey
+	renderMock(&x.Reply, m)
+	if len(a.cfg.CORSOrigins) > 0 {
+		// The CORS headers depend on Origin, so caches must key on it even when the
+		// origin is absent or not allowed.
+		x.Header("Vary", "Origin")
+		if allow, ok := a.allowedOrigin(req.Header("origin")); ok {
+			x.Header("Access-Control-Allow-Origin", allow)
+		}
+	}
+	return true
+}
+
+// renderMock fills r with m's response: status, header lines (Content-Type first, then the
+// custom headers) and body. 204 and 304 mocks have no body (conn sends none for them).
+func renderMock(r *conn.Reply, m *state.Mock) {
+	r.Status = m.Status
+	r.HeaderBytes(m.HeaderLines)
+	r.Body = m.BodyBytes
+}
+
+// allowedOrigin reports whether origin may read mock responses, and the value for
+// Access-Control-Allow-Origin: "*" when any origin is allowed, else the configured origin
+// equal to it (a configured string, so nothing is allocated). A missing Origin is never
+// allowed.
+func (a *App) allowedOrigin(origin []byte) (string, bool) {
+	if len(origin) == 0 {
+		return "", false
+	}
+	for _, o := range a.cfg.CORSOrigins {
+		if o == "*" {
+			return "*", true
+		}
+		if o == string(origin) {
+			return o, true
+		}
+	}
+	return "", false
+}
+
+// preflightMaxAge is Access-Control-Max-Age on preflight answers, in seconds.
+const preflightMaxAge = "600"
+
+// servePreflight answers a CORS preflight for a mocked path: 204 with the allowed origin,
+// the methods mocks serve on the path, the requested headers that are tokens, and a max age.
+// It reports false (generic handling) when the request is not a preflight, the origin is not
+// allowed, or no mock with the requested method matches the path.
+func (a *App) servePreflight(x *conn.Exchange, snap *state.Snapshot) bool {
+	req := x.Req
+	reqMethod := req.Header("access-control-request-method")
+	if len(reqMethod) == 0 {
+		return false
+	}
+	allow, ok := a.allowedOrigin(req.Header("origin"))
+	if !ok {
+		return false
+	}
+	if _, ok := snap.MatchMock(reqMethod, req.Path); !ok {
+		return false
+	}
+	var methods []string
+	for _, m := range [...]string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"} {
+		if _, ok := snap.MatchMock([]byte(m), req.Path); ok {
+			methods = append(methods, m)
+		}
+	}
+	x.Route = "OPTIONS (CORS preflight)"
+	x.Status = 204
+	x.Header("Access-Control-Allow-Origin", allow)
+	x.Header("Vary", "Origin")
+	x.Header("Access-Control-Allow-Methods", strings.Join(methods, ", "))
+	if h := requestedHeaders(req.Header("access-control-request-headers")); h != "" {
+		x.Header("Access-Control-Allow-Headers", h)
+	}
+	x.Header("Access-Control-Max-Age", preflightMaxAge)
+	return true
+}
+
+// requestedHeaders returns the comma-separated header names of an
+// Access-Control-Request-Headers value that are tokens, joined with ", "; anything else is
+// left out, so nothing a client sends can break the response head.
+func requestedHeaders(v []byte) string {
+	var names []string
+	for _, part := range strings.Split(string(v), ",") {
+		if name := strings.Trim(part, " \t"); proto.IsToken(name) {
+			names = append(names, name)
+		}
+	}
+	return strings.Join(names, ", ")
+}

@@ -56,6 +56,10 @@ type Mock struct {
 	// returned by the API, but the response carries no body and no
 	// Content-Type.
 	NoBody bool `json:"-"`
+	// RouteKey is the metrics route key of this mock's responses, method and
+	// pattern ("GET /users/{id}"), computed once so serving needs no
+	// concatenation.
+	RouteKey string `json:"-"`
 
 	pat *pattern // compiled path_pattern
 	seq uint64   // creation order, for precedence ties
@@ -390,6 +394,7 @@ func validFieldValue(s string) bool {
 // buildResponse fills the precomputed response pieces of m.
 func (m *Mock) buildResponse() {
 	m.NoBody = m.Status == 204 || m.Status == 304
+	m.RouteKey = m.Method + " " + m.PathPattern
 	var b []byte
 	if !m.NoBody {
 		b = append(b, "Content-Type: "...)
