@@ -203,4 +203,3 @@ func readResponses(c net.Conn, methods []string, checkClose bool) exchangeResult
 func isReset(err error) bool {
 	return err != nil && (strings.Contains(err.Error(), "connection reset") || strings.Contains(err.Error(), "broken pipe"))
 }
-
