@@ -15,10 +15,11 @@ var ErrWouldBlock = errors.New("conn: would block")
 
 // Conn drives one connection. See the package doc for who may call what.
 type Conn struct {
-	srv    *Server
-	t      Transport
-	owner  Owner
-	obs    Observer
+	srv     *Server
+	t       Transport
+	owner   Owner
+	obs     Observer
+	starter Starter // obs, when it counts dispatches
 	date   *proto.DateCache
 	remote netip.AddrPort
 	id     uint64
@@ -73,6 +74,7 @@ func New(srv *Server, t Transport, owner Owner, obs Observer, date *proto.DateCa
 		now: now, lastRead: now, lastWrite: now, wantRead: true}
 	c.req.Headers = make([]proto.Header, 0, 32)
 	c.x.c = c
+	c.starter, _ = obs.(Starter)
 	return c
 }
 
@@ -345,6 +347,9 @@ func (c *Conn) dispatch(head, body []byte, bytesIn int64) {
 	x.Status = 200
 	x.bytesIn = bytesIn
 	x.closeConn = !c.req.KeepAlive() || c.served >= c.srv.MaxKeepAliveRequests
+	if c.starter != nil {
+		c.starter.Started()
+	}
 
 	if x.Draining && c.served > 1 {
 		// Drain: a further request on a kept-alive connection is refused so the client
@@ -400,6 +405,9 @@ func (c *Conn) protoError(err error) {
 	c.chunkOn = false
 	c.closeAfter, c.linger = true, true
 	c.in = c.in[:0]
+	if c.starter != nil {
+		c.starter.Started() // every observed exchange was started, so in-flight stays exact
+	}
 	var r Reply
 	r.Text(pe.Status, "text/plain; charset=utf-8", []byte(proto.StatusText(pe.Status)))
 	seq := c.served + 1
@@ -426,7 +434,7 @@ func (c *Conn) observe(r *Reply, head, body, path []byte, m proto.Method, seq in
 	c.comp = Completed{
 		Remote: c.remote, ConnID: c.id, Seq: seq, TraceID: trace, Method: m, Path: path,
 		Head: head, Body: body, Status: r.Status, BytesIn: bytesIn, BytesOut: bytesOut,
-		Start: start, End: c.now, Route: r.Route, Reused: seq > 1, Tags: r.Tags,
+		Start: start, End: c.srv.Now(), Route: r.Route, Reused: seq > 1, Tags: r.Tags,
 		Proto: protoErr, Draining: c.srv.Draining(),
 	}
 	c.obs.Done(&c.comp)

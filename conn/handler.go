@@ -37,6 +37,12 @@ type Observer interface {
 	Done(c *Completed)
 }
 
+// Starter is implemented by observers that also want to know when a request is dispatched
+// (for an in-flight gauge). Started runs on the owner goroutine and must not block.
+type Starter interface {
+	Started()
+}
+
 // Completed describes one finished exchange for metrics, the access log and history. Every
 // []byte is valid only during Observer.Done.
 type Completed struct {

@@ -32,6 +32,8 @@ type Server struct {
 	// LingerTimeout bounds the lingering close: how long input is drained after an error
 	// response before the socket is closed.
 	LingerTimeout time.Duration
+	// Now is the clock read when a response is final, for its latency (default time.Now).
+	Now func() time.Time
 
 	draining   atomic.Bool
 	drainStart atomic.Int64
@@ -61,6 +63,9 @@ func (s *Server) Defaults() {
 	}
 	if s.Logger == nil {
 		s.Logger = slog.New(slog.DiscardHandler)
+	}
+	if s.Now == nil {
+		s.Now = time.Now
 	}
 	secs := int64((s.KeepAliveTimeout + time.Second - 1) / time.Second)
 	s.keepAlive = []byte("Keep-Alive: timeout=" + strconv.FormatInt(secs, 10) + ", max=")

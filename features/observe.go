@@ -46,6 +46,9 @@ func (o *loopObserver) Done(c *conn.Completed) {
 	}
 }
 
+// Started implements conn.Starter: the in-flight gauge counts dispatched requests.
+func (o *loopObserver) Started() { o.m.started() }
+
 // Flush implements loop.Flusher: the batch of this wakeup goes to the actor in one message
 // (dropped and counted there when its mailbox is full).
 func (o *loopObserver) Flush() {

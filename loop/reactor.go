@@ -135,6 +135,9 @@ type eventLoop struct {
 	spare []task
 	woken atomic.Bool
 	cmds  atomic.Uint32
+	// fdMu guards evfd against being closed while another goroutine writes to it (a
+	// descriptor number closed under a waker could be reused by another file).
+	fdMu sync.RWMutex
 
 	draining    bool
 	nextSweep   time.Time
@@ -182,6 +185,8 @@ func (l *eventLoop) ctl(op, fd int, events uint32) error {
 }
 
 func (l *eventLoop) closeFDs() {
+	l.fdMu.Lock()
+	defer l.fdMu.Unlock()
 	if l.lfd >= 0 {
 		unix.Close(l.lfd)
 		l.lfd = -1
@@ -212,7 +217,11 @@ func (l *eventLoop) wake() {
 		return
 	}
 	var one = [8]byte{1}
-	unix.Write(l.evfd, one[:]) // EAGAIN means a wakeup is already pending
+	l.fdMu.RLock()
+	if l.evfd >= 0 {
+		unix.Write(l.evfd, one[:]) // EAGAIN means a wakeup is already pending
+	}
+	l.fdMu.RUnlock()
 }
 
 func (l *eventLoop) post(e *entry, fn func()) bool {
