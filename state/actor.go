@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -29,15 +31,18 @@ const (
 // Create it with New, run it with Run, stop it with Interrupt or by
 // cancelling Run's context.
 type Actor struct {
-	cfg     Config
-	log     *slog.Logger
-	persist bool // cfg.StateFile != ""
+	cfg   Config
+	log   *slog.Logger
+	files fileSet // the state files configured (a non-empty path)
 
 	// model is owned by the goroutine running Run (before Run, by New).
 	model *Model
 	// snap is the current Snapshot: written by the actor, read by anyone.
 	snap atomic.Pointer[Snapshot]
-	hub  hub
+	// targetSnap is the current TargetSnapshot: written by the actor, read
+	// by anyone.
+	targetSnap atomic.Pointer[TargetSnapshot]
+	hub        hub
 
 	// mailbox carries request/reply messages. Policy: senders block until
 	// there is room, their context ends or the actor stops; each request's
@@ -74,9 +79,10 @@ type Actor struct {
 	// Write state, owned by the Run goroutine.
 	writerBusy   bool
 	pending      []waiter // admin changes waiting for the next write
+	unsaved      fileSet  // files changed since the last write started (or whose write failed)
 	historyDirty bool     // history changed since the last write started
 	retry        bool     // the last write failed; try again on the next tick
-	failing      bool     // for logging only the transitions
+	failing      fileSet  // files whose last write failed, for logging only the transitions
 
 	historyDropped   atomic.Uint64
 	recordsCaptured  atomic.Uint64
@@ -87,12 +93,39 @@ type Actor struct {
 	batchesAllocated atomic.Uint64
 }
 
+// fileSet is a set of the actor's state files.
+type fileSet uint8
+
+const (
+	fileMain      fileSet = 1 << iota // StateFile: mocks and history
+	fileScenarios                     // ScenarioFile: scenarios and runs
+	fileTargets                       // TargetFile: targets
+)
+
+// eachFile lists the files in a fixed order (the order of loading and
+// writing).
+var eachFile = [...]fileSet{fileMain, fileScenarios, fileTargets}
+
+// path returns the configured path of file f.
+func (c *Config) path(f fileSet) string {
+	switch f {
+	case fileMain:
+		return c.StateFile
+	case fileScenarios:
+		return c.ScenarioFile
+	case fileTargets:
+		return c.TargetFile
+	}
+	return ""
+}
+
 // request is one request/reply message. fn runs on the actor goroutine; it
-// returns the reply value, an error, and whether it changed the mocks (which
-// makes the actor publish a Snapshot and, when persisting, reply only once
-// the change is on disk).
+// returns the reply value, an error, and whether it changed the state held in
+// file (which makes the actor publish that state's snapshot and, when the
+// file is configured, reply only once the change is on disk).
 type request struct {
 	fn    func(m *Model, now time.Time) (v any, e *Error, changed bool)
+	file  fileSet       // the state fn may change: exactly one file
 	reply chan response // capacity 1
 }
 
@@ -104,6 +137,7 @@ type response struct {
 type waiter struct {
 	reply chan response
 	resp  response
+	file  fileSet // the file that must be durable before replying
 }
 
 type publication struct {
@@ -111,23 +145,53 @@ type publication struct {
 	payload      json.RawMessage
 }
 
+// writeJob is one write of some of the state files. Everything it
+// references is immutable (copy-on-write slices of immutable values), so the
+// writer may encode it while the actor goes on.
 type writeJob struct {
-	mocks   []*Mock
-	history []HistoryEntry
-	waiters []waiter
+	files     fileSet
+	mocks     []*Mock
+	history   []HistoryEntry
+	scenarios []*Scenario
+	runs      []*RunReport
+	targets   []*Target
+	waiters   []waiter
 }
 
 type writeResult struct {
+	files   fileSet
 	waiters []waiter
-	err     error
+	failed  fileSet
+	errs    [len(eachFile)]error // by position in eachFile
 }
 
-// New builds an Actor: it loads cfg.StateFile (when set), publishes the
-// system.health event and the first Snapshot. A missing file is an empty
+// err returns the error of file f, or nil.
+func (r *writeResult) err(f fileSet) error {
+	for i, g := range eachFile {
+		if g == f {
+			return r.errs[i]
+		}
+	}
+	return nil
+}
+
+// firstErr returns the first error of the result, or nil.
+func (r *writeResult) firstErr() error {
+	for _, err := range r.errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// New builds an Actor: it loads cfg.StateFile, cfg.ScenarioFile and
+// cfg.TargetFile (each when set), publishes the system.health event, the
+// first Snapshot and the first TargetSnapshot. A missing file is an empty
 // start; an unreadable or corrupt one is renamed to <file>.corrupt.<unix-ts>,
-// logged, and replaced by an empty start; a file with a version above
-// FileVersion is an error (the server must refuse to start). logger may be
-// nil.
+// logged, and replaced by an empty start (of that file's state only); a file
+// with a version above FileVersion is an error (the server must refuse to
+// start). logger may be nil.
 func New(cfg Config, logger *slog.Logger) (*Actor, error) {
 	cfg = cfg.withDefaults()
 	if logger == nil {
@@ -136,7 +200,6 @@ func New(cfg Config, logger *slog.Logger) (*Actor, error) {
 	a := &Actor{
 		cfg:       cfg,
 		log:       logger,
-		persist:   cfg.StateFile != "",
 		model:     NewModel(cfg),
 		mailbox:   make(chan request, MailboxSize),
 		batches:   make(chan *Batch, BatchQueueSize),
@@ -148,8 +211,12 @@ func New(cfg Config, logger *slog.Logger) (*Actor, error) {
 		results:   make(chan writeResult, 1),
 		writeFile: writeFileAtomic,
 	}
-	if a.persist {
-		if err := a.loadFile(); err != nil {
+	for _, f := range eachFile {
+		if cfg.path(f) == "" {
+			continue
+		}
+		a.files |= f
+		if err := a.loadFile(f); err != nil {
 			return nil, err
 		}
 	}
@@ -161,6 +228,7 @@ func New(cfg Config, logger *slog.Logger) (*Actor, error) {
 	a.model.Publish(EventSystemHealth, "", health, cfg.Now())
 	a.eventsPublished.Store(a.model.events.latest())
 	a.snap.Store(a.model.Snapshot())
+	a.targetSnap.Store(a.model.TargetSnapshot())
 	return a, nil
 }
 
@@ -185,7 +253,7 @@ func (a *Actor) Run(ctx context.Context) error {
 		return errors.New("state: Actor.Run called twice")
 	}
 	var writer sync.WaitGroup
-	if a.persist {
+	if a.files != 0 {
 		writer.Add(1)
 		go a.writerLoop(&writer)
 	}
@@ -219,7 +287,7 @@ loop:
 	}
 	a.drainQueued()
 	err := a.shutdownWriter()
-	if a.persist {
+	if a.files != 0 {
 		close(a.jobs)
 		writer.Wait()
 	}
@@ -275,9 +343,15 @@ func (a *Actor) applyPublication(p publication) {
 func (a *Actor) handle(req request) {
 	v, e, changed := req.fn(a.model, a.cfg.Now())
 	if changed {
-		a.snap.Store(a.model.Snapshot())
-		if a.persist {
-			a.pending = append(a.pending, waiter{reply: req.reply, resp: response{v: v}})
+		switch req.file {
+		case fileMain:
+			a.snap.Store(a.model.Snapshot())
+		case fileTargets:
+			a.targetSnap.Store(a.model.TargetSnapshot())
+		}
+		if a.files&req.file != 0 {
+			a.unsaved |= req.file
+			a.pending = append(a.pending, waiter{reply: req.reply, resp: response{v: v}, file: req.file})
 			if !a.writerBusy {
 				a.startWrite()
 			}
@@ -287,15 +361,41 @@ func (a *Actor) handle(req request) {
 	req.reply <- response{v: v, err: e}
 }
 
-// startWrite hands the current state to the idle writer, with every pending
-// waiter: several queued changes are coalesced into one write.
+// startWrite hands the current state of every file with unsaved changes to
+// the idle writer, with every pending waiter: several queued changes are
+// coalesced into one write per file.
 func (a *Actor) startWrite() {
-	if !a.persist || a.writerBusy {
+	if a.files == 0 || a.writerBusy {
 		return
 	}
-	job := writeJob{mocks: a.model.mocks, history: a.model.history.all(), waiters: a.pending}
+	if a.files&fileMain == 0 {
+		a.historyDirty = false // history lives in memory only
+	}
+	files := a.unsaved
+	if a.historyDirty {
+		files |= fileMain
+	}
+	for _, w := range a.pending {
+		files |= w.file
+	}
+	files &= a.files
+	if files == 0 {
+		a.retry = false
+		return
+	}
+	job := writeJob{files: files, waiters: a.pending}
+	if files&fileMain != 0 {
+		job.mocks, job.history = a.model.mocks, a.model.history.all()
+		a.historyDirty = false
+	}
+	if files&fileScenarios != 0 {
+		job.scenarios, job.runs = a.model.scenarios, a.model.allRuns()
+	}
+	if files&fileTargets != 0 {
+		job.targets = a.model.targets
+	}
 	a.pending = nil
-	a.historyDirty = false
+	a.unsaved = 0
 	a.retry = false
 	a.writerBusy = true
 	a.jobs <- job // never blocks: capacity 1 and the writer is idle
@@ -305,26 +405,32 @@ func (a *Actor) startWrite() {
 // next one if admin changes are waiting.
 func (a *Actor) finishWrite(res writeResult) {
 	a.writerBusy = false
-	if res.err != nil {
-		a.persistFailures.Add(1)
-		a.retry = true
-		if !a.failing {
-			a.log.Error("state file write failed; changes are kept in memory and retried",
-				"file", a.cfg.StateFile, "error", res.err.Error())
+	for _, f := range eachFile {
+		if res.files&f == 0 {
+			continue
 		}
-		a.failing = true
-	} else {
-		a.persistWrites.Add(1)
-		if a.failing {
-			a.log.Info("state file write succeeded again", "file", a.cfg.StateFile)
+		if err := res.err(f); err != nil {
+			a.persistFailures.Add(1)
+			a.retry = true
+			a.unsaved |= f
+			if a.failing&f == 0 {
+				a.log.Error("state file write failed; changes are kept in memory and retried",
+					"file", a.cfg.path(f), "error", err.Error())
+			}
+			a.failing |= f
+		} else {
+			a.persistWrites.Add(1)
+			if a.failing&f != 0 {
+				a.log.Info("state file write succeeded again", "file", a.cfg.path(f))
+			}
+			a.failing &^= f
 		}
-		a.failing = false
 	}
 	for _, w := range res.waiters {
 		r := w.resp
-		if res.err != nil {
+		if err := res.err(w.file); err != nil {
 			r = response{err: &Error{Kind: KindInternal, Code: CodePersistFailed,
-				Message: "the change was applied but could not be saved to disk: " + res.err.Error(), cause: res.err}}
+				Message: "the change was applied but could not be saved to disk: " + err.Error(), cause: err}}
 		}
 		w.reply <- r // capacity 1, one send per request
 	}
@@ -336,38 +442,63 @@ func (a *Actor) finishWrite(res writeResult) {
 // shutdownWriter waits for the writer to go idle, then writes once more if
 // anything is unsaved. It returns the final write's error.
 func (a *Actor) shutdownWriter() error {
-	if !a.persist {
+	if a.files == 0 {
 		return nil
 	}
-	var last error
+	var last writeResult
 	wait := func() {
 		for a.writerBusy {
 			res := <-a.results
-			last = res.err
+			last = res
 			a.finishWrite(res)
 		}
 	}
 	wait()
-	if a.historyDirty || a.retry || len(a.pending) > 0 {
+	if a.historyDirty || a.retry || a.unsaved != 0 || len(a.pending) > 0 {
 		a.startWrite()
 		wait()
 	}
-	if last != nil {
-		return errors.New("state: final write of " + a.cfg.StateFile + " failed: " + last.Error())
+	if err := last.firstErr(); err != nil {
+		var failed []string
+		for _, f := range eachFile {
+			if last.failed&f != 0 {
+				failed = append(failed, a.cfg.path(f))
+			}
+		}
+		return fmt.Errorf("state: final write of %s failed: %w", strings.Join(failed, ", "), err)
 	}
 	return nil
 }
 
-// writerLoop is the writer goroutine: it encodes and writes each job and
-// reports the result. It stops when jobs is closed.
+// writerLoop is the writer goroutine: it encodes and writes each file of each
+// job and reports the result. It stops when jobs is closed.
 func (a *Actor) writerLoop(wg *sync.WaitGroup) {
 	defer wg.Done()
 	for job := range a.jobs {
-		data, err := encodeState(job.mocks, job.history)
-		if err == nil {
-			err = a.writeFile(a.cfg.StateFile, data)
+		res := writeResult{files: job.files, waiters: job.waiters}
+		for i, f := range eachFile {
+			if job.files&f == 0 {
+				continue
+			}
+			var data []byte
+			var err error
+			switch f {
+			case fileMain:
+				data, err = encodeState(job.mocks, job.history)
+			case fileScenarios:
+				data, err = encodeScenarios(job.scenarios, job.runs)
+			case fileTargets:
+				data, err = encodeTargets(job.targets)
+			}
+			if err == nil {
+				err = a.writeFile(a.cfg.path(f), data)
+			}
+			if err != nil {
+				res.failed |= f
+				res.errs[i] = err
+			}
 		}
-		a.results <- writeResult{waiters: job.waiters, err: err}
+		a.results <- res
 	}
 }
 
@@ -376,16 +507,24 @@ func ctxError(ctx context.Context) *Error {
 	return &Error{Kind: KindUnavailable, Code: CodeCanceled, Message: "gave up waiting for the state service: " + err.Error(), cause: err}
 }
 
-// call sends fn to the actor and waits for its reply, the end of ctx, or the
-// actor stopping (KindUnavailable). If ctx ends after the request was sent,
-// the request may still be carried out.
+// call sends fn, which may change the mocks, to the actor and waits for its
+// reply (see callIn).
 func call[T any](ctx context.Context, a *Actor, fn func(m *Model, now time.Time) (T, *Error, bool)) (T, error) {
+	return callIn(ctx, a, fileMain, fn)
+}
+
+// callIn sends fn, which may change only the state held in file, to the
+// actor and waits for its reply, the end of ctx, or the actor stopping
+// (KindUnavailable). If ctx ends after the request was sent, the request may
+// still be carried out.
+func callIn[T any](ctx context.Context, a *Actor, file fileSet, fn func(m *Model, now time.Time) (T, *Error, bool)) (T, error) {
 	var zero T
 	req := request{
 		fn: func(m *Model, now time.Time) (any, *Error, bool) {
 			v, e, changed := fn(m, now)
 			return v, e, changed
 		},
+		file:  file,
 		reply: make(chan response, 1),
 	}
 	select {

@@ -17,11 +17,20 @@ const (
 	DefaultMaxHistoryBodyBytes  = 65536 // ours: bounds history memory (500 × 64 KiB)
 	DefaultRefreshMs            = 100
 	DefaultHistoryFlushInterval = time.Second
+	DefaultScenarioFile         = "data/scenarios_state.json"
+	DefaultTargetFile           = "data/targets_state.json"
+	DefaultMaxScenarios         = 100
+	DefaultMaxSteps             = 50
+	DefaultMaxAssertions        = 20
+	DefaultMaxStepDelay         = 30 * time.Second // ours: the spec has no bound
+	DefaultMaxRunsPerScenario   = 50               // ours: the spec keeps runs forever
+	DefaultMaxTargets           = 50
 )
 
 // Config configures a Model and an Actor. The zero value is usable: every
-// zero numeric field takes its default, and an empty StateFile means "keep
-// state in memory only" (DefaultConfig sets the spec's default file).
+// zero numeric field takes its default, and an empty StateFile, ScenarioFile
+// or TargetFile means "keep that state in memory only" (DefaultConfig sets
+// the spec's default files).
 type Config struct {
 	// StateFile is the JSON file holding mocks and history. Empty disables
 	// persistence entirely (useful for tests and benchmarks of other packages).
@@ -44,6 +53,27 @@ type Config struct {
 	// HistoryFlushInterval is how often changed history is written to disk
 	// (default 1s). Admin changes are written at once, whatever this says.
 	HistoryFlushInterval time.Duration
+	// ScenarioFile is the JSON file holding scenarios and their runs
+	// ({"version":1,"scenarios":[…],"runs":[…]}). Empty keeps them in memory
+	// only.
+	ScenarioFile string
+	// TargetFile is the JSON file holding proxy targets
+	// ({"version":1,"targets":[…]}). Empty keeps them in memory only.
+	TargetFile string
+	// MaxScenarios is the maximum number of scenarios (default 100).
+	MaxScenarios int
+	// MaxSteps is the maximum number of steps in a scenario (default 50).
+	MaxSteps int
+	// MaxAssertions is the maximum number of assertions in a step (default 20).
+	MaxAssertions int
+	// MaxStepDelay bounds a step's delay_ms (default 30s). It is applied with
+	// millisecond precision.
+	MaxStepDelay time.Duration
+	// MaxRunsPerScenario is how many runs are kept per scenario, newest
+	// first; older ones are dropped (default 50).
+	MaxRunsPerScenario int
+	// MaxTargets is the maximum number of proxy targets (default 50).
+	MaxTargets int
 	// Engine names the HTTP engine, for event payloads ("reactor", "pool", …).
 	Engine string
 	// LiveEvents is reported in the system.health payload.
@@ -60,6 +90,14 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		StateFile:            DefaultStateFile,
+		ScenarioFile:         DefaultScenarioFile,
+		TargetFile:           DefaultTargetFile,
+		MaxScenarios:         DefaultMaxScenarios,
+		MaxSteps:             DefaultMaxSteps,
+		MaxAssertions:        DefaultMaxAssertions,
+		MaxStepDelay:         DefaultMaxStepDelay,
+		MaxRunsPerScenario:   DefaultMaxRunsPerScenario,
+		MaxTargets:           DefaultMaxTargets,
 		HistoryLimit:         DefaultHistoryLimit,
 		EventBufferSize:      DefaultEventBufferSize,
 		MaxMocks:             DefaultMaxMocks,
@@ -99,6 +137,17 @@ func (c Config) withDefaults() Config {
 	if c.HistoryFlushInterval <= 0 {
 		c.HistoryFlushInterval = DefaultHistoryFlushInterval
 	}
+	if c.MaxScenarios <= 0 {
+		c.MaxScenarios = DefaultMaxScenarios
+	}
+	if c.MaxRunsPerScenario <= 0 {
+		c.MaxRunsPerScenario = DefaultMaxRunsPerScenario
+	}
+	if c.MaxTargets <= 0 {
+		c.MaxTargets = DefaultMaxTargets
+	}
+	lim := c.ScenarioLimits()
+	c.MaxSteps, c.MaxAssertions, c.MaxStepDelay = lim.MaxSteps, lim.MaxAssertions, lim.MaxStepDelay
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -106,6 +155,12 @@ func (c Config) withDefaults() Config {
 		c.Rand = rand.Reader
 	}
 	return c
+}
+
+// ScenarioLimits returns the limits DecodeScenario applies, with defaults
+// for zero fields.
+func (c Config) ScenarioLimits() ScenarioLimits {
+	return ScenarioLimits{MaxSteps: c.MaxSteps, MaxAssertions: c.MaxAssertions, MaxStepDelay: c.MaxStepDelay}.withDefaults()
 }
 
 // FormatTime renders t as the spec's timestamp form, YYYY-MM-DDTHH:MM:SSZ (UTC,

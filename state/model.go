@@ -8,10 +8,11 @@ import (
 	"time"
 )
 
-// Model is the pure core: mocks, the history ring and the event ring. It has
-// no goroutines, does no I/O other than reading its injected random source,
-// and never reads the clock: every method that stamps a time takes now. It is
-// not safe for concurrent use: exactly one goroutine owns it (the Actor's).
+// Model is the pure core: mocks, the history ring, the event ring, scenarios
+// and their runs, and targets. It has no goroutines, does no I/O other than
+// reading its injected random source, and never reads the clock: every
+// method that stamps a time takes now. It is not safe for concurrent use:
+// exactly one goroutine owns it (the Actor's).
 type Model struct {
 	cfg     Config
 	mocks   []*Mock // insertion order; replaced (copy-on-write) on every change
@@ -19,6 +20,13 @@ type Model struct {
 	seq     uint64
 	history historyRing
 	events  eventRing
+
+	scenarios  []*Scenario // insertion order; replaced (copy-on-write) on every change
+	scenByID   map[string]*Scenario
+	runs       map[string][]*RunReport // by scenario id, oldest first, at most MaxRunsPerScenario
+	runByID    map[string]*RunReport
+	targets    []*Target // insertion order; replaced (copy-on-write) on every change
+	targetByID map[string]*Target
 }
 
 // NewModel returns an empty model. cfg's zero fields take their defaults;
@@ -26,11 +34,30 @@ type Model struct {
 func NewModel(cfg Config) *Model {
 	cfg = cfg.withDefaults()
 	return &Model{
-		cfg:     cfg,
-		byID:    make(map[string]*Mock),
-		history: newHistoryRing(cfg.HistoryLimit),
-		events:  newEventRing(cfg.EventBufferSize, cfg.Engine),
+		cfg:        cfg,
+		byID:       make(map[string]*Mock),
+		history:    newHistoryRing(cfg.HistoryLimit),
+		events:     newEventRing(cfg.EventBufferSize, cfg.Engine),
+		scenByID:   make(map[string]*Scenario),
+		runs:       make(map[string][]*RunReport),
+		runByID:    make(map[string]*RunReport),
+		targetByID: make(map[string]*Target),
 	}
+}
+
+// randomID returns 2*n random lower-case hex characters for which taken is
+// false. what names the kind of id in errors.
+func (m *Model) randomID(n int, taken func(string) bool, what string) (string, *Error) {
+	b := make([]byte, n)
+	for range 8 {
+		if _, err := io.ReadFull(m.cfg.Rand, b); err != nil {
+			return "", &Error{Kind: KindInternal, Code: CodeInternal, Message: "cannot generate a " + what + " id", cause: err}
+		}
+		if id := hex.EncodeToString(b); !taken(id) {
+			return id, nil
+		}
+	}
+	return "", newErr(KindInternal, CodeInternal, "cannot generate a unique "+what+" id")
 }
 
 // Mocks returns the mocks in insertion order. The slice is never modified
