@@ -20,10 +20,10 @@ type Conn struct {
 	owner   Owner
 	obs     Observer
 	starter Starter // obs, when it counts dispatches
-	date   *proto.DateCache
-	remote netip.AddrPort
-	id     uint64
-	tls    bool
+	date    *proto.DateCache
+	remote  netip.AddrPort
+	id      uint64
+	tls     bool
 
 	now time.Time
 

@@ -8,6 +8,8 @@
 //     only its stack while idle; it takes one of a bounded number of worker slots only while
 //     it handles input. Connections waiting for a slot form the bounded queue; past it they get
 //     503 and close.
+//   - TLS (ListenTLS): a blocking listener whose connections each get a goroutine that runs
+//     the TLS handshake and then the pool engine's blocking driver, without worker slots.
 //
 // Both engines run the same conn code, so their wire behaviour is the same. x/sys/unix is
 // imported here and nowhere else.
@@ -23,7 +25,7 @@ import (
 
 // Engine is a running server engine.
 type Engine interface {
-	// Name is "epoll" or "threadpool".
+	// Name is "epoll", "threadpool" or "tls".
 	Name() string
 	// Addr is the bound listen address.
 	Addr() netip.AddrPort
@@ -62,6 +64,12 @@ type Config struct {
 	Logger      *slog.Logger
 	// Now is the clock (tests may replace it).
 	Now func() time.Time
+	// HandshakeFailed is told about every TLS handshake that fails (TLS engine only): a
+	// timeout, a plain-HTTP client, a version, cipher suite or ALPN protocol we refuse, a
+	// client that hangs up. err is a *HandshakeError. It runs on the connection's own
+	// goroutine, concurrently with other calls, and must not block. May be nil. Handshakes
+	// cut short by Drain or Stop are not reported.
+	HandshakeFailed func(err error)
 }
 
 func (c *Config) defaults() {

@@ -1,6 +1,7 @@
 package loop
 
 import (
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -17,30 +18,101 @@ import (
 // Pool is the threadpool engine: blocking sockets, a parked reader goroutine per connection,
 // and Workers slots that bound how many connections are handled at once.
 type Pool struct {
-	cfg  Config
-	ln   *net.TCPListener
-	addr netip.AddrPort
-	obs  conn.Observer
-
-	// slots holds one token per worker busy handling input (capacity Workers); waiting counts
-	// connections queued for a slot, bounded by QueueSize (past it: 503).
-	slots   chan struct{}
-	waiting atomic.Int64
-
-	active atomic.Int64
-	stats  struct{ accepted, rejected atomic.Uint64 }
-
-	mu       sync.Mutex
-	conns    map[*poolConn]struct{}
-	draining bool
-	stopped  chan struct{} // closed by Stop
-	stopOnce sync.Once
-	wg       sync.WaitGroup
+	e *blockingEngine
 }
 
 // ListenPool opens the pool engine's listener.
 func ListenPool(cfg Config) (*Pool, error) {
 	cfg.defaults()
+	e, err := listenBlocking(cfg)
+	if err != nil {
+		return nil, err
+	}
+	e.slots = make(chan struct{}, cfg.Workers)
+	return &Pool{e: e}, nil
+}
+
+// Name returns "threadpool".
+func (p *Pool) Name() string { return "threadpool" }
+
+// Addr returns the bound address.
+func (p *Pool) Addr() netip.AddrPort { return p.e.addr }
+
+// Stats returns live gauges.
+func (p *Pool) Stats() Stats { return p.e.stats() }
+
+// Serve accepts until the listener closes, then waits for every connection to end.
+func (p *Pool) Serve() error {
+	e := p.e
+	var date proto.DateCache
+	return e.serve(func(nc *net.TCPConn, now time.Time) {
+		if draining := e.isDraining(); draining || e.active.Load() >= int64(e.cfg.MaxConnections) {
+			e.rejected.Add(1)
+			date.Update(now)
+			rejectConn(nc, draining, date.Bytes())
+			return
+		}
+		nc.SetNoDelay(true)
+		bc := e.newConn(nc, nil, now)
+		if !e.register(bc) {
+			e.rejected.Add(1)
+			date.Update(now)
+			rejectConn(nc, true, date.Bytes())
+			return
+		}
+		e.active.Add(1)
+		e.wg.Add(1)
+		go func() {
+			defer e.wg.Done()
+			bc.serve()
+		}()
+	})
+}
+
+func rejectConn(nc net.Conn, draining bool, date []byte) {
+	var buf [256]byte
+	nc.SetWriteDeadline(time.Now().Add(time.Second))
+	nc.Write(conn.Reject(buf[:0], 503, date, draining))
+	nc.Close()
+}
+
+// Drain stops accepting and closes idle connections; busy ones finish their request. It
+// never blocks.
+func (p *Pool) Drain() { p.e.drain() }
+
+// Stop closes the listener and every connection now. It never blocks.
+func (p *Pool) Stop() { p.e.stop() }
+
+// blockingEngine is what the pool and TLS engines share: a blocking listener, the set of live
+// connections (each driven by its own goroutine, see blockingConn), drain and stop.
+type blockingEngine struct {
+	cfg  Config
+	ln   *net.TCPListener
+	addr netip.AddrPort
+	// obs is the one observer of the engine, serialised by a lock; nil without one.
+	obs *lockedObserver
+
+	// slots holds one token per connection busy handling input (capacity Workers); waiting
+	// counts connections queued for a slot, bounded by QueueSize (past it: 503). A nil slots
+	// (the TLS engine) puts no bound on connections handling input.
+	slots   chan struct{}
+	waiting atomic.Int64
+
+	// active counts open connections, including (TLS) those still in their handshake; each
+	// is counted before its goroutine starts and uncounted when it ends.
+	active             atomic.Int64
+	accepted, rejected atomic.Uint64
+
+	mu       sync.Mutex
+	conns    map[*blockingConn]struct{} // guarded by mu
+	draining bool                       // guarded by mu
+	stopped  chan struct{}              // closed by stop
+	stopOnce sync.Once
+	wg       sync.WaitGroup // one per connection goroutine
+}
+
+// listenBlocking opens the listening socket of a blocking engine; cfg has its defaults.
+func listenBlocking(cfg Config) (*blockingEngine, error) {
 	fd, addr, err := listenTCP(cfg.Host, cfg.Port, false)
 	if err != nil {
 		return nil, err
@@ -51,31 +123,25 @@ func ListenPool(cfg Config) (*Pool, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Pool{cfg: cfg, ln: l.(*net.TCPListener), addr: addr, slots: make(chan struct{}, cfg.Workers),
-		conns: make(map[*poolConn]struct{}), stopped: make(chan struct{})}
+	e := &blockingEngine{cfg: cfg, ln: l.(*net.TCPListener), addr: addr,
+		conns: make(map[*blockingConn]struct{}), stopped: make(chan struct{})}
 	if cfg.NewObserver != nil {
-		p.obs = &lockedObserver{o: cfg.NewObserver()}
+		e.obs = &lockedObserver{o: cfg.NewObserver()}
 	}
-	return p, nil
+	return e, nil
 }
 
-// Name returns "threadpool".
-func (p *Pool) Name() string { return "threadpool" }
-
-// Addr returns the bound address.
-func (p *Pool) Addr() netip.AddrPort { return p.addr }
-
-// Stats returns live gauges.
-func (p *Pool) Stats() Stats {
-	return Stats{ActiveConnections: p.active.Load(), Accepted: p.stats.accepted.Load(), Rejected: p.stats.rejected.Load()}
+func (e *blockingEngine) stats() Stats {
+	return Stats{ActiveConnections: e.active.Load(), Accepted: e.accepted.Load(), Rejected: e.rejected.Load()}
 }
 
-// Serve accepts until the listener closes, then waits for every connection to end.
-func (p *Pool) Serve() error {
-	var date proto.DateCache
+// serve accepts until the listener closes, handing every accepted socket to handle (on the
+// accepting goroutine, so handle must not block), then waits for every connection goroutine
+// to end.
+func (e *blockingEngine) serve(handle func(nc *net.TCPConn, now time.Time)) error {
 	var backoff time.Duration
 	for {
-		nc, err := p.ln.AcceptTCP()
+		nc, err := e.ln.AcceptTCP()
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				break
@@ -86,114 +152,163 @@ func (p *Pool) Serve() error {
 			} else if backoff < time.Second {
 				backoff *= 2
 			}
-			p.cfg.Logger.Warn("accept failed", "error", err.Error())
+			e.cfg.Logger.Warn("accept failed", "error", err.Error())
 			select {
 			case <-time.After(backoff):
-			case <-p.stopped:
+			case <-e.stopped:
 			}
 			continue
 		}
 		backoff = 0
-		p.stats.accepted.Add(1)
-		now := p.cfg.Now()
-		p.mu.Lock()
-		draining := p.draining
-		p.mu.Unlock()
-		if draining || p.active.Load() >= int64(p.cfg.MaxConnections) {
-			p.stats.rejected.Add(1)
-			date.Update(now)
-			rejectConn(nc, draining, date.Bytes())
-			continue
-		}
-		nc.SetNoDelay(true)
-		pc := &poolConn{p: p, nc: nc, wake: make(chan struct{}, 1)}
-		remote, _ := netip.ParseAddrPort(nc.RemoteAddr().String())
-		pc.date.Update(now)
-		pc.c = conn.New(p.cfg.Server, pc, pc, p.obs, &pc.date, remote, nextConnID.Add(1), false, now)
-		p.mu.Lock()
-		p.conns[pc] = struct{}{}
-		p.mu.Unlock()
-		p.active.Add(1)
-		p.wg.Add(1)
-		go pc.serve()
+		e.accepted.Add(1)
+		handle(nc, e.cfg.Now())
 	}
-	p.wg.Wait()
+	e.wg.Wait()
 	return nil
 }
 
-func rejectConn(nc net.Conn, draining bool, date []byte) {
-	var buf [256]byte
-	nc.SetWriteDeadline(time.Now().Add(time.Second))
-	nc.Write(conn.Reject(buf[:0], 503, date, draining))
-	nc.Close()
+func (e *blockingEngine) isDraining() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.draining
 }
 
-// Drain stops accepting and closes idle connections; busy ones finish their request.
-func (p *Pool) Drain() {
-	now := p.cfg.Now()
-	p.cfg.Server.StartDrain(now)
-	p.mu.Lock()
-	p.draining = true
-	conns := make([]*poolConn, 0, len(p.conns))
-	for pc := range p.conns {
-		conns = append(conns, pc)
+// register adds bc to the live connections; false (bc not added) when the engine is draining
+// or stopped, in which case the caller closes the socket. Callers count active themselves.
+func (e *blockingEngine) register(bc *blockingConn) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	select {
+	case <-e.stopped:
+		return false
+	default:
 	}
-	p.mu.Unlock()
-	p.ln.Close()
-	for _, pc := range conns {
-		pc.locked(func(c *conn.Conn) { c.OnDrain(now) })
+	if e.draining {
+		return false
+	}
+	e.conns[bc] = struct{}{}
+	return true
+}
+
+func (e *blockingEngine) live() []*blockingConn {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	conns := make([]*blockingConn, 0, len(e.conns))
+	for bc := range e.conns {
+		conns = append(conns, bc)
+	}
+	return conns
+}
+
+// drain stops accepting and tells every connection (on its own goroutine, so drain never
+// blocks) that the server drains: idle ones close, busy ones finish their request.
+func (e *blockingEngine) drain() {
+	now := e.cfg.Now()
+	e.cfg.Server.StartDrain(now)
+	e.mu.Lock()
+	e.draining = true
+	e.mu.Unlock()
+	e.ln.Close()
+	for _, bc := range e.live() {
+		bc.Post(func() { bc.c.OnDrain(now) })
 	}
 }
 
-// Stop closes the listener and every connection now.
-func (p *Pool) Stop() {
-	p.stopOnce.Do(func() { close(p.stopped) })
-	p.ln.Close()
-	p.mu.Lock()
-	conns := make([]*poolConn, 0, len(p.conns))
-	for pc := range p.conns {
-		conns = append(conns, pc)
+// stop closes the listener and every socket now, which ends every connection goroutine.
+func (e *blockingEngine) stop() {
+	e.mu.Lock()
+	e.stopOnce.Do(func() { close(e.stopped) })
+	e.mu.Unlock()
+	e.ln.Close()
+	for _, bc := range e.live() {
+		// The posted Abort releases what the connection holds (files, streams); closing the
+		// socket first unblocks any Read or Write so the owner lock comes free at once.
+		bc.Post(func() { bc.c.Abort() })
+		bc.closeSocket()
 	}
-	p.mu.Unlock()
-	for _, pc := range conns {
-		pc.locked(func(c *conn.Conn) { c.Abort() })
+}
+
+func (e *blockingEngine) isStopped() bool {
+	select {
+	case <-e.stopped:
+		return true
+	default:
+		return false
 	}
 }
 
 // acquire takes a worker slot, waiting in the bounded queue; false when the queue is full or
-// the engine stops.
-func (p *Pool) acquire() bool {
+// the engine stops. Without slots it always succeeds.
+func (e *blockingEngine) acquire() bool {
+	if e.slots == nil {
+		return true
+	}
 	select {
-	case p.slots <- struct{}{}:
+	case e.slots <- struct{}{}:
 		return true
 	default:
 	}
-	if p.waiting.Add(1) > int64(p.cfg.QueueSize) {
-		p.waiting.Add(-1)
+	if e.waiting.Add(1) > int64(e.cfg.QueueSize) {
+		e.waiting.Add(-1)
 		return false
 	}
-	defer p.waiting.Add(-1)
+	defer e.waiting.Add(-1)
 	select {
-	case p.slots <- struct{}{}:
+	case e.slots <- struct{}{}:
 		return true
-	case <-p.stopped:
+	case <-e.stopped:
 		return false
 	}
 }
 
-func (p *Pool) release() { <-p.slots }
+func (e *blockingEngine) release() {
+	if e.slots != nil {
+		<-e.slots
+	}
+}
 
-// poolConn is one connection of the pool engine. mu is the owner lock: whoever holds it owns
-// c (the reader goroutine while handling input, or the task runner for posted functions).
-type poolConn struct {
-	p    *Pool
-	nc   *net.TCPConn
+func (e *blockingEngine) flushObserver() {
+	if e.obs != nil {
+		e.obs.Flush()
+	}
+}
+
+// newConn builds the driver of an accepted socket; tc is the TLS session over nc (its
+// handshake done), or nil for plain HTTP.
+func (e *blockingEngine) newConn(nc *net.TCPConn, tc *tls.Conn, now time.Time) *blockingConn {
+	bc := &blockingConn{e: e, tcp: nc, rw: nc, tls: tc, wake: make(chan struct{}, 1)}
+	if tc != nil {
+		bc.rw = tc
+	}
+	var obs conn.Observer
+	if e.obs != nil {
+		obs = e.obs
+	}
+	remote, _ := netip.ParseAddrPort(nc.RemoteAddr().String())
+	bc.date.Update(now)
+	bc.c = conn.New(e.cfg.Server, bc, bc, obs, &bc.date, remote, nextConnID.Add(1), tc != nil, now)
+	return bc
+}
+
+// blockingConn drives one conn.Conn over a blocking socket (plain TCP, or a TLS session):
+// a reader goroutine parked in Read, blocking writes bounded by a deadline, and a task runner
+// for functions posted by handlers and streams. mu is the owner lock: whoever holds it owns c
+// (the reader goroutine while handling input, or the task runner for posted functions).
+type blockingConn struct {
+	e   *blockingEngine
+	tcp *net.TCPConn // the socket
+	tls *tls.Conn    // the TLS session over tcp; nil for plain HTTP
+	rw  net.Conn     // what requests are read from and responses written to: tls, else tcp
+
 	mu   sync.Mutex
 	c    *conn.Conn
 	date proto.DateCache
 	// wake (capacity 1, sends never block) tells a reader paused by backpressure that posted
 	// work changed the connection's state.
 	wake chan struct{}
+	// fileBuf carries file bodies through TLS (no sendfile there); allocated on first use,
+	// used by the owner only.
+	fileBuf []byte
 
 	tmu     sync.Mutex
 	tasks   []func()
@@ -202,67 +317,66 @@ type poolConn struct {
 	once    sync.Once
 }
 
-func (pc *poolConn) serve() {
-	defer pc.p.wg.Done()
-	defer pc.finish()
+// serve reads and handles input until the connection is finished, then closes the socket
+// and removes the connection from its engine.
+func (bc *blockingConn) serve() {
+	defer bc.finish()
 	buf := make([]byte, 16<<10)
 	for {
 		var closed, wantRead bool
 		var deadline time.Time
-		pc.mu.Lock()
-		closed, wantRead, deadline = pc.c.Closed(), pc.c.WantRead(), pc.c.Deadline()
-		pc.mu.Unlock()
+		bc.mu.Lock()
+		closed, wantRead, deadline = bc.c.Closed(), bc.c.WantRead(), bc.c.Deadline()
+		bc.mu.Unlock()
 		if closed {
 			return
 		}
 		if !wantRead {
-			if !pc.pause(deadline) {
+			if !bc.pause(deadline) {
 				return
 			}
 			continue
 		}
-		pc.nc.SetReadDeadline(deadline)
-		n, err := pc.nc.Read(buf)
-		now := pc.p.cfg.Now()
+		bc.rw.SetReadDeadline(deadline)
+		n, err := bc.rw.Read(buf)
+		now := bc.e.cfg.Now()
 		if n > 0 {
-			if !pc.p.acquire() {
-				pc.p.stats.rejected.Add(1)
-				pc.mu.Lock()
-				pc.date.Update(now)
-				rejectConn(pc.nc, false, pc.date.Bytes())
-				pc.c.Abort()
-				pc.mu.Unlock()
+			if !bc.e.acquire() {
+				bc.e.rejected.Add(1)
+				bc.mu.Lock()
+				bc.date.Update(now)
+				rejectConn(bc.rw, false, bc.date.Bytes())
+				bc.c.Abort()
+				bc.mu.Unlock()
 				return
 			}
-			pc.mu.Lock()
-			pc.date.Update(now)
-			pc.c.OnData(buf[:n], now)
-			pc.mu.Unlock()
-			pc.p.release()
+			bc.mu.Lock()
+			bc.date.Update(now)
+			bc.c.OnData(buf[:n], now)
+			bc.mu.Unlock()
+			bc.e.release()
 		}
 		if err != nil {
 			var ne net.Error
-			pc.mu.Lock()
-			pc.date.Update(now)
+			bc.mu.Lock()
+			bc.date.Update(now)
 			switch {
 			case errors.As(err, &ne) && ne.Timeout():
-				pc.c.OnTimer(now)
-			case n == 0 && isEOF(err):
-				pc.c.OnEOF(now)
+				bc.c.OnTimer(now)
+			case n == 0 && errors.Is(err, io.EOF):
+				bc.c.OnEOF(now)
 			default:
-				pc.c.Abort()
+				bc.c.Abort()
 			}
-			pc.mu.Unlock()
+			bc.mu.Unlock()
 		}
-		if pc.p.obs != nil {
-			pc.p.obs.(*lockedObserver).Flush()
-		}
+		bc.e.flushObserver()
 	}
 }
 
 // pause waits while the connection does not want input: until posted work wakes it, its
 // deadline passes, or the engine stops. False means give up.
-func (pc *poolConn) pause(deadline time.Time) bool {
+func (bc *blockingConn) pause(deadline time.Time) bool {
 	var timeout <-chan time.Time
 	if !deadline.IsZero() {
 		t := time.NewTimer(time.Until(deadline))
@@ -270,111 +384,144 @@ func (pc *poolConn) pause(deadline time.Time) bool {
 		timeout = t.C
 	}
 	select {
-	case <-pc.wake:
+	case <-bc.wake:
 	case <-timeout:
-		pc.locked(func(c *conn.Conn) { c.OnTimer(pc.p.cfg.Now()) })
-	case <-pc.p.stopped:
+		bc.locked(func(c *conn.Conn) { c.OnTimer(bc.e.cfg.Now()) })
+	case <-bc.e.stopped:
 		return false
 	}
 	return true
 }
 
-func isEOF(err error) bool {
-	return errors.Is(err, io.EOF)
-}
-
-// locked runs fn as the owner and applies the outcome (close, new read deadline).
-func (pc *poolConn) locked(fn func(c *conn.Conn)) {
-	pc.mu.Lock()
-	pc.date.Update(pc.p.cfg.Now())
-	fn(pc.c)
-	closed, deadline := pc.c.Closed(), pc.c.Deadline()
-	pc.mu.Unlock()
+// locked runs fn as the owner and applies the outcome (close, new read deadline), then wakes
+// the reader if it is paused.
+func (bc *blockingConn) locked(fn func(c *conn.Conn)) {
+	bc.mu.Lock()
+	bc.date.Update(bc.e.cfg.Now())
+	fn(bc.c)
+	closed, deadline := bc.c.Closed(), bc.c.Deadline()
+	bc.mu.Unlock()
 	if closed {
-		pc.closeSocket()
-		return
+		bc.closeSocket()
+	} else {
+		bc.rw.SetReadDeadline(deadline)
 	}
-	pc.nc.SetReadDeadline(deadline)
+	// Wake a reader paused by backpressure or after the client's EOF: a closed socket does
+	// not end its wait, only this does.
 	select {
-	case pc.wake <- struct{}{}:
+	case bc.wake <- struct{}{}:
 	default:
 	}
 }
 
-func (pc *poolConn) closeSocket() {
-	pc.once.Do(func() {
-		pc.dead.Store(true)
-		pc.nc.Close()
+// closeSocket closes the socket once. A TLS session is ended with close_notify first (its
+// write is bounded by the 5 s tls.Conn.Close allows itself, and by the socket's own close on
+// Stop), so clients can tell a complete close-delimited body from a truncated one; once the
+// engine stops, the socket is closed without it.
+func (bc *blockingConn) closeSocket() {
+	bc.once.Do(func() {
+		bc.dead.Store(true)
+		if bc.tls != nil && !bc.e.isStopped() {
+			bc.tls.Close()
+			return
+		}
+		bc.tcp.Close()
 	})
+	if bc.e.isStopped() {
+		bc.tcp.Close() // a close_notify in progress on another goroutine gives up at once
+	}
 }
 
-func (pc *poolConn) finish() {
-	pc.closeSocket()
-	pc.p.mu.Lock()
-	delete(pc.p.conns, pc)
-	pc.p.mu.Unlock()
-	pc.p.active.Add(-1)
+func (bc *blockingConn) finish() {
+	bc.closeSocket()
+	bc.e.mu.Lock()
+	delete(bc.e.conns, bc)
+	bc.e.mu.Unlock()
+	bc.e.active.Add(-1)
 }
 
 // Post implements conn.Owner: functions run in order, under the owner lock, on a runner
 // goroutine started on demand — never on the caller, which may hold the lock itself.
-func (pc *poolConn) Post(fn func()) bool {
-	if pc.dead.Load() {
+func (bc *blockingConn) Post(fn func()) bool {
+	if bc.dead.Load() {
 		return false
 	}
-	pc.tmu.Lock()
-	pc.tasks = append(pc.tasks, fn)
-	start := !pc.running
-	pc.running = true
-	pc.tmu.Unlock()
+	bc.tmu.Lock()
+	bc.tasks = append(bc.tasks, fn)
+	start := !bc.running
+	bc.running = true
+	bc.tmu.Unlock()
 	if start {
-		go pc.runTasks()
+		go bc.runTasks()
 	}
 	return true
 }
 
-func (pc *poolConn) runTasks() {
+func (bc *blockingConn) runTasks() {
 	for {
-		pc.tmu.Lock()
-		tasks := pc.tasks
-		pc.tasks = nil
+		bc.tmu.Lock()
+		tasks := bc.tasks
+		bc.tasks = nil
 		if len(tasks) == 0 {
-			pc.running = false
-			pc.tmu.Unlock()
+			bc.running = false
+			bc.tmu.Unlock()
 			return
 		}
-		pc.tmu.Unlock()
-		pc.locked(func(c *conn.Conn) {
-			now := pc.p.cfg.Now()
+		bc.tmu.Unlock()
+		bc.locked(func(c *conn.Conn) {
+			now := bc.e.cfg.Now()
 			for _, fn := range tasks {
 				c.RunPosted(fn, now)
 			}
 		})
-		if pc.p.obs != nil {
-			pc.p.obs.(*lockedObserver).Flush()
-		}
+		bc.e.flushObserver()
 	}
 }
 
 // Write implements conn.Transport with a blocking write bounded by the keep-alive timeout.
-func (pc *poolConn) Write(p []byte) (int, error) {
-	pc.nc.SetWriteDeadline(time.Now().Add(pc.p.cfg.Server.KeepAliveTimeout))
-	return pc.nc.Write(p)
+func (bc *blockingConn) Write(p []byte) (int, error) {
+	bc.rw.SetWriteDeadline(time.Now().Add(bc.e.cfg.Server.KeepAliveTimeout))
+	return bc.rw.Write(p)
 }
 
-// SendFile implements conn.Transport; net's ReadFrom uses sendfile(2) for *os.File sources.
-func (pc *poolConn) SendFile(f *os.File, off, n int64) (int64, error) {
-	if _, err := f.Seek(off, 0); err != nil {
+// SendFile implements conn.Transport. On plain sockets net's ReadFrom uses sendfile(2); a TLS
+// session must encrypt, so the file is read into a buffer and written one piece per call,
+// each write with its own deadline.
+func (bc *blockingConn) SendFile(f *os.File, off, n int64) (int64, error) {
+	if bc.tls == nil {
+		if _, err := f.Seek(off, io.SeekStart); err != nil {
+			return 0, err
+		}
+		bc.tcp.SetWriteDeadline(time.Now().Add(bc.e.cfg.Server.KeepAliveTimeout))
+		return bc.tcp.ReadFrom(io.LimitReader(f, n))
+	}
+	if bc.fileBuf == nil {
+		bc.fileBuf = make([]byte, 32<<10)
+	}
+	chunk := bc.fileBuf[:min(n, int64(len(bc.fileBuf)))]
+	m, err := f.ReadAt(chunk, off)
+	if m == 0 {
+		if err == nil || errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF // the file shrank under us
+		}
 		return 0, err
 	}
-	pc.nc.SetWriteDeadline(time.Now().Add(pc.p.cfg.Server.KeepAliveTimeout))
-	return pc.nc.ReadFrom(io.LimitReader(f, n))
+	w, err := bc.Write(chunk[:m])
+	return int64(w), err
 }
 
-// CloseWrite implements conn.Transport.
-func (pc *poolConn) CloseWrite() error { return pc.nc.CloseWrite() }
+// CloseWrite implements conn.Transport: a TLS session sends close_notify, then the socket
+// sends FIN, so clients that ignore close_notify see the end too.
+func (bc *blockingConn) CloseWrite() error {
+	if bc.tls != nil {
+		if err := bc.tls.CloseWrite(); err != nil {
+			return err
+		}
+	}
+	return bc.tcp.CloseWrite()
+}
 
-// lockedObserver serialises one observer for the pool engine's many goroutines.
+// lockedObserver serialises one observer for a blocking engine's many goroutines.
 type lockedObserver struct {
 	mu sync.Mutex
 	o  conn.Observer
@@ -384,6 +531,15 @@ func (l *lockedObserver) Done(c *conn.Completed) {
 	l.mu.Lock()
 	l.o.Done(c)
 	l.mu.Unlock()
+}
+
+// Started forwards conn.Starter when the observer implements it.
+func (l *lockedObserver) Started() {
+	if st, ok := l.o.(conn.Starter); ok {
+		l.mu.Lock()
+		st.Started()
+		l.mu.Unlock()
+	}
 }
 
 func (l *lockedObserver) Flush() {
