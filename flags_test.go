@@ -57,6 +57,21 @@ var flagEnv = []struct{ flag, env string }{
 	{"max-mock-body-bytes", "OWNHTTP_MAX_MOCK_BODY_BYTES"},
 	{"max-mock-routes", "OWNHTTP_MAX_MOCK_ROUTES"},
 	{"cors-origins", "OWNHTTP_CORS_ORIGINS"},
+	{"scenario-state-file", "OWNHTTP_SCENARIO_STATE_FILE"},
+	{"target-state-file", "OWNHTTP_TARGET_STATE_FILE"},
+	{"max-scenarios", "OWNHTTP_MAX_SCENARIOS"},
+	{"max-steps-per-scenario", "OWNHTTP_MAX_STEPS_PER_SCENARIO"},
+	{"max-assertions-per-step", "OWNHTTP_MAX_ASSERTIONS_PER_STEP"},
+	{"max-step-delay", "OWNHTTP_MAX_STEP_DELAY"},
+	{"max-runs-per-scenario", "OWNHTTP_MAX_RUNS_PER_SCENARIO"},
+	{"default-chaos-seed", "OWNHTTP_DEFAULT_CHAOS_SEED"},
+	{"max-concurrent-runs", "OWNHTTP_MAX_CONCURRENT_RUNS"},
+	{"max-targets", "OWNHTTP_MAX_TARGETS"},
+	{"max-proxy-body-bytes", "OWNHTTP_MAX_PROXY_BODY_BYTES"},
+	{"proxy-allow-private", "OWNHTTP_PROXY_ALLOW_PRIVATE"},
+	{"demo-token", "OWNHTTP_DEMO_TOKEN"},
+	{"require-demo-token", "OWNHTTP_REQUIRE_DEMO_TOKEN"},
+	{"allow-open-admin", "OWNHTTP_ALLOW_OPEN_ADMIN"},
 }
 
 // clearEnv blanks every variable parseFlags reads, so the caller's environment cannot leak
@@ -111,6 +126,18 @@ func TestParseFlagsDefaults(t *testing.T) {
 		eventHeartbeatSecs:   5,
 		maxMockBodyBytes:     262144,
 		maxMockRoutes:        200,
+		scenarioStateFile:    "data/scenarios_state.json",
+		targetStateFile:      "data/targets_state.json",
+		maxScenarios:         100,
+		maxSteps:             50,
+		maxAssertions:        20,
+		maxStepDelay:         30 * time.Second,
+		maxRunsPerScenario:   50,
+		defaultChaosSeed:     1337,
+		maxConcurrentRuns:    4,
+		maxTargets:           50,
+		maxProxyBodyBytes:    1 << 20,
+		proxyAllowPrivate:    true,
 	})
 	is.Equal(stderr.Len(), 0) // nothing printed on success
 }
@@ -123,11 +150,13 @@ func TestParseFlagsEnv(t *testing.T) {
 		check func(is *is.I, o *options)
 	}{
 		{"env fills flags not given", nil,
-			[]string{"OWNHTTP_HOST=0.0.0.0", "OWNHTTP_PORT=9000", "OWNHTTP_ENGINE=threadpool", "OWNHTTP_WORKERS=4",
+			[]string{"OWNHTTP_HOST=0.0.0.0", "OWNHTTP_DEMO_TOKEN=s3cret", "OWNHTTP_PORT=9000", "OWNHTTP_ENGINE=threadpool", "OWNHTTP_WORKERS=4",
 				"OWNHTTP_QUEUE_SIZE=8", "OWNHTTP_KEEPALIVE_TIMEOUT=3s", "OWNHTTP_MAX_BODY_BYTES=1000",
 				"OWNHTTP_LOG_FORMAT=json", "OWNHTTP_ACCESS_LOG=false"},
 			func(is *is.I, o *options) {
 				is.Equal(o.host, "0.0.0.0")
+				is.Equal(o.demoToken, "s3cret")
+				is.Equal(o.proxyAllowPrivate, false) // not a loopback host
 				is.Equal(o.port, 9000)
 				is.Equal(o.engine, "threadpool")
 				is.Equal(o.workers, 4)
@@ -346,5 +375,34 @@ func TestFlagsInReadme(t *testing.T) {
 		if !bytes.Contains(b, []byte(row)) {
 			t.Errorf("README.md has no row starting %s", row)
 		}
+	}
+}
+
+// Open admin APIs on a network address are refused unless a token guards them or the
+// operator says so; the token requirement needs a token.
+func TestParseFlagsOpenAdmin(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		ok   bool
+	}{
+		{[]string{"--host", "0.0.0.0"}, false},
+		{[]string{"--host", "192.0.2.1"}, false},
+		{[]string{"--host", "0.0.0.0", "--demo-token", "t"}, true},
+		{[]string{"--host", "0.0.0.0", "--allow-open-admin"}, true},
+		{[]string{"--host", "::1"}, true},
+		{[]string{"--host", "localhost"}, true},
+		{[]string{"--require-demo-token"}, false},
+		{[]string{"--require-demo-token", "--demo-token", "t"}, true},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			is := is.New(t)
+			clearEnv(t)
+			_, err := parseFlags(tc.args, io.Discard)
+			is.Equal(err == nil, tc.ok)
+			if err != nil {
+				is.True(errors.As(err, new(usageError)))
+				is.True(!strings.Contains(err.Error(), "\n"))
+			}
+		})
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
 	"os"
 	"runtime"
 	"strconv"
@@ -91,6 +92,22 @@ type options struct {
 	maxMockBodyBytes   int
 	maxMockRoutes      int
 	corsOrigins        string
+
+	scenarioStateFile  string
+	targetStateFile    string
+	maxScenarios       int
+	maxSteps           int
+	maxAssertions      int
+	maxStepDelay       time.Duration
+	maxRunsPerScenario int
+	defaultChaosSeed   int64
+	maxConcurrentRuns  int
+	maxTargets         int
+	maxProxyBodyBytes  int64
+	proxyAllowPrivate  bool
+	demoToken          string
+	requireDemoToken   bool
+	allowOpenAdmin     bool
 }
 
 const envPrefix = "OWNHTTP"
@@ -137,6 +154,22 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.maxMockRoutes, "max-mock-routes", 200, "most mocks")
 	fs.StringVar(&o.corsOrigins, "cors-origins", "", "origins allowed on mock responses: a comma list, or *")
 
+	fs.StringVar(&o.scenarioStateFile, "scenario-state-file", "data/scenarios_state.json", "scenarios and runs file")
+	fs.StringVar(&o.targetStateFile, "target-state-file", "data/targets_state.json", "proxy targets file")
+	fs.IntVar(&o.maxScenarios, "max-scenarios", 100, "most scenarios")
+	fs.IntVar(&o.maxSteps, "max-steps-per-scenario", 50, "most steps in one scenario")
+	fs.IntVar(&o.maxAssertions, "max-assertions-per-step", 20, "most assertions in one step")
+	fs.DurationVar(&o.maxStepDelay, "max-step-delay", 30*time.Second, "longest delay_ms a step may ask for")
+	fs.IntVar(&o.maxRunsPerScenario, "max-runs-per-scenario", 50, "runs kept per scenario (newest)")
+	fs.Int64Var(&o.defaultChaosSeed, "default-chaos-seed", 1337, "chaos seed of a run that gives none")
+	fs.IntVar(&o.maxConcurrentRuns, "max-concurrent-runs", 4, "scenario runs executing at once (more get 503)")
+	fs.IntVar(&o.maxTargets, "max-targets", 50, "most proxy targets")
+	fs.Int64Var(&o.maxProxyBodyBytes, "max-proxy-body-bytes", 1<<20, "largest upstream body the proxy returns (longer ones are truncated)")
+	fs.BoolVar(&o.proxyAllowPrivate, "proxy-allow-private", false, "let the proxy reach loopback and private addresses (default: on when --host is a loopback address)")
+	fs.StringVar(&o.demoToken, "demo-token", "", "bearer token for the admin, live and proxy APIs")
+	fs.BoolVar(&o.requireDemoToken, "require-demo-token", false, "require the demo token on the admin, live and proxy APIs")
+	fs.BoolVar(&o.allowOpenAdmin, "allow-open-admin", false, "allow a non-loopback --host without a --demo-token")
+
 	err := ff.Parse(fs, args, ff.WithEnvVarPrefix(envPrefix))
 	if errors.Is(err, flag.ErrHelp) {
 		printUsage(fs, stderr)
@@ -160,6 +193,11 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	}
 	if o.codecrafters && !portSet {
 		o.port = 4221
+	}
+	privateSet := false
+	fs.Visit(func(f *flag.Flag) { privateSet = privateSet || f.Name == "proxy-allow-private" })
+	if !privateSet {
+		o.proxyAllowPrivate = isLoopbackHost(o.host)
 	}
 	if err := o.validate(); err != nil {
 		return nil, err
@@ -192,18 +230,30 @@ func (o *options) validate() error {
 		"--handshake-timeout": int64(o.handshakeTimeout), "--history-limit": int64(o.historyLimit),
 		"--event-buffer-size": int64(o.eventBufferSize), "--event-heartbeat-secs": int64(o.eventHeartbeatSecs),
 		"--max-mock-body-bytes": int64(o.maxMockBodyBytes), "--max-mock-routes": int64(o.maxMockRoutes),
+		"--max-scenarios": int64(o.maxScenarios), "--max-steps-per-scenario": int64(o.maxSteps),
+		"--max-assertions-per-step": int64(o.maxAssertions), "--max-step-delay": int64(o.maxStepDelay),
+		"--max-runs-per-scenario": int64(o.maxRunsPerScenario), "--max-concurrent-runs": int64(o.maxConcurrentRuns),
+		"--max-targets": int64(o.maxTargets), "--max-proxy-body-bytes": o.maxProxyBodyBytes,
 	}
 	for _, name := range []string{"--reactors", "--workers", "--queue-size", "--max-connections",
 		"--keepalive-timeout", "--header-timeout", "--max-keepalive-requests", "--max-header-bytes",
 		"--max-body-bytes", "--max-target-length", "--drain-timeout", "--handshake-timeout",
 		"--history-limit", "--event-buffer-size", "--event-heartbeat-secs", "--max-mock-body-bytes",
-		"--max-mock-routes"} {
+		"--max-mock-routes", "--max-scenarios", "--max-steps-per-scenario", "--max-assertions-per-step",
+		"--max-step-delay", "--max-runs-per-scenario", "--max-concurrent-runs", "--max-targets",
+		"--max-proxy-body-bytes"} {
 		if positive[name] <= 0 {
 			return usagef("%s must be positive", name)
 		}
 	}
 	if o.httpsPort < 0 || o.httpsPort > 65535 {
 		return usagef("https port %d (--https-port or OWNHTTP_HTTPS_PORT): want 0..65535", o.httpsPort)
+	}
+	if o.requireDemoToken && o.demoToken == "" {
+		return usagef("--require-demo-token needs --demo-token (or OWNHTTP_DEMO_TOKEN)")
+	}
+	if !isLoopbackHost(o.host) && o.demoToken == "" && !o.allowOpenAdmin {
+		return usagef("refusing to serve open admin APIs on %s: set --demo-token (OWNHTTP_DEMO_TOKEN), or --allow-open-admin", o.host)
 	}
 	if (o.certFile == "") != (o.keyFile == "") {
 		return usagef("--cert-file and --key-file go together")
@@ -250,7 +300,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	actor, err := state.New(state.Config{StateFile: o.stateFile, HistoryLimit: o.historyLimit,
 		EventBufferSize: o.eventBufferSize, MaxMocks: o.maxMockRoutes, MaxMockBodyBytes: o.maxMockBodyBytes,
-		Engine: o.engine, LiveEvents: true}, logger)
+		Engine: o.engine, LiveEvents: true, ScenarioFile: o.scenarioStateFile, TargetFile: o.targetStateFile,
+		MaxScenarios: o.maxScenarios, MaxSteps: o.maxSteps, MaxAssertions: o.maxAssertions,
+		MaxStepDelay: o.maxStepDelay, MaxRunsPerScenario: o.maxRunsPerScenario, MaxTargets: o.maxTargets}, logger)
 	if err != nil {
 		return fmt.Errorf("state: %w", err)
 	}
@@ -277,6 +329,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		Logger: logger, Server: srv, StreamInterval: 50 * time.Millisecond, StaticDir: o.staticDir,
 		CodeCrafters: o.codecrafters, Directory: o.directory, State: actor,
 		CORSOrigins: splitList(o.corsOrigins), EventHeartbeat: time.Duration(o.eventHeartbeatSecs) * time.Second,
+		MaxMockBodyBytes: o.maxMockBodyBytes, DefaultChaosSeed: o.defaultChaosSeed, MaxConcurrentRuns: o.maxConcurrentRuns,
+		MaxProxyBodyBytes: o.maxProxyBodyBytes, ProxyAllowPrivate: o.proxyAllowPrivate,
+		DemoToken: o.demoToken, RequireDemoToken: o.requireDemoToken || o.demoToken != "",
 		EngineStats: func() features.EngineStats {
 			var st features.EngineStats
 			for _, e := range engines {
@@ -319,6 +374,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		tcfg := cfg
 		tcfg.Port = o.httpsPort
+		tcfg.HandshakeFailed = func(err error) {
+			attrs := []any{"error", err.Error()}
+			if he := (*loop.HandshakeError)(nil); errors.As(err, &he) {
+				attrs = append(attrs, "client", he.Remote.String(), "reason", he.Reason)
+			}
+			logger.Warn("tls_handshake_failed", attrs...)
+			app.CountError("tls_handshake")
+		}
 		eng, err := loop.ListenTLS(tcfg, tlsConfig, o.handshakeTimeout)
 		if err != nil {
 			return fmt.Errorf("listen https: %w", err)
@@ -454,6 +517,15 @@ func runCerts(args []string, stdout io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "certificate: %s\nkey: %s\n", certFile, keyFile)
 	return nil
+}
+
+// isLoopbackHost reports whether host is a loopback address or "localhost".
+func isLoopbackHost(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
 }
 
 func splitList(s string) []string {

@@ -38,6 +38,20 @@ type Config struct {
 	EventHeartbeat time.Duration
 	// EngineStats reports live engine gauges for metrics (may be nil).
 	EngineStats func() EngineStats
+	// MaxMockBodyBytes caps mock bodies and the playground's manual request bodies.
+	MaxMockBodyBytes int
+	// DefaultChaosSeed seeds a scenario run that names no seed.
+	DefaultChaosSeed int64
+	// MaxConcurrentRuns bounds scenario runs executing at once (their own pool).
+	MaxConcurrentRuns int
+	// MaxProxyBodyBytes caps the upstream body the proxy returns (marked truncated).
+	MaxProxyBodyBytes int64
+	// ProxyAllowPrivate lets the proxy reach loopback and private addresses; link-local and
+	// cloud metadata addresses are always refused.
+	ProxyAllowPrivate bool
+	// DemoToken and RequireDemoToken guard the admin, live and proxy APIs with a bearer token.
+	DemoToken        string
+	RequireDemoToken bool
 	// SelfURL returns this server's own base URL ("http://127.0.0.1:8080", or https with TLS)
 	// for requests it sends to itself (replay, the playground's local requests, scenario
 	// steps); available once the server listens.
@@ -56,6 +70,8 @@ type App struct {
 	cfg     Config
 	routes  *router
 	metrics *metrics
+	// eventStreams counts the open SSE streams (events.go).
+	eventStreams eventStreamLimit
 }
 
 // New builds the application.

@@ -47,6 +47,22 @@ func (a *App) buildRoutes() *router {
 	r.add(GET, "/api/events/snapshot", a.eventsSnapshot)
 	r.add(GET, "/api/events/stream", a.eventsStream)
 	r.add(GET, "/api/events/live-mode", a.eventsLiveMode)
+
+	// Scenarios and runs, targets and the proxy (issue #5).
+	r.add(GET, "/api/scenarios", a.scenarioList)
+	r.add(POST, "/api/scenarios", a.scenarioCreate)
+	r.add(GET, "/api/scenarios/{id}", a.scenarioGet)
+	r.add(PUT, "/api/scenarios/{id}", a.scenarioReplace)
+	r.add(DELETE, "/api/scenarios/{id}", a.scenarioDelete)
+	r.add(POST, "/api/scenarios/{id}/run", a.scenarioRun)
+	r.add(GET, "/api/scenarios/{id}/runs", a.scenarioRuns)
+	r.add(GET, "/api/scenarios/runs/{run_id}", a.scenarioRunGet)
+	r.add(GET, "/api/targets", a.targetList)
+	r.add(POST, "/api/targets", a.targetCreate)
+	r.add(GET, "/api/targets/{id}", a.targetGet)
+	r.add(PUT, "/api/targets/{id}", a.targetUpdate)
+	r.add(DELETE, "/api/targets/{id}", a.targetDelete)
+	r.add(POST, "/api/proxy/request", a.proxyRequest)
 	r.finish()
 	return r
 }
