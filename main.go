@@ -286,6 +286,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		switch args[0] {
 		case "certs":
 			return runCerts(args[1:], stdout)
+		case "scenario":
+			return runScenarioCLI(ctx, args[1:], stdout, stderr)
 		}
 	}
 	o, err := parseFlags(args, stderr)
