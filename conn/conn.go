@@ -768,6 +768,10 @@ func (c *Conn) flush() {
 	}
 	if c.closeAfter && c.queueEmpty() && c.outPos == len(c.out) {
 		c.startClose()
+		return
+	}
+	if c.srv.Draining() && c.Idle() {
+		c.shut() // drain: a connection that became idle closes instead of waiting for more
 	}
 }
 

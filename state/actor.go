@@ -705,6 +705,24 @@ func (a *Actor) NewBatch() *Batch {
 // and counted in HistoryDropped, and it returns false. Either way the batch
 // now belongs to the actor and is recycled: the caller must not touch it
 // again.
+// TrySubmitBatch hands b to the actor when its queue has room and reports whether it did.
+// When it returns false the caller still owns b and may keep adding to it (and try again at
+// its next wakeup), so a busy actor costs latency, not records; records are only dropped when
+// the batch is also full (SubmitBatch).
+func (a *Actor) TrySubmitBatch(b *Batch) bool {
+	if b == nil || b.n == 0 {
+		return true
+	}
+	select {
+	case <-a.done:
+		return a.SubmitBatch(b) // stopped: count and recycle
+	case a.batches <- b:
+		return true
+	default:
+		return false
+	}
+}
+
 func (a *Actor) SubmitBatch(b *Batch) bool {
 	if b == nil {
 		return true
