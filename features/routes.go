@@ -48,6 +48,11 @@ func (a *App) buildRoutes() *router {
 	r.add(GET, "/api/events/stream", a.eventsStream)
 	r.add(GET, "/api/events/live-mode", a.eventsLiveMode)
 
+	// The control tower and the dashboard (issue #6).
+	r.add(GET, "/playground", a.pagePlayground)
+	r.add(GET, "/dashboard", a.pageDashboard)
+	r.add(GET, "/assets/*", a.pageAsset)
+
 	// Scenarios and runs, targets and the proxy (issue #5).
 	r.add(GET, "/api/scenarios", a.scenarioList)
 	r.add(POST, "/api/scenarios", a.scenarioCreate)
