@@ -26,6 +26,10 @@ type Conn struct {
 	tls     bool
 
 	now time.Time
+	// end is the completion time of responses finished during the current event (read once
+	// per event, not per response: pipelined responses finished together share it).
+	end    time.Time
+	endSet bool
 
 	// Inbound. in holds bytes not yet consumed (own copy); bytes handed to OnData are parsed
 	// in place and only the unconsumed rest is copied here.
@@ -100,6 +104,7 @@ func (c *Conn) Idle() bool {
 // OnData handles bytes read from the socket. p is only borrowed: it may be the engine's
 // shared read buffer, and no view into it survives the call.
 func (c *Conn) OnData(p []byte, now time.Time) {
+	c.endSet = false
 	if c.closed {
 		return
 	}
@@ -126,6 +131,7 @@ func (c *Conn) OnData(p []byte, now time.Time) {
 // OnEOF handles the client's end of input. Queued responses are still sent; then the
 // connection closes.
 func (c *Conn) OnEOF(now time.Time) {
+	c.endSet = false
 	if c.closed {
 		return
 	}
@@ -144,6 +150,7 @@ func (c *Conn) OnEOF(now time.Time) {
 
 // OnWritable continues sending after the socket became writable.
 func (c *Conn) OnWritable(now time.Time) {
+	c.endSet = false
 	if c.closed {
 		return
 	}
@@ -153,6 +160,7 @@ func (c *Conn) OnWritable(now time.Time) {
 
 // RunPosted runs a function posted through Owner.Post, then sends what it produced.
 func (c *Conn) RunPosted(fn func(), now time.Time) {
+	c.endSet = false
 	if c.closed {
 		return
 	}
@@ -184,6 +192,7 @@ func (c *Conn) Deadline() time.Time {
 // request still arriving gets 408 and the connection closes; a client that stopped reading
 // its responses is dropped.
 func (c *Conn) OnTimer(now time.Time) {
+	c.endSet = false
 	if c.closed {
 		return
 	}
@@ -206,6 +215,7 @@ func (c *Conn) OnTimer(now time.Time) {
 // OnDrain is called once when the server starts draining: an idle connection closes now;
 // a busy one finishes its request and closes at the next one.
 func (c *Conn) OnDrain(now time.Time) {
+	c.endSet = false
 	if c.closed {
 		return
 	}
@@ -431,10 +441,13 @@ func (c *Conn) observe(r *Reply, head, body, path []byte, m proto.Method, seq in
 		return
 	}
 	protoErr := m == proto.MethodUnknown
+	if !c.endSet {
+		c.end, c.endSet = c.srv.Now(), true
+	}
 	c.comp = Completed{
 		Remote: c.remote, ConnID: c.id, Seq: seq, TraceID: trace, Method: m, Path: path,
 		Head: head, Body: body, Status: r.Status, BytesIn: bytesIn, BytesOut: bytesOut,
-		Start: start, End: c.srv.Now(), Route: r.Route, Reused: seq > 1, Tags: r.Tags,
+		Start: start, End: c.end, Route: r.Route, Reused: seq > 1, Tags: r.Tags,
 		Proto: protoErr, Draining: c.srv.Draining(),
 	}
 	c.obs.Done(&c.comp)

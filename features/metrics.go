@@ -233,6 +233,7 @@ type metricsShard struct {
 	index   map[entryKey]*routeEntry
 	entries []*routeEntry // in creation order; entries[i] is never replaced
 	tracks  bool          // started has been called: done counts finished dispatches
+	last    *routeEntry   // the entry found last: consecutive requests mostly share it
 
 	// Published to readers.
 	table    atomic.Pointer[[]*routeEntry] // a copy of entries, replaced when it grows
@@ -334,7 +335,11 @@ func (s *metricsShard) done(c *conn.Completed) {
 
 // entry finds or creates the entry of (key, m); past the bound it is the overflow entry.
 func (s *metricsShard) entry(key string, m proto.Method) *routeEntry {
+	if e := s.last; e != nil && e.method == m && e.key == key {
+		return e
+	}
 	if e := s.index[entryKey{key, m}]; e != nil {
+		s.last = e
 		return e
 	}
 	if len(s.entries) >= maxRouteEntries {
