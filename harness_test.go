@@ -35,7 +35,8 @@ func startServer(t testing.TB, engine string, args ...string) *testServer {
 	logs := newLogBuffer()
 	dir := t.TempDir()
 	all := append([]string{"--host", "127.0.0.1", "--port", "0", "--engine", engine,
-		"--drain-timeout", "2s", "--state-file", dir + "/state.json", "--static-dir", dir + "/static"}, args...)
+		"--drain-timeout", "2s", "--state-file", dir + "/state.json", "--static-dir", dir + "/static",
+		"--scenario-state-file", dir + "/scenarios.json", "--target-state-file", dir + "/targets.json"}, args...)
 	s := &testServer{cancel: cancel, done: make(chan error, 1), logs: logs}
 	go func() { s.done <- run(ctx, all, io.Discard, logs) }()
 	select {

@@ -55,6 +55,10 @@ func statusOf(err error) (status int, code, message string) {
 		status = 413
 	case state.KindUnavailable:
 		status = 503
+	case state.KindUpstream:
+		status = 502
+	case state.KindTimeout:
+		status = 504
 	default:
 		status = 500
 	}

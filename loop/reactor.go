@@ -18,7 +18,7 @@ import (
 const (
 	readBufferSize = 64 << 10
 	maxEvents      = 256
-	acceptBatch    = 128
+	acceptBatch    = 1 // as nginx without multi_accept: no wasted EAGAIN accept per wakeup
 	sweepInterval  = 200 * time.Millisecond
 )
 
@@ -178,7 +178,7 @@ func newEventLoop(r *Reactor, idx, lfd int) (*eventLoop, error) {
 
 func (l *eventLoop) ctl(op, fd int, events uint32) error {
 	ev := unix.EpollEvent{Events: events, Fd: int32(fd)}
-	if err := unix.EpollCtl(l.epfd, op, fd, &ev); err != nil {
+	if err := epollCtl(l.epfd, op, fd, &ev); err != nil {
 		return fmt.Errorf("epoll_ctl: %w", err)
 	}
 	return nil
@@ -239,15 +239,26 @@ func (l *eventLoop) run() error {
 	now := l.r.cfg.Now()
 	l.date.Update(now)
 	l.nextSweep = now.Add(sweepInterval)
+	busy := false
 	for {
-		timeout := int(time.Until(l.nextSweep) / time.Millisecond)
-		if timeout < 0 {
-			timeout = 0
+		// While there is work, poll without waiting (a raw call: no scheduler hand-off);
+		// when a poll finds nothing, wait in the kernel until the next sweep is due.
+		var n int
+		var err error
+		if busy {
+			n, err = epollPoll(l.epfd, l.events[:])
 		}
-		n, err := unix.EpollWait(l.epfd, l.events[:], timeout+1)
+		if n == 0 && err == nil {
+			timeout := int(time.Until(l.nextSweep) / time.Millisecond)
+			if timeout < 0 {
+				timeout = 0
+			}
+			n, err = unix.EpollWait(l.epfd, l.events[:], timeout+1)
+		}
 		if err != nil && err != unix.EINTR {
 			return fmt.Errorf("epoll_wait: %w", err)
 		}
+		busy = n > 0
 		now = l.r.cfg.Now()
 		l.date.Update(now)
 		for i := 0; i < n; i++ {
@@ -311,7 +322,7 @@ func (l *eventLoop) accept(now time.Time) {
 		return
 	}
 	for i := 0; i < acceptBatch; i++ {
-		fd, sa, err := unix.Accept4(l.lfd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
+		fd, remote, err := accept4(l.lfd)
 		if err != nil {
 			switch err {
 			case unix.EAGAIN, unix.ECONNABORTED, unix.EINTR:
@@ -336,14 +347,13 @@ func (l *eventLoop) accept(now time.Time) {
 		unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
 		e := &entry{fd: fd, l: l}
 		id := nextConnID.Add(1)
-		e.c = conn.New(l.r.cfg.Server, e, e, l.obs, &l.date, sockaddrToAddrPort(sa), id, false, now)
-		if err := l.ctl(unix.EPOLL_CTL_ADD, fd, unix.EPOLLIN); err != nil {
-			unix.Close(fd)
-			continue
-		}
-		e.events = unix.EPOLLIN
+		e.c = conn.New(l.r.cfg.Server, e, e, l.obs, &l.date, remote, id, false, now)
 		l.conns[fd] = e
 		l.r.active.Add(1)
+		// Read at once: a client usually sends its request right after connecting, and a
+		// short exchange (connection per request) then completes without ever being
+		// registered with epoll. sync registers it otherwise.
+		l.handle(e, unix.EPOLLIN, now)
 	}
 }
 
@@ -390,6 +400,15 @@ func (l *eventLoop) sync(e *entry) {
 	}
 	if c.WantWrite() {
 		want |= unix.EPOLLOUT
+	}
+	if !e.registered {
+		if l.ctl(unix.EPOLL_CTL_ADD, e.fd, want) != nil {
+			c.Abort()
+			l.closeEntry(e)
+			return
+		}
+		e.registered, e.events = true, want
+		return
 	}
 	if want != e.events {
 		if l.ctl(unix.EPOLL_CTL_MOD, e.fd, want) != nil {
@@ -449,12 +468,13 @@ func (l *eventLoop) stopAll() {
 // entry is one connection of a loop: its socket, its driver, and the Transport and Owner the
 // driver uses.
 type entry struct {
-	fd     int
-	l      *eventLoop
-	c      *conn.Conn
-	events uint32
-	closed bool        // loop goroutine only
-	dead   atomic.Bool // set with closed, read by posting goroutines
+	fd         int
+	l          *eventLoop
+	c          *conn.Conn
+	events     uint32
+	registered bool        // added to the epoll set (a connection may finish before it is)
+	closed     bool        // loop goroutine only
+	dead       atomic.Bool // set with closed, read by posting goroutines
 }
 
 // Write implements conn.Transport with a non-blocking write.

@@ -15,6 +15,8 @@ const (
 	KindTooLarge                    // 413: a capacity limit is reached
 	KindUnavailable                 // 503: the actor has stopped, or the caller gave up waiting
 	KindInternal                    // 500: the change could not be made durable, or a bug
+	KindUpstream                    // 502: an upstream the server called failed (refused, DNS, TLS, protocol)
+	KindTimeout                     // 504: an upstream the server called did not answer in time
 )
 
 var kindNames = [...]string{
@@ -25,6 +27,8 @@ var kindNames = [...]string{
 	KindTooLarge:    "too_large",
 	KindUnavailable: "unavailable",
 	KindInternal:    "internal",
+	KindUpstream:    "upstream",
+	KindTimeout:     "timeout",
 }
 
 // String returns the kind's lower-case name, or "unknown".
