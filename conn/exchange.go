@@ -67,6 +67,9 @@ type Exchange struct {
 	Req  *proto.Request
 	Body []byte // decoded body; valid only during Serve
 	Head []byte // raw head bytes; valid only during Serve
+	// Params holds path parameters for the handler's router (views into the request path,
+	// valid only during Serve); kept here so matching a pattern allocates nothing.
+	Params [2][]byte
 
 	Remote   netip.AddrPort
 	ConnID   uint64
@@ -123,6 +126,51 @@ func (x *Exchange) Go(fn func(r *Reply)) {
 		r.Header("Retry-After", "1")
 		c.complete(s, r)
 	}
+}
+
+// Defer hands the reply to work the handler runs itself, on a goroutine of its own rather
+// than the offload pool (a scenario run, which lasts as long as its steps, must not hold an
+// offload worker). Like Go it reserves the response's place in the connection's order and
+// starts the reply with what the handler set so far (headers, Route, Tags, Close; status
+// 200). The caller must complete the returned Deferred exactly once, with Done, from any
+// goroutine: until then the connection's later responses wait behind this one. Anything the
+// work needs from the request must be copied before Serve returns.
+func (x *Exchange) Defer() *Deferred {
+	c := x.c
+	s := c.newPendingSlot(x)
+	x.pending = s
+	r := &Reply{Status: 200, Route: x.Route, Tags: x.Tags, Close: x.Close, hdr: append([]byte(nil), x.hdr...)}
+	return &Deferred{c: c, s: s, r: r}
+}
+
+// Deferred is a reply completed later by the goroutine that holds it (see Exchange.Defer).
+type Deferred struct {
+	c    *Conn
+	s    *slot
+	r    *Reply
+	done atomic.Bool
+}
+
+// Done fills the reply with fill, on the calling goroutine, and posts it to the connection,
+// which sends it in its turn (or drops it when the connection is gone). A panic in fill
+// becomes a 500 and a log line. Only the first call counts; later calls do nothing. Apart
+// from fill it never blocks. The reply must not be touched after fill returns.
+func (d *Deferred) Done(fill func(r *Reply)) {
+	if d.done.Swap(true) {
+		return
+	}
+	c, s, r := d.c, d.s, d.r
+	defer func() {
+		if p := recover(); p != nil {
+			c.srv.logPanic(p)
+			*r = Reply{}
+			r.Text(500, "text/plain; charset=utf-8", []byte("Internal Server Error"))
+		}
+		if !c.owner.Post(func() { c.complete(s, r) }) && r.file != nil {
+			r.file.Close()
+		}
+	}()
+	fill(r)
 }
 
 // Stream answers with a chunked body (or, for SSE, a body that lasts until either side

@@ -215,8 +215,9 @@ func (rt *route) matches(path []byte, p *params) bool {
 
 // serve runs the route for x's path, or reports false when no route has that path.
 func (r *router) serve(x *conn.Exchange) bool {
-	var p params
-	rt := r.match(x.Req.Path, &p)
+	p := (*params)(&x.Params)
+	*p = params{}
+	rt := r.match(x.Req.Path, p)
 	if rt == nil {
 		return false
 	}
@@ -235,6 +236,6 @@ func (r *router) serve(x *conn.Exchange) bool {
 		methodNotAllowed(x, rt.allow)
 		return true
 	}
-	h(x, &p)
+	h(x, p)
 	return true
 }
