@@ -292,7 +292,7 @@ func TestMockAPIValidation(t *testing.T) {
 		{"duplicate id", `{"id":"first","method":"GET","path_pattern":"/fresh"}`, 409, "duplicate_mock", "mock id already exists"},
 	}
 	for _, p := range []string{"/", "/healthz", "/metrics", "/_metrics", "/dashboard", "/playground", "/submit",
-		"/stream", "/static/x", "/api/x", "/api/mocks", "/echo/x", "/*", "/{any}", "/static/*"} {
+		"/stream", "/static/x", "/api/events/x", "/api/mocks", "/echo/x", "/*", "/{any}", "/static/*"} {
 		cases = append(cases, struct {
 			name, payload string
 			status        int
@@ -368,8 +368,8 @@ func TestMockServing(t *testing.T) {
 		users := l.createMock(`{"method":"GET","path_pattern":"/users","status":201,"headers":{"X-Mock-Server":"custom","Cache-Control":"no-store"},"body":"[{\"id\":1}]"}`)
 		l.createMock(`{"method":"GET","path_pattern":"/users/{id}","body":"one","content_type":"text/plain; charset=utf-8"}`)
 		l.createMock(`{"method":"GET","path_pattern":"/users/me","body":"me"}`)
-		l.createMock(`{"method":"GET","path_pattern":"/assets/*","body":"asset"}`)
-		l.createMock(`{"method":"GET","path_pattern":"/assets/{kind}/logo","body":"logo"}`)
+		l.createMock(`{"method":"GET","path_pattern":"/media/*","body":"asset"}`)
+		l.createMock(`{"method":"GET","path_pattern":"/media/{kind}/logo","body":"logo"}`)
 		l.createMock(`{"method":"POST","path_pattern":"/users","status":202,"body":"accepted"}`)
 		l.createMock(`{"method":"DELETE","path_pattern":"/users/{id}","status":204,"body":"ignored"}`)
 		l.createMock(`{"method":"PUT","path_pattern":"/legacy","status":304,"body":"ignored"}`)
@@ -387,9 +387,9 @@ func TestMockServing(t *testing.T) {
 			{"HEAD", "/users", 201, "", map[string]string{"Content-Length": "10", "X-Mock-Server": "custom"}},
 			{"GET", "/users/42", 200, "one", map[string]string{"Content-Type": "text/plain; charset=utf-8"}},
 			{"GET", "/users/me", 200, "me", nil},
-			{"GET", "/assets/img/logo", 200, "logo", nil},
-			{"GET", "/assets/img/other.png", 200, "asset", nil},
-			{"GET", "/assets", 200, "asset", nil},
+			{"GET", "/media/img/logo", 200, "logo", nil},
+			{"GET", "/media/img/other.png", 200, "asset", nil},
+			{"GET", "/media", 200, "asset", nil},
 			{"POST", "/users", 202, "accepted", nil},
 			{"DELETE", "/users/42", 204, "", map[string]string{"Content-Type": "", "Content-Length": ""}},
 			{"PUT", "/legacy", 304, "", map[string]string{"Content-Type": ""}},

@@ -92,10 +92,13 @@ type route struct {
 	wild    bool
 }
 
-// router matches exact paths with one map lookup and other patterns by specificity.
+// router matches exact paths with one map lookup and other patterns by specificity, among
+// those whose first segment fits (so a path no pattern can match costs two map lookups).
 type router struct {
 	exact    map[string]*route
 	patterns []*route
+	byFirst  map[string][]*route // patterns by their literal first segment, most specific first
+	anyFirst []*route            // patterns starting with a parameter or "*"
 }
 
 func newRouter() *router { return &router{exact: map[string]*route{}} }
@@ -156,6 +159,14 @@ func (r *router) finish() {
 		}
 		return a.literal > b.literal
 	})
+	r.byFirst = map[string][]*route{}
+	for _, rt := range r.patterns {
+		if first := rt.segs[0]; first == "*" || strings.HasPrefix(first, "{") {
+			r.anyFirst = append(r.anyFirst, rt)
+		} else {
+			r.byFirst[first] = append(r.byFirst[first], rt)
+		}
+	}
 }
 
 // match finds the route for path and fills p.
@@ -163,7 +174,19 @@ func (r *router) match(path []byte, p *params) *route {
 	if rt := r.exact[string(path)]; rt != nil {
 		return rt
 	}
-	for _, rt := range r.patterns {
+	first := path
+	if len(first) > 0 {
+		first = first[1:]
+	}
+	if i := bytes.IndexByte(first, '/'); i >= 0 {
+		first = first[:i]
+	}
+	for _, rt := range r.byFirst[string(first)] {
+		if rt.matches(path, p) {
+			return rt
+		}
+	}
+	for _, rt := range r.anyFirst {
 		if rt.matches(path, p) {
 			return rt
 		}

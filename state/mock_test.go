@@ -325,8 +325,10 @@ func TestReservedPatterns(t *testing.T) {
 		{"/echo/hi", true},
 		{"/files/a.txt", true},
 		{"/api/mocks", true},
-		{"/api/anything/else", true},
-		{"/api/", true},
+		{"/api/anything/else", false}, // only the built-in API families are reserved
+		{"/api/users", false},         // the original project's scenario files mock such paths
+		{"/api/mocks/{id}", true},
+		{"/api/", false},
 		// patterns that could match a reserved path
 		{"/*", true},
 		{"/{x}", true},          // could be /submit
@@ -462,9 +464,9 @@ func instances(p *pattern, fill, tails []string) []string {
 // parameters drawn from every reserved segment and a neutral value) is.
 func TestReservedAgreesWithConcretePaths(t *testing.T) {
 	fill := []string{"zz", "submit", "stream", "_metrics", "metrics", "healthz", "playground", "playground-minimal",
-		"dashboard", "openapi.json", "user-agent", "static", "echo", "files", "api"}
-	tails := []string{"", "/", "/zz", "/zz/yy"}
-	literals := []string{"zz", "api", "echo", "submit", ""}
+		"dashboard", "openapi.json", "user-agent", "static", "echo", "files", "assets", "api", "mocks", "events"}
+	tails := []string{"", "/", "/zz", "/zz/yy", "/mocks"}
+	literals := []string{"zz", "api", "echo", "submit", "mocks", ""}
 	var patterns []string
 	shapes := []string{"/%s", "/%s/%s", "/%s/%s/%s", "/%s/*", "/%s/%s/*"}
 	for _, shape := range shapes {

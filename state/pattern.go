@@ -123,9 +123,15 @@ var (
 	reservedExact = [...]string{
 		"/", "/submit", "/stream", "/_metrics", "/metrics", "/healthz", "/playground",
 		"/playground-minimal", "/dashboard", "/openapi.json", "/user-agent",
+		"/api/mocks", "/api/history", "/api/playground", "/api/scenarios", "/api/targets",
+		"/api/events", "/api/incidents", "/api/auth", "/api/metrics",
 	}
-	// Each prefix ends in "/": a path is reserved if it starts with one.
-	reservedPrefixes = [...]string{"/static/", "/echo/", "/files/", "/api/"}
+	// Each prefix ends in "/": a path is reserved when its first segments are the prefix's
+	// (so "/api/mocks" and everything below it, but not "/api/users": the original project's
+	// scenario files mock such API paths). These are the built-in route families.
+	reservedPrefixes = [...]string{"/static/", "/echo/", "/files/", "/assets/",
+		"/api/mocks/", "/api/history/", "/api/replay/", "/api/playground/", "/api/scenarios/",
+		"/api/targets/", "/api/proxy/", "/api/events/", "/api/incidents/", "/api/auth/", "/api/metrics/"}
 )
 
 // reserved reports whether any concrete path the pattern can match is

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# mockroute.sh — GET on a mock route with 200 mocks defined, against GET /, on the epoll
+# engine, in one run: the server pinned to CPU 0 with GOMAXPROCS=1, wrk on CPU 1, pipelined
+# (depth 16, 256 connections) and keep-alive (100 connections), medians of --reps runs.
+#
+#   bench/mockroute.sh [--reps 3] [--duration 5]
+#
+# The 200 mocks mix exact paths, {param} patterns and wildcards; the measured mock is a
+# {param} pattern (/bench/{id}/item/{n}), matched after 100 exact mocks and before the
+# wildcards, so the lookup walks the real precedence order. The server runs with its
+# defaults (history capture, live events and metrics on) except --access-log=false,
+# --max-keepalive-requests 100000000 and --keepalive-timeout 300s.
+set -euo pipefail
+REPS=3; DURATION=5
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --reps) REPS="$2"; shift 2;; --duration) DURATION="$2"; shift 2;;
+    *) echo "unknown option $1" >&2; exit 2;;
+  esac
+done
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo="$(cd "$here/.." && pwd)"
+export PATH="/usr/local/go/bin:$PATH"
+command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+command -v curl >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl >/dev/null; }
+work="$(mktemp -d)"
+trap 'kill $pid 2>/dev/null || true; rm -rf "$work"' EXIT
+(cd "$repo" && go build -o "$work/ownhttp" .)
+port=$((20000 + RANDOM % 10000))
+taskset -c 0 env GOMAXPROCS=1 "$work/ownhttp" --port "$port" --access-log=false \
+  --max-keepalive-requests 100000000 --keepalive-timeout 300s --state-file "$work/s.json" \
+  --scenario-state-file "$work/sc.json" --target-state-file "$work/t.json" 2>"$work/log" &
+pid=$!
+base="http://127.0.0.1:$port"
+for i in $(seq 1 50); do curl -sf "$base/healthz" >/dev/null && break; sleep 0.1; done
+mk() { curl -sf -o /dev/null -X POST "$base/api/mocks" -H 'Content-Type: application/json' -d "$1"; }
+for i in $(seq 1 100); do mk "{\"method\":\"GET\",\"path_pattern\":\"/exact/$i\",\"body\":\"e$i\"}"; done
+for i in $(seq 1 98); do mk "{\"method\":\"GET\",\"path_pattern\":\"/p$i/{id}/item/{n}\",\"body\":\"p$i\"}"; done
+mk '{"method":"GET","path_pattern":"/bench/{id}/item/{n}","body":"Hello World","content_type":"text/plain"}'
+mk '{"method":"GET","path_pattern":"/wild/*","body":"w"}'
+count=$(curl -sf "$base/api/mocks" | grep -o '"id"' | wc -l)
+[ "$count" -eq 200 ] || { echo "expected 200 mocks, got $count" >&2; exit 1; }
+cat > "$work/pipe.lua" <<'LUA'
+init = function(args)
+  local r = {}
+  for i = 1, 16 do r[i] = wrk.format(nil, args[1]) end
+  req = table.concat(r)
+end
+request = function() return req end
+LUA
+rps() { taskset -c 1 wrk "$@" | awk '/Requests\/sec/ {print $2}'; }
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+declare -A res
+for rep in $(seq 1 "$REPS"); do
+  for path in / /bench/42/item/7; do
+    res["W2 $path"]+="$(rps -t1 -c256 -d"${DURATION}s" -s "$work/pipe.lua" "$base$path" -- "$path")"$'\n'
+    res["W1 $path"]+="$(rps -t1 -c100 -d"${DURATION}s" "$base$path")"$'\n'
+  done
+done
+echo "| workload | GET / req/s | GET mock req/s (200 mocks) | ratio |"
+echo "|---|---|---|---|"
+for w in W2 W1; do
+  a=$(printf '%s' "${res["$w /"]}" | median); b=$(printf '%s' "${res["$w /bench/42/item/7"]}" | median)
+  printf '| %s | %.0f | %.0f | %.2f |\n' "$w" "$a" "$b" "$(echo "$b / $a" | bc -l)"
+done
