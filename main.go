@@ -39,6 +39,10 @@ func main() {
 	switch {
 	case err == nil:
 	case errors.Is(err, flag.ErrHelp):
+	case errors.As(err, new(exitCode)): // the scenario CLI's own status; its message is written
+		var code exitCode
+		errors.As(err, &code)
+		os.Exit(int(code))
 	case errors.As(err, new(usageError)):
 		fmt.Fprintln(os.Stderr, "ownhttp:", err)
 		os.Exit(2)

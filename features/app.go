@@ -72,6 +72,12 @@ type App struct {
 	metrics *metrics
 	// eventStreams counts the open SSE streams (events.go).
 	eventStreams eventStreamLimit
+	// proxy is the proxy's upstream client, built on first use (proxy.go).
+	proxy proxyUpstream
+
+	// Scenario runner (scenarios.go): runSlots bounds the runs executing at once, each on a
+	// goroutine of its own (never the offload pool, never an event loop).
+	runSlots runSlots
 }
 
 // New builds the application.
@@ -81,12 +87,19 @@ func New(cfg Config) *App {
 	}
 	a := &App{cfg: cfg}
 	a.metrics = newMetrics()
+	a.runSlots = newRunSlots(cfg.MaxConcurrentRuns)
 	a.routes = a.buildRoutes()
 	return a
 }
 
 // Serve implements conn.Handler.
 func (a *App) Serve(x *conn.Exchange) {
+	if x.Req.Header(selfHeaderLower) != nil {
+		markScenarioStep(x) // a scenario step's request to self carries its run and step ids
+	}
+	if a.guard(x) { // the demo-token guard (auth.go)
+		return
+	}
 	req := x.Req
 	// RFC 9110 §9.3.7: OPTIONS * asks about the server as a whole.
 	if req.Method == proto.MethodOPTIONS && string(req.Path) == "*" {

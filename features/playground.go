@@ -94,6 +94,9 @@ type selfRequest struct {
 	target string // origin-form ("/path?query") or "*"
 	header http.Header
 	body   string
+	// host, when set, is sent as the Host header (a scenario step's host); else the
+	// server's own address is.
+	host string
 }
 
 // selfResponse is what came back, as replay and the playground report it.
@@ -407,6 +410,9 @@ func (a *App) sendToSelf(req selfRequest) (selfResponse, error) {
 		return res, err
 	}
 	hr.URL = u // the target as built above; hr.Host stays the server's address
+	if req.host != "" {
+		hr.Host = req.host
+	}
 	if req.body == "" {
 		hr.Body, hr.ContentLength = http.NoBody, 0
 	}

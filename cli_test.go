@@ -1,0 +1,918 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"encoding/xml"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/matryer/is"
+
+	"ownhttp/state"
+)
+
+// exampleScenario is the original project's example file, run unchanged.
+const exampleScenario = "/work/shared/seed/examples/user_lifecycle.json"
+
+// Seeds of the example's chaos (step 2, index 1: status_flip, p=0.25, seed_offset 7).
+const (
+	passSeed = 42   // no chaos: the run passes
+	failSeed = 2    // the status flips to 503: the run fails
+	defSeed  = 1337 // the default seed: the status flips too
+)
+
+// cliResult is what one in-process run of the CLI gave.
+type cliResult struct {
+	code           int
+	stdout, stderr string
+	err            error
+}
+
+// runCLI runs "ownhttp args…" in-process and maps its error to the exit status main() would
+// use (usage errors print their line to stderr, as main does).
+func runCLI(t testing.TB, ctx context.Context, args ...string) cliResult {
+	t.Helper()
+	var out, errb bytes.Buffer
+	err := run(ctx, args, &out, &errb)
+	res := cliResult{err: err}
+	var code exitCode
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+	case errors.As(err, &code):
+		res.code = int(code)
+	case errors.As(err, new(usageError)):
+		res.code = 2
+		fmt.Fprintln(&errb, "ownhttp:", err)
+	default:
+		res.code = 1
+		fmt.Fprintln(&errb, "ownhttp:", err)
+	}
+	res.stdout, res.stderr = out.String(), errb.String()
+	return res
+}
+
+// startLabServer starts a server whose scenario and target files are temporary too.
+func startLabServer(t testing.TB, engine string, flags ...string) (*testServer, string) {
+	t.Helper()
+	dir := t.TempDir()
+	all := append([]string{"--scenario-state-file", filepath.Join(dir, "scenarios.json"),
+		"--target-state-file", filepath.Join(dir, "targets.json")}, flags...)
+	s := startServer(t, engine, all...)
+	return s, "http://" + s.addr
+}
+
+// apiCall sends one request to the server and returns status, header and body. token, when
+// not empty, goes as a bearer token.
+func apiCall(t testing.TB, base, method, target, token, body string) (int, http.Header, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, base+target, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	client := &http.Client{Timeout: 20 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, target, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("%s %s: body: %v", method, target, err)
+	}
+	return resp.StatusCode, resp.Header, string(b)
+}
+
+// skipIfNotImplemented skips a test whose feature another engineer has not landed yet.
+func skipIfNotImplemented(t testing.TB, status int, body string) {
+	t.Helper()
+	if status == 501 && strings.Contains(body, "not_implemented") {
+		t.Skipf("the server answers 501 not_implemented: %s", body)
+	}
+}
+
+// lifecycleScenario is the example file with its mock moved from /api/users to path: step 1
+// creates the mock, and a second creation on the same server is a 409, so each run on a
+// shared server needs a path of its own.
+func lifecycleScenario(t testing.TB, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(exampleScenario)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return writeScenario(t, strings.ReplaceAll(string(b), "/api/users", path))
+}
+
+// writeScenario writes a scenario file and returns its name.
+func writeScenario(t testing.TB, text string) string {
+	t.Helper()
+	name := filepath.Join(t.TempDir(), "scenario.json")
+	if err := os.WriteFile(name, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return name
+}
+
+// freePort returns a port nothing listens on (it was free a moment ago).
+func freePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	return port
+}
+
+// The example's outcome depends only on the seed: these are the seeds the tests rely on.
+func TestExampleSeeds(t *testing.T) {
+	is := is.New(t)
+	c := &state.Chaos{Enabled: true, Mode: state.ChaosStatusFlip, Probability: 0.25, SeedOffset: 7}
+	applied, _ := state.ChaosDecision(passSeed, c, 1)
+	is.True(!applied) // passSeed: no chaos on step 2
+	applied, _ = state.ChaosDecision(failSeed, c, 1)
+	is.True(applied) // failSeed: chaos on step 2
+	applied, _ = state.ChaosDecision(defSeed, c, 1)
+	is.True(applied) // the default seed: chaos on step 2
+}
+
+// The acceptance test: the original project's example file, unchanged, against a fresh
+// server: it passes with passSeed (exit 0) and fails with failSeed (exit 3).
+func TestScenarioRunExampleFile(t *testing.T) {
+	eachEngine(t, func(t *testing.T, engine string) {
+		for _, tc := range []struct {
+			seed int64
+			code int
+		}{{passSeed, 0}, {failSeed, 3}} {
+			t.Run(strconv.FormatInt(tc.seed, 10), func(t *testing.T) {
+				is := is.New(t)
+				_, base := startLabServer(t, engine, "--access-log=false")
+				res := runCLI(t, context.Background(), "scenario", "run", exampleScenario, "--base-url", base,
+					"--seed", strconv.FormatInt(tc.seed, 10))
+				is.Equal(res.code, tc.code) // exit status
+				is.True(strings.Contains(res.stdout, "Scenario: "))
+				if tc.code == 3 {
+					is.True(strings.Contains(res.stdout, "      reason: status expected [201] got 503"))
+				}
+			})
+		}
+	})
+}
+
+// The example's flow (a mock created by step 1, called by step 2 under chaos) end to end on
+// both engines: the pretty output, both outcomes, the flags before and after FILE, --json,
+// --live.
+func TestScenarioRunLocal(t *testing.T) {
+	eachEngine(t, func(t *testing.T, engine string) {
+		_, base := startLabServer(t, engine, "--access-log=false")
+		t.Run("pass", func(t *testing.T) {
+			is := is.New(t)
+			file := lifecycleScenario(t, "/users-pass")
+			res := runCLI(t, context.Background(), "scenario", "run", file, "--base-url", base, "--seed", "42")
+			is.Equal(res.code, 0) // a passed run
+			is.Equal(res.stderr, "")
+			lines := strings.Split(strings.TrimRight(res.stdout, "\n"), "\n")
+			is.Equal(len(lines), 2+3+2) // 2 progress lines, 3 summary lines, 2 step lines
+			is.True(strings.HasPrefix(lines[0], "PASS create-user-mock POST   /api/mocks"))
+			is.True(strings.Contains(lines[0], " 201  "))
+			is.True(strings.HasPrefix(lines[1], "PASS request-user     POST   /users-pass"))
+			is.True(strings.HasPrefix(lines[2], "Run: "))
+			is.True(strings.HasSuffix(lines[2], " | Seed: 42"))
+			is.True(strings.HasPrefix(lines[3], "Status: pass | Passed: 2 | Failed: 0 | Duration: "))
+			is.Equal(lines[4], strings.Repeat("-", 72))
+			is.True(strings.HasPrefix(lines[5], "PASS create-user-mock latency="))
+			is.True(strings.HasPrefix(lines[6], "PASS request-user latency=")) // padded to 12: exactly 12
+			is.True(strings.Contains(lines[6], "ms trace="))
+			is.Equal(len(strings.TrimSpace(lines[6][strings.Index(lines[6], "trace=")+6:])), 16) // the server's X-Request-ID
+		})
+		t.Run("fail", func(t *testing.T) {
+			is := is.New(t)
+			file := lifecycleScenario(t, "/users-fail")
+			res := runCLI(t, context.Background(), "scenario", "run", "--seed", "2", file, "--base-url", base)
+			is.Equal(res.code, 3) // a failed run
+			is.True(strings.Contains(res.stdout, "Status: fail | Passed: 1 | Failed: 1 | "))
+			is.True(strings.Contains(res.stdout, "\nFAIL request-user latency="))
+			is.True(strings.Contains(res.stdout, "\n      reason: status expected [201] got 503\n"))
+		})
+		t.Run("default seed fails", func(t *testing.T) {
+			is := is.New(t)
+			file := lifecycleScenario(t, "/users-default")
+			res := runCLI(t, context.Background(), "scenario", "run", file, "--base-url", base)
+			is.Equal(res.code, 3)
+			is.True(strings.Contains(res.stdout, "| Seed: 1337\n"))
+		})
+		t.Run("json, flags after FILE", func(t *testing.T) {
+			is := is.New(t)
+			file := lifecycleScenario(t, "/users-json")
+			res := runCLI(t, context.Background(), "scenario", "run", file, "--base-url", base, "--seed", "42", "--json")
+			is.Equal(res.code, 0)
+			var report state.RunReport
+			is.NoErr(json.Unmarshal([]byte(res.stdout), &report)) // stdout is the report alone
+			is.Equal(report.Status, "pass")
+			is.Equal(report.Seed, int64(42))
+			is.Equal(len(report.StepResults), 2)
+			is.Equal(report.StepResults[1].Response.Status, 201)
+			is.Equal(report.StepResults[1].Response.Headers["x-mock-server"], "custom")
+			is.Equal(len(report.RunID), 14)
+			is.True(strings.Contains(res.stderr, "PASS request-user")) // progress went to stderr
+		})
+		t.Run("live lines", func(t *testing.T) {
+			is := is.New(t)
+			file := lifecycleScenario(t, "/users-live")
+			res := runCLI(t, context.Background(), "scenario", "run", "--live", file, "--seed=42", "--base-url="+base)
+			is.Equal(res.code, 0)
+			is.True(strings.Contains(res.stdout, "STEP START scenario="))
+			is.True(strings.Contains(res.stdout, " step=create-user-mock target=local\n"))
+			is.True(strings.Contains(res.stdout, "STEP END step=request-user status=pass latency_ms="))
+		})
+	})
+}
+
+// Bad files, bad scenarios, bad command lines and a server that is not there: each one line
+// on stderr and its exit status.
+func TestScenarioRunErrors(t *testing.T) {
+	dir := t.TempDir()
+	valid := lifecycleScenario(t, "/users")
+	unreachable := "http://127.0.0.1:" + strconv.Itoa(freePort(t))
+	for _, tc := range []struct {
+		name   string
+		args   []string
+		code   int
+		stderr string // a substring of the one stderr line
+	}{
+		{"missing file", []string{"run", filepath.Join(dir, "none.json")}, 1, "cannot read scenario file: open "},
+		{"directory", []string{"run", dir}, 1, "cannot read scenario file"},
+		{"not json", []string{"run", writeScenario(t, "{nope")}, 2, "invalid scenario"},
+		{"no name", []string{"run", writeScenario(t, `{"steps":[{"path":"/"}]}`)}, 2, "scenario name is required"},
+		{"no steps", []string{"run", writeScenario(t, `{"name":"x","steps":[]}`)}, 2, "at least one step"},
+		{"bad method", []string{"run", writeScenario(t, `{"name":"x","steps":[{"method":"BREW","path":"/"}]}`)}, 2, "step 1: invalid method"},
+		{"bad path", []string{"run", writeScenario(t, `{"name":"x","steps":[{"method":"GET","path":"x"}]}`)}, 2, "step 1: path must start with /"},
+		{"too many steps", []string{"run", "--max-steps", "1", valid}, 2, "scenario has too many steps"},
+		{"unreachable", []string{"run", valid, "--base-url", unreachable}, 1,
+			"ownhttp: cannot reach " + unreachable + ": connection refused"},
+		{"no FILE", []string{"run"}, 2, "want exactly one scenario FILE"},
+		{"two FILEs", []string{"run", valid, valid}, 2, "want exactly one scenario FILE"},
+		{"unknown flag", []string{"run", valid, "--bogus"}, 2, "flag provided but not defined"},
+		{"bad seed", []string{"run", valid, "--seed", "x"}, 2, "invalid value"},
+		{"bad url", []string{"run", valid, "--base-url", "ftp://x"}, 2, "want http://host"},
+		{"no command", []string{}, 2, "want a command"},
+		{"unknown command", []string{"fly"}, 2, `unknown command "fly"`},
+		{"list argument", []string{"list", "x"}, 2, `unexpected argument "x"`},
+		{"run-remote without ID", []string{"run-remote"}, 2, "want exactly one ID"},
+		{"proxy without target", []string{"proxy", "--method", "GET", "--path", "/"}, 2, "--target-id is required"},
+		{"proxy bad headers", []string{"proxy", "--target-id", "t", "--method", "GET", "--path", "/", "--headers-json", "[1]"}, 2, "--headers-json must be a JSON object"},
+		{"proxy headers not json", []string{"proxy", "--target-id", "t", "--method", "GET", "--path", "/", "--headers-json", "{"}, 2, "--headers-json must be a JSON object"},
+		{"live refresh 0", []string{"live", "--refresh-ms", "0"}, 1, "--refresh-ms must be > 0"},
+		{"live refresh negative", []string{"live", "--refresh-ms=-5"}, 1, "--refresh-ms must be > 0"},
+		{"list unreachable", []string{"list", "--server", unreachable}, 1, "cannot reach " + unreachable + ": connection refused"},
+		{"live unreachable", []string{"live", "--server", unreachable}, 1, "cannot reach " + unreachable + ": connection refused"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			is := is.New(t)
+			t.Setenv("OWNHTTP_TOKEN", "")
+			t.Setenv("OWNHTTP_DEMO_TOKEN", "")
+			res := runCLI(t, context.Background(), append([]string{"scenario"}, tc.args...)...)
+			is.Equal(res.code, tc.code) // exit status
+			is.Equal(res.stdout, "")
+			stderr := res.stderr
+			if tc.name == "no command" { // the usage, then the line
+				stderr = stderr[strings.LastIndex(strings.TrimRight(stderr, "\n"), "\n")+1:]
+			}
+			is.True(strings.HasPrefix(stderr, "ownhttp: "))      // names the program
+			is.True(strings.Contains(stderr, tc.stderr))         // says what went wrong
+			is.Equal(strings.Count(stderr, "\n"), 1)             // on one line
+			is.True(!strings.Contains(res.stderr, "goroutine ")) // never a stack trace
+		})
+	}
+}
+
+// A step whose request fails under way (the server closes without answering) is a failed
+// step with a 502 dispatch error, not an aborted run.
+func TestScenarioRunDispatchError(t *testing.T) {
+	is := is.New(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	is.NoErr(err)
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			io.ReadAtLeast(c, make([]byte, 1), 1)
+			c.Close() // hang up without an answer
+		}
+	}()
+	file := writeScenario(t, `{"name":"hangup","steps":[{"method":"GET","path":"/x"}]}`)
+	res := runCLI(t, context.Background(), "scenario", "run", file, "--base-url", "http://"+l.Addr().String())
+	is.Equal(res.code, 3) // a failed run
+	is.True(strings.Contains(res.stdout, "FAIL step-1"))
+	is.True(strings.Contains(res.stdout, "reason: status expected [200] got 502"))
+}
+
+// junitDoc is the JUnit XML as a CI system reads it.
+type junitDoc struct {
+	XMLName  xml.Name `xml:"testsuites"`
+	Tests    int      `xml:"tests,attr"`
+	Failures int      `xml:"failures,attr"`
+	Suites   []struct {
+		Name       string `xml:"name,attr"`
+		Tests      int    `xml:"tests,attr"`
+		Failures   int    `xml:"failures,attr"`
+		Skipped    int    `xml:"skipped,attr"`
+		Properties []struct {
+			Name  string `xml:"name,attr"`
+			Value string `xml:"value,attr"`
+		} `xml:"properties>property"`
+		Cases []struct {
+			Name      string `xml:"name,attr"`
+			ClassName string `xml:"classname,attr"`
+			Time      string `xml:"time,attr"`
+			Failure   *struct {
+				Message string `xml:"message,attr"`
+				Text    string `xml:",chardata"`
+			} `xml:"failure"`
+			Skipped *struct {
+				Message string `xml:"message,attr"`
+			} `xml:"skipped"`
+		} `xml:"testcase"`
+	} `xml:"testsuite"`
+}
+
+// --junit writes a report a CI system can read: a testsuite for the scenario, a testcase
+// per step, a failure with the reason, skipped steps after a failure.
+func TestScenarioRunJUnit(t *testing.T) {
+	eachEngine(t, func(t *testing.T, engine string) {
+		is := is.New(t)
+		_, base := startLabServer(t, engine, "--access-log=false")
+		file := writeScenario(t, `{"name":"Health <& checks>","steps":[
+			{"id":"home","name":"Home page","method":"GET","path":"/","expect":{"status":200,"body_contains":["Hello"]}},
+			{"id":"health","method":"GET","path":"/healthz","expect":{"status":201,"body_contains":["ok"]}},
+			{"id":"never","method":"GET","path":"/"}]}`)
+		out := filepath.Join(t.TempDir(), "junit.xml")
+		res := runCLI(t, context.Background(), "scenario", "run", file, "--junit", out, "--base-url", base, "--seed", "9")
+		is.Equal(res.code, 3)
+		b, err := os.ReadFile(out)
+		is.NoErr(err)
+		is.True(bytes.HasPrefix(b, []byte(`<?xml version="1.0" encoding="UTF-8"?>`)))
+		var doc junitDoc
+		is.NoErr(xml.Unmarshal(b, &doc))
+		is.Equal(doc.Tests, 3)
+		is.Equal(doc.Failures, 1)
+		is.Equal(len(doc.Suites), 1) // one suite per scenario
+		s := doc.Suites[0]
+		is.Equal(s.Name, "Health <& checks>") // escaped and read back
+		is.Equal(s.Tests, 3)
+		is.Equal(s.Failures, 1)
+		is.Equal(s.Skipped, 1)
+		props := map[string]string{}
+		for _, p := range s.Properties {
+			props[p.Name] = p.Value
+		}
+		is.Equal(props["seed"], "9")
+		is.Equal(props["status"], "fail")
+		is.Equal(len(props["run_id"]), 14)
+		is.Equal(len(s.Cases), 3) // one case per step
+		is.Equal(s.Cases[0].Name, "home (Home page)")
+		is.Equal(s.Cases[0].ClassName, "Health <& checks>")
+		is.True(s.Cases[0].Failure == nil && s.Cases[0].Skipped == nil) // passed
+		is.True(s.Cases[1].Failure != nil)
+		is.Equal(s.Cases[1].Failure.Message, "status expected [201] got 200")
+		is.True(strings.Contains(s.Cases[1].Failure.Text, "status: expected [201], actual 200"))
+		is.True(s.Cases[2].Skipped != nil) // not run after the failure
+		_, err = strconv.ParseFloat(s.Cases[0].Time, 64)
+		is.NoErr(err) // time in seconds
+	})
+}
+
+// The token: sent on every local step as a bearer token (from --token or OWNHTTP_TOKEN),
+// unless the step sets its own Authorization.
+func TestScenarioRunToken(t *testing.T) {
+	const token = "cli-t0ken"
+	_, base := startLabServer(t, "epoll", "--access-log=false", "--demo-token", token)
+	t.Setenv("OWNHTTP_TOKEN", "")
+	t.Setenv("OWNHTTP_DEMO_TOKEN", "")
+	for _, tc := range []struct {
+		name  string
+		args  []string
+		env   string
+		code  int
+		extra string
+	}{
+		{"no token", nil, "", 3, "status expected [200, 201] got 401"},
+		{"wrong token", []string{"--token", "nope"}, "", 3, "got 401"},
+		{"--token", []string{"--token", token}, "", 0, ""},
+		{"OWNHTTP_TOKEN", nil, token, 0, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			is := is.New(t)
+			t.Setenv("OWNHTTP_TOKEN", tc.env)
+			file := lifecycleScenario(t, "/tok-"+strings.ReplaceAll(tc.name, " ", "-"))
+			res := runCLI(t, context.Background(), append([]string{"scenario", "run", file, "--base-url", base, "--seed", "42"}, tc.args...)...)
+			is.Equal(res.code, tc.code)
+			is.True(strings.Contains(res.stdout, tc.extra))
+		})
+	}
+	t.Run("step's own Authorization wins", func(t *testing.T) {
+		is := is.New(t)
+		file := writeScenario(t, `{"name":"own","steps":[{"method":"GET","path":"/api/mocks","headers":{"Authorization":"Bearer nope"},"expect":{"status":401}}]}`)
+		res := runCLI(t, context.Background(), "scenario", "run", file, "--base-url", base, "--token", token)
+		is.Equal(res.code, 0) // the step's header went, not --token
+	})
+}
+
+// A target step goes through POST /api/proxy/request; an unknown target is a failed step
+// with the proxy's 404.
+func TestScenarioRunTargetStep(t *testing.T) {
+	eachEngine(t, func(t *testing.T, engine string) {
+		is := is.New(t)
+		upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("X-Upstream", "yes")
+			w.WriteHeader(202)
+			fmt.Fprintf(w, "upstream saw %s %s", r.Method, r.URL.RequestURI())
+		}))
+		defer upstream.Close()
+		_, base := startLabServer(t, engine, "--access-log=false")
+		status, _, body := apiCall(t, base, "POST", "/api/targets", "", `{"id":"up","name":"upstream","base_url":"`+upstream.URL+`"}`)
+		skipIfNotImplemented(t, status, body)
+		is.Equal(status, 201)
+		file := writeScenario(t, `{"name":"via proxy","defaults":{"stop_on_fail":false},"steps":[
+			{"id":"up","method":"POST","path":"/hello?x=1","target_id":"up","body":"hi",
+			 "expect":{"status":202,"body_contains":["upstream saw POST /hello?x=1"],"header_equals":{"x-upstream":"yes"}}},
+			{"id":"nowhere","method":"GET","path":"/","target_id":"nowhere","expect":{"status":404,"body_contains":["target_not_found"]}}]}`)
+		res := runCLI(t, context.Background(), "scenario", "run", file, "--base-url", base, "--json")
+		is.Equal(res.code, 0) // both steps as expected
+		var report state.RunReport
+		is.NoErr(json.Unmarshal([]byte(res.stdout), &report))
+		is.Equal(report.StepResults[0].Response.Status, 202)
+		is.Equal(len(report.StepResults[0].TraceID), 16) // the proxy's trace id
+		is.Equal(report.StepResults[1].Response.Status, 404)
+	})
+}
+
+// list, run-remote: the server's scenarios, and a run on the server.
+func TestScenarioRemote(t *testing.T) {
+	eachEngine(t, func(t *testing.T, engine string) {
+		_, base := startLabServer(t, engine, "--access-log=false")
+		b, err := os.ReadFile(exampleScenario)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc := strings.Replace(strings.ReplaceAll(string(b), "/api/users", "/remote-users"), "{", `{"id":"lifecycle",`, 1)
+		status, _, body := apiCall(t, base, "POST", "/api/scenarios", "", sc)
+		skipIfNotImplemented(t, status, body)
+		if status != 201 {
+			t.Fatalf("create scenario: %d %s", status, body)
+		}
+		t.Run("list", func(t *testing.T) {
+			is := is.New(t)
+			res := runCLI(t, context.Background(), "scenario", "list", "--server", base)
+			is.Equal(res.code, 0)
+			is.Equal(res.stdout, "lifecycle\tUser lifecycle\tsteps=2\n")
+			res = runCLI(t, context.Background(), "scenario", "list", "--json", "--server", base)
+			is.Equal(res.code, 0)
+			var payload struct {
+				Scenarios []state.Scenario `json:"scenarios"`
+			}
+			is.NoErr(json.Unmarshal([]byte(res.stdout), &payload))
+			is.Equal(len(payload.Scenarios), 1)
+		})
+		t.Run("run-remote", func(t *testing.T) {
+			is := is.New(t)
+			// The first run creates the mock (step 1) and passes with passSeed.
+			res := runCLI(t, context.Background(), "scenario", "run-remote", "lifecycle", "--seed", "42", "--server", base)
+			is.Equal(res.code, 0)
+			is.True(strings.HasPrefix(res.stdout, "Run: "))
+			is.True(strings.Contains(res.stdout, "| Scenario: lifecycle | Seed: 42\nStatus: pass | Passed: 2 | Failed: 0"))
+			// A second run fails at step 1 (the mock exists: 409).
+			res = runCLI(t, context.Background(), "scenario", "run-remote", "--json", "--server", base, "--seed", "42", "lifecycle")
+			is.Equal(res.code, 3)
+			var payload struct {
+				Run state.RunReport `json:"run"`
+			}
+			is.NoErr(json.Unmarshal([]byte(res.stdout), &payload)) // the whole payload
+			is.Equal(payload.Run.Status, "fail")
+			// An unknown scenario: the server's answer on stderr.
+			res = runCLI(t, context.Background(), "scenario", "run-remote", "nope", "--server", base)
+			is.Equal(res.code, 1)
+			is.True(strings.HasPrefix(res.stderr, "ownhttp: server answered 404 Not Found\n"))
+			is.True(strings.Contains(res.stderr, `"not_found"`))
+		})
+	})
+}
+
+// proxy: one request through the server's proxy; exit 0 below 400, 3 from 400, 1 when the
+// proxy itself refuses.
+func TestScenarioProxy(t *testing.T) {
+	eachEngine(t, func(t *testing.T, engine string) {
+		upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/missing" {
+				http.Error(w, "no such thing", 404)
+				return
+			}
+			w.Header().Set("X-Echo", r.Header.Get("X-In"))
+			fmt.Fprintf(w, "%s %s %s", r.Method, r.URL.RequestURI(), readAll(r.Body))
+		}))
+		defer upstream.Close()
+		_, base := startLabServer(t, engine, "--access-log=false")
+		status, _, body := apiCall(t, base, "POST", "/api/targets", "", `{"id":"up","name":"upstream","base_url":"`+upstream.URL+`"}`)
+		skipIfNotImplemented(t, status, body)
+		for _, tc := range []struct {
+			name   string
+			args   []string
+			code   int
+			stdout []string
+		}{
+			{"ok", []string{"--method", "post", "--path", "/echo?q=1", "--body", "hello", "--headers-json", `{"X-In":"abc"}`}, 0,
+				[]string{"Proxy response | target=up status=200 trace=", "Headers:\n{\n", `"X-Echo": "abc"`, "Body:\nPOST /echo?q=1 hello\n"}},
+			{"upstream 404", []string{"--method", "GET", "--path", "/missing"}, 3, []string{"status=404", "no such thing"}},
+			{"json", []string{"--method", "GET", "--path", "/x", "--json"}, 0, []string{`"trace_id": "`, `"status": 200`}},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				is := is.New(t)
+				res := runCLI(t, context.Background(), append([]string{"scenario", "proxy", "--server", base, "--target-id", "up"}, tc.args...)...)
+				is.Equal(res.code, tc.code)
+				for _, s := range tc.stdout {
+					if !strings.Contains(res.stdout, s) {
+						t.Errorf("stdout lacks %q:\n%s", s, res.stdout)
+					}
+				}
+			})
+		}
+		t.Run("unknown target", func(t *testing.T) {
+			is := is.New(t)
+			res := runCLI(t, context.Background(), "scenario", "proxy", "--server", base, "--target-id", "nope", "--method", "GET", "--path", "/")
+			is.Equal(res.code, 1)
+			is.True(strings.Contains(res.stderr, "target_not_found"))
+		})
+	})
+}
+
+func readAll(r io.Reader) string {
+	b, _ := io.ReadAll(r)
+	return string(b)
+}
+
+// syncBuffer is a bytes.Buffer safe for one writer and concurrent readers.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// waitFor waits (at most 10 s) until the buffer holds every one of subs.
+func (b *syncBuffer) waitFor(t testing.TB, subs ...string) bool {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		s := b.String()
+		all := true
+		for _, sub := range subs {
+			all = all && strings.Contains(s, sub)
+		}
+		if all {
+			return true
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Errorf("output never held %q:\n%s", subs, b.String())
+	return false
+}
+
+// liveRun runs "ownhttp scenario live args…" until the returned stop is called; stop returns
+// the command's error.
+func liveRun(t *testing.T, args ...string) (stdout, stderr *syncBuffer, stop func() error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	stdout, stderr = &syncBuffer{}, &syncBuffer{}
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, append([]string{"scenario", "live"}, args...), stdout, stderr) }()
+	var once sync.Once
+	var err error
+	stop = func() error {
+		once.Do(func() {
+			cancel()
+			select {
+			case err = <-done:
+			case <-time.After(10 * time.Second):
+				err = errors.New("live did not stop within 10s")
+			}
+		})
+		return err
+	}
+	t.Cleanup(func() { stop() })
+	return stdout, stderr, stop
+}
+
+// live without a terminal prints one line per event from the SSE stream, and stops on
+// cancellation with status 0. With the guard on it sends the token in the header.
+func TestScenarioLive(t *testing.T) {
+	eachEngine(t, func(t *testing.T, engine string) {
+		is := is.New(t)
+		const token = "live-t0ken"
+		_, base := startLabServer(t, engine, "--access-log=false", "--demo-token", token)
+		apiCall(t, base, "GET", "/live-before", "", "")
+		stdout, stderr, stop := liveRun(t, "--server", base, "--token", token, "--refresh-ms", "50")
+		is.True(stdout.waitFor(t, "request 404 GET /live-before lat=")) // events from before it started
+		is.True(stdout.waitFor(t, "health "))                           // system.health
+		apiCall(t, base, "GET", "/live-after", "", "")
+		is.True(stdout.waitFor(t, "request 404 GET /live-after")) // and as they happen
+		is.NoErr(stop())                                          // Ctrl-C is exit status 0
+		is.Equal(stderr.String(), "")                             // the stream worked: no fallback notice
+		for _, line := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
+			is.True(strings.HasPrefix(line, "#")) // one event per line, with its id
+		}
+	})
+}
+
+// live without the token: the server's 401 on stderr, exit 1.
+func TestScenarioLiveUnauthorized(t *testing.T) {
+	is := is.New(t)
+	t.Setenv("OWNHTTP_TOKEN", "")
+	t.Setenv("OWNHTTP_DEMO_TOKEN", "")
+	_, base := startLabServer(t, "epoll", "--access-log=false", "--demo-token", "secret-x")
+	res := runCLI(t, context.Background(), "scenario", "live", "--server", base)
+	is.Equal(res.code, 1)
+	is.True(strings.Contains(res.stderr, "server answered 401"))
+	is.True(strings.Contains(res.stderr, `"unauthorized"`))
+}
+
+// When the stream cannot be opened, live polls the snapshot; both requests carry the token
+// in the Authorization header and never in the URL.
+func TestScenarioLiveFallback(t *testing.T) {
+	is := is.New(t)
+	var mu sync.Mutex
+	var seen []string
+	snapshot := func(since uint64) string {
+		if since >= 3 {
+			return `{"events":[],"latest_id":3,"oldest_id":1,"overflowed":false,"has_more":false,"refresh_ms":100}`
+		}
+		return `{"events":[
+			{"id":1,"ts":"2026-01-01T00:00:00Z","type":"system.health","source":"server","trace_id":"","payload":{"engine":"epoll","state":"server_initialized"}},
+			{"id":2,"ts":"2026-01-01T00:00:01Z","type":"request.completed","source":"server","trace_id":"aaaa","payload":{"method":"GET","path":"/boom","status":500,"latency_ms":1.5}},
+			{"id":3,"ts":"2026-01-01T00:00:02Z","type":"scenario.step.completed","source":"server","trace_id":"bbbb","payload":{"scenario_id":"sc","step_id":"s1","status":"fail","failure_reason":"status expected [200] got 500"}}],
+			"latest_id":3,"oldest_id":1,"overflowed":false,"has_more":false,"refresh_ms":100}`
+	}
+	fake := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen = append(seen, r.URL.Path+" auth="+r.Header.Get("Authorization")+" token="+r.URL.Query().Get("token"))
+		mu.Unlock()
+		switch r.URL.Path {
+		case "/api/events/snapshot":
+			since, _ := strconv.ParseUint(r.URL.Query().Get("since_id"), 10, 64)
+			w.Header().Set("Content-Type", "application/json")
+			io.WriteString(w, snapshot(since))
+		default:
+			http.Error(w, `{"error":{"code":"not_found","message":"nope"}}`, 404)
+		}
+	}))
+	defer fake.Close()
+	stdout, stderr, stop := liveRun(t, "--server", fake.URL, "--token", "tok", "--refresh-ms", "20")
+	is.True(stdout.waitFor(t, "#1 health engine=epoll state=server_initialized ts=2026-01-01T00:00:00Z",
+		"#2 request 500 GET /boom lat=1.5ms trace=aaaa",
+		"#3 scenario scenario.step.completed scenario=sc step=s1 status=fail reason=status expected [200] got 500"))
+	is.NoErr(stop())
+	is.True(strings.Contains(stderr.String(), "event stream unavailable (server answered 404 Not Found); polling /api/events/snapshot"))
+	is.Equal(strings.Count(stdout.String(), "#2 "), 1) // the cursor moved on: no event twice
+	mu.Lock()
+	defer mu.Unlock()
+	is.True(len(seen) >= 2)
+	is.True(strings.HasPrefix(seen[0], "/api/events/stream "))
+	for _, s := range seen {
+		is.True(strings.HasSuffix(s, " auth=Bearer tok token=")) // header, never the URL
+	}
+}
+
+// The SSE client: gaps, multi-line data and comments.
+func TestScenarioLiveStreamFrames(t *testing.T) {
+	is := is.New(t)
+	fake := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/api/events/stream" {
+			http.Error(w, "no", 404)
+			return
+		}
+		w.Header().Set("Content-Type", "text/event-stream")
+		io.WriteString(w, "retry: 1000\n\n: heartbeat\n\nevent: stream.gap\ndata: {\"overflowed\":true,\"oldest_id\":5,\"latest_id\":9}\n\n")
+		io.WriteString(w, "id: 5\nevent: proxy.request.completed\ndata: {\"id\":5,\"type\":\"proxy.request.completed\",\ndata: \"trace_id\":\"cccc\",\"payload\":{\"target_id\":\"t1\",\"method\":\"GET\",\"path\":\"/p\",\"status\":404}}\n\n")
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+	}))
+	defer fake.Close()
+	stdout, _, stop := liveRun(t, "--server", fake.URL)
+	is.True(stdout.waitFor(t, "gap: events were lost (oldest_id=5 latest_id=9)\n", "#5 proxy 404 GET /p target=t1 trace=cccc\n"))
+	is.NoErr(stop())
+}
+
+// The terminal screen: the four sections, newest first, and --failed-only.
+func TestLiveBoard(t *testing.T) {
+	ev := func(id uint64, typ, trace, payload string) liveItem {
+		return liveItem{ev: &state.Event{ID: id, TS: "2026-01-01T00:00:00Z", Type: typ, TraceID: trace, Payload: json.RawMessage(payload)}}
+	}
+	items := []liveItem{
+		ev(1, "system.health", "", `{"engine":"epoll","state":"server_initialized"}`),
+		ev(2, "request.completed", "t2", `{"method":"GET","path":"/ok","status":200,"latency_ms":0.5}`),
+		ev(3, "request.completed", "t3", `{"method":"POST","path":"/bad","status":500,"latency_ms":2}`),
+		ev(4, "scenario.step.completed", "t4", `{"scenario_id":"sc","step_id":"s1","status":"pass"}`),
+		ev(5, "scenario.step.completed", "t5", `{"scenario_id":"sc","step_id":"s2","status":"fail","failure_reason":"boom"}`),
+		ev(6, "proxy.request.completed", "t6", `{"target_id":"t","method":"GET","path":"/up","status":200}`),
+		ev(7, "request.completed", "mine", `{"method":"GET","path":"/_metrics","status":200}`),
+		ev(8, "incident.started", "", `{"mode":"x"}`),
+		ev(9, "request.completed", "t9", `not json`),
+	}
+	t.Run("all", func(t *testing.T) {
+		is := is.New(t)
+		b := newLiveBoard(false)
+		b.own.add("mine")
+		var lines []string
+		for _, it := range items {
+			lines = append(lines, b.apply(it))
+		}
+		is.Equal(lines[1], "#2 request 200 GET /ok lat=0.5ms trace=t2")
+		is.Equal(lines[5], "#6 proxy 200 GET /up target=t trace=t6")
+		is.Equal(lines[6], "") // the view's own /_metrics poll
+		is.Equal(lines[7], `#8 event incident.started {"mode":"x"}`)
+		is.Equal(lines[8], `#9 event request.completed not json`) // shown as it came
+		is.Equal(b.cursor, uint64(9))
+		screen := b.render()
+		for _, want := range []string{"Live Ops | ", "cursor=9 failed_only=off", "Summary | requests=?",
+			"\nRecent Requests\n", "\nScenario Timeline\n  scenario.step.completed scenario=sc step=s2 status=fail reason=boom\n",
+			"\nProxy Activity\n  200 GET /up target=t trace=t6\n", "\nHealth\n  engine: epoll\n  state: server_initialized\n  ts: 2026-01-01T00:00:00Z\n"} {
+			if !strings.Contains(screen, want) {
+				t.Errorf("screen lacks %q:\n%s", want, screen)
+			}
+		}
+		is.True(strings.Index(screen, "POST /bad") < strings.Index(screen, "GET /ok")) // newest first
+		// A poll's event that came before the poll named its trace id is left off the screen.
+		b.apply(ev(10, "request.completed", "late", `{"method":"GET","path":"/_metrics","status":200}`))
+		is.True(strings.Contains(b.render(), "GET /_metrics"))
+		b.own.add("late")
+		is.True(!strings.Contains(b.render(), "GET /_metrics"))
+	})
+	t.Run("failed only", func(t *testing.T) {
+		is := is.New(t)
+		b := newLiveBoard(true)
+		var shown []string
+		for _, it := range items[:6] {
+			if line := b.apply(it); line != "" {
+				shown = append(shown, line)
+			}
+		}
+		is.Equal(len(shown), 3) // health, the 500, the failed step
+		is.True(strings.Contains(shown[1], "500 POST /bad"))
+		is.True(strings.Contains(shown[2], "status=fail"))
+		is.True(strings.Contains(b.render(), "Proxy Activity\n  (none)\n"))
+	})
+	t.Run("rows are bounded", func(t *testing.T) {
+		is := is.New(t)
+		b := newLiveBoard(false)
+		for i := range 100 {
+			b.apply(ev(uint64(i+1), "request.completed", "t", `{"method":"GET","path":"/p`+strconv.Itoa(i)+`","status":200}`))
+		}
+		is.Equal(len(b.requests), liveRows)
+		screen := b.render()
+		is.Equal(strings.Count(screen, "GET /p"), liveShownRows)
+		is.True(strings.Contains(screen, "GET /p99 "))
+	})
+}
+
+// Flags and positional arguments in any order; "--" ends the flags.
+func TestParseCLIFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		pos  []string
+		seed int64
+		json bool
+	}{
+		{[]string{"f.json"}, []string{"f.json"}, 1337, false},
+		{[]string{"f.json", "--seed", "5", "--json"}, []string{"f.json"}, 5, true},
+		{[]string{"--seed", "5", "f.json", "--json"}, []string{"f.json"}, 5, true},
+		{[]string{"--seed=5", "--json", "f.json"}, []string{"f.json"}, 5, true},
+		{[]string{"a", "--seed", "5", "b"}, []string{"a", "b"}, 5, false},
+		{[]string{"--seed", "5", "--", "--json"}, []string{"--json"}, 5, false},
+		{[]string{"--", "-x", "y"}, []string{"-x", "y"}, 1337, false},
+		{[]string{}, nil, 1337, false},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			is := is.New(t)
+			fs, cc := newCLIFlags("run", "base-url")
+			seed := fs.Int64("seed", 1337, "")
+			pos, err := parseCLIFlags(fs, tc.args)
+			is.NoErr(err)
+			is.Equal(pos, tc.pos)
+			is.Equal(*seed, tc.seed)
+			is.Equal(cc.json, tc.json)
+		})
+	}
+}
+
+// The connection settings come from the environment when the flags do not give them.
+func TestParseCLIFlagsEnv(t *testing.T) {
+	is := is.New(t)
+	t.Setenv("OWNHTTP_TOKEN", "")
+	t.Setenv("OWNHTTP_DEMO_TOKEN", "server-token")
+	t.Setenv("OWNHTTP_SERVER", "http://example.test:9")
+	t.Setenv("OWNHTTP_TIMEOUT", "3s")
+	fs, cc := newCLIFlags("list", "server")
+	_, err := parseCLIFlags(fs, nil)
+	is.NoErr(err)
+	is.Equal(cc.token, "server-token") // the server's variable serves the CLI too
+	is.Equal(cc.server, "http://example.test:9")
+	is.Equal(cc.timeout, 3*time.Second)
+	t.Setenv("OWNHTTP_TOKEN", "cli-token")
+	fs, cc = newCLIFlags("list", "server")
+	_, err = parseCLIFlags(fs, []string{"--server", "http://flag.test"})
+	is.NoErr(err)
+	is.Equal(cc.token, "cli-token")
+	is.Equal(cc.server, "http://flag.test") // the flag wins
+	t.Setenv("OWNHTTP_TIMEOUT", "soon")
+	fs, _ = newCLIFlags("list", "server")
+	_, err = parseCLIFlags(fs, nil)
+	is.True(errors.As(err, new(usageError))) // a bad value from the environment is a usage error
+}
+
+// The built binary: main() turns the CLI's results into exit statuses.
+func TestScenarioBinary(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := buildServerBinary(t)
+	_, base := startLabServer(t, "epoll", "--access-log=false")
+	env := []string{}
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "OWNHTTP_") {
+			env = append(env, kv)
+		}
+	}
+	for _, tc := range []struct {
+		name   string
+		args   []string
+		code   int
+		stderr string
+	}{
+		{"pass", []string{"run", lifecycleScenario(t, "/bin-pass"), "--base-url", base, "--seed", "42"}, 0, ""},
+		{"fail", []string{"run", lifecycleScenario(t, "/bin-fail"), "--base-url", base, "--seed", "2"}, 3, ""},
+		{"missing file", []string{"run", "/nonexistent/x.json"}, 1, "ownhttp: cannot read scenario file"},
+		{"invalid", []string{"run", writeScenario(t, `{"name":""}`)}, 2, "ownhttp: invalid scenario"},
+		{"usage", []string{"run"}, 2, "ownhttp: scenario run: want exactly one scenario FILE"},
+		{"help", []string{"--help"}, 0, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			is := is.New(t)
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, bin, append([]string{"scenario"}, tc.args...)...)
+			cmd.Env = env
+			var stdout, stderr bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			err := cmd.Run()
+			code := 0
+			var ee *exec.ExitError
+			if errors.As(err, &ee) {
+				code = ee.ExitCode()
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			is.Equal(code, tc.code) // exit status
+			if tc.stderr != "" {
+				is.True(strings.HasPrefix(stderr.String(), tc.stderr))
+				is.Equal(strings.Count(stderr.String(), "\n"), 1) // one line
+			}
+			if tc.name == "help" {
+				is.True(strings.Contains(stdout.String(), "Usage: ownhttp scenario COMMAND"))
+			}
+		})
+	}
+}
