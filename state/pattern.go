@@ -30,6 +30,14 @@ type seg struct {
 	param bool
 }
 
+// firstLiteral returns the pattern's first segment when it is a literal.
+func (p *pattern) firstLiteral() (string, bool) {
+	if len(p.segs) == 0 || p.segs[0].param {
+		return "", false
+	}
+	return p.segs[0].lit, true
+}
+
 // exact reports whether the pattern has neither parameters nor a wildcard.
 func (p *pattern) exact() bool { return !p.wildcard && p.params == 0 }
 

@@ -14,6 +14,12 @@ type Snapshot struct {
 	byID     map[string]*Mock
 	exact    [numSlots]map[string]*Mock // exact patterns, keyed by path
 	patterns [numSlots][]*Mock          // parameter and wildcard patterns, by precedence
+	// byFirst holds, for each literal first segment, the patterns that can match a path
+	// starting with it (those with that literal first, and those starting with a parameter
+	// or "*"), in precedence order; anyFirst holds the latter alone, for other paths. A
+	// lookup then tries only the patterns that can match.
+	byFirst  [numSlots]map[string][]*Mock
+	anyFirst [numSlots][]*Mock
 }
 
 // newSnapshot indexes mocks (in insertion order). It takes ownership of the
@@ -37,6 +43,20 @@ func newSnapshot(mocks []*Mock) *Snapshot {
 	}
 	for i := range s.patterns {
 		slices.SortStableFunc(s.patterns[i], comparePrecedence)
+		s.byFirst[i] = make(map[string][]*Mock)
+		for _, m := range s.patterns[i] { // in precedence order, so every list keeps it
+			if first, ok := m.pat.firstLiteral(); ok {
+				if _, seen := s.byFirst[i][first]; !seen {
+					s.byFirst[i][first] = append([]*Mock(nil), s.anyFirst[i]...)
+				}
+				s.byFirst[i][first] = append(s.byFirst[i][first], m)
+				continue
+			}
+			s.anyFirst[i] = append(s.anyFirst[i], m)
+			for k := range s.byFirst[i] {
+				s.byFirst[i][k] = append(s.byFirst[i][k], m)
+			}
+		}
 	}
 	return s
 }
@@ -84,7 +104,18 @@ func (s *Snapshot) MatchMock(method, path []byte) (*Mock, bool) {
 	if m, ok := s.exact[slot][string(path)]; ok {
 		return m, true
 	}
-	for _, m := range s.patterns[slot] {
+	first := path
+	if len(first) > 0 {
+		first = first[1:]
+	}
+	if i := bytes.IndexByte(first, '/'); i >= 0 {
+		first = first[:i]
+	}
+	candidates, ok := s.byFirst[slot][string(first)]
+	if !ok {
+		candidates = s.anyFirst[slot]
+	}
+	for _, m := range candidates {
 		if m.pat.match(path) {
 			return m, true
 		}
