@@ -76,7 +76,7 @@ func New(srv *Server, t Transport, owner Owner, obs Observer, date *proto.DateCa
 	remote netip.AddrPort, id uint64, tls bool, now time.Time) *Conn {
 	c := &Conn{srv: srv, t: t, owner: owner, obs: obs, date: date, remote: remote, id: id, tls: tls,
 		now: now, lastRead: now, lastWrite: now, wantRead: true}
-	c.req.Headers = make([]proto.Header, 0, 32)
+	// c.req.Headers grows to what the client sends (an idle connection keeps only that)
 	c.x.c = c
 	c.starter, _ = obs.(Starter)
 	return c
