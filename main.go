@@ -292,6 +292,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return runCerts(args[1:], stdout)
 		case "scenario":
 			return runScenarioCLI(ctx, args[1:], stdout, stderr)
+		case "bench":
+			return runBenchCLI(ctx, args[1:], stdout, stderr)
 		}
 	}
 	o, err := parseFlags(args, stderr)

@@ -89,6 +89,7 @@ func New(cfg Config) *App {
 	a.metrics = newMetrics()
 	a.runSlots = newRunSlots(cfg.MaxConcurrentRuns)
 	a.routes = a.buildRoutes()
+	embeddedPages() // the pages' bytes, tags and gzip copies are built at start, not on a loop
 	return a
 }
 

@@ -58,16 +58,17 @@ func (o *loopObserver) Flush() {
 	}
 }
 
-// skipHistory lists paths kept out of history: monitoring and polling traffic that would
-// flush real requests out of the ring (metrics, static files, the playground's own state and
-// event polling). They still count in metrics.
+// skipHistory lists paths kept out of history: monitoring, page and polling traffic that
+// would flush real requests out of the ring (metrics, static files, the control tower's pages
+// and assets, its state and event polling). They still count in metrics.
 func skipHistory(path []byte) bool {
-	for _, p := range [...]string{"/_metrics", "/metrics", "/api/playground/state"} {
+	for _, p := range [...]string{"/_metrics", "/metrics", "/api/playground/state", "/playground", "/dashboard"} {
 		if string(path) == p {
 			return true
 		}
 	}
-	return bytes.HasPrefix(path, []byte("/static/")) || bytes.HasPrefix(path, []byte("/api/events/"))
+	return bytes.HasPrefix(path, []byte("/static/")) || bytes.HasPrefix(path, []byte("/assets/")) ||
+		bytes.HasPrefix(path, []byte("/api/events/"))
 }
 
 // accessLog writes one line with the fields of spec §10.
