@@ -26,8 +26,9 @@ import (
 	"ownhttp/state"
 )
 
-// exampleScenario is the original project's example file, run unchanged.
-const exampleScenario = "/work/shared/seed/examples/user_lifecycle.json"
+// exampleScenario is the original project's example file (a byte-for-byte copy of
+// shared/seed/examples/user_lifecycle.json), run unchanged.
+const exampleScenario = "testdata/user_lifecycle.json"
 
 // Seeds of the example's chaos (step 2, index 1: status_flip, p=0.25, seed_offset 7).
 const (
