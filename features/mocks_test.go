@@ -355,7 +355,7 @@ func TestDecodePlaygroundRequest(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			is := is.New(t)
-			req, sent, err := decodePlaygroundRequest([]byte(tc.payload))
+			req, sent, err := decodePlaygroundRequest([]byte(tc.payload), maxPlaygroundBody)
 			is.NoErr(err)
 			is.Equal(req.method, tc.method)
 			is.Equal(req.target, tc.target)
@@ -395,7 +395,7 @@ func TestDecodePlaygroundRequestHostile(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			is := is.New(t)
-			_, _, err := decodePlaygroundRequest([]byte(tc.payload))
+			_, _, err := decodePlaygroundRequest([]byte(tc.payload), maxPlaygroundBody)
 			status, code, msg := statusOf(err)
 			is.Equal(status, tc.status)
 			is.Equal(code, tc.code)

@@ -31,7 +31,8 @@ const (
 	// maxPreviewBytes caps the response body returned by replay and the playground; a longer
 	// body is cut and reported as truncated.
 	maxPreviewBytes = 64 << 10
-	// maxPlaygroundBody caps a manual request's body (the spec's max_mock_body_bytes).
+	// maxPlaygroundBody is the default cap of a manual request's body (the spec's
+	// max_mock_body_bytes; --max-mock-body-bytes sets it).
 	maxPlaygroundBody = state.DefaultMaxMockBodyBytes
 )
 
@@ -240,7 +241,7 @@ func (a *App) playgroundRequest(x *conn.Exchange, _ *params) {
 	payload := append([]byte(nil), x.Body...)
 	auth := string(x.Req.Header("authorization"))
 	x.Go(func(r *conn.Reply) {
-		req, sent, err := decodePlaygroundRequest(payload)
+		req, sent, err := decodePlaygroundRequest(payload, a.maxMockBody())
 		if err != nil {
 			answerErr(r, err)
 			return
@@ -263,7 +264,7 @@ func invalidRequest(msg string) error { return labErr(state.KindInvalid, codeInv
 // decodePlaygroundRequest validates a manual request payload. Errors are product errors:
 // invalid_json for the body as a whole, invalid_request (400, or 413 for the body size) for
 // a field.
-func decodePlaygroundRequest(payload []byte) (selfRequest, playgroundSent, error) {
+func decodePlaygroundRequest(payload []byte, maxBody int) (selfRequest, playgroundSent, error) {
 	var req selfRequest
 	var sent playgroundSent
 	obj, e := state.DecodeJSONObject(payload)
@@ -322,7 +323,7 @@ func decodePlaygroundRequest(payload []byte) (selfRequest, playgroundSent, error
 	if err != nil {
 		return req, sent, err
 	}
-	if len(body) > maxPlaygroundBody {
+	if len(body) > maxBody {
 		return req, sent, labErr(state.KindTooLarge, codeInvalidRequest, "request body too large")
 	}
 	target := encodeTarget(path)
@@ -450,7 +451,7 @@ func (a *App) sendToSelf(req selfRequest) (selfResponse, error) {
 // loopback listener), no redirects followed (the 3xx is the result), no transparent
 // compression (the stored headers go as they are), no kept-alive connections (nothing
 // lingers to hold up a drain), and for https no certificate check — the peer is this very
-// process, whose development certificate names no loopback address.
+// process, whose certificate (often the self-signed development one) no client here trusts.
 func newSelfClient(https bool) *http.Client {
 	tr := &http.Transport{
 		Proxy:                  nil,
@@ -467,4 +468,12 @@ func newSelfClient(https bool) *http.Client {
 		Timeout:       selfTimeout,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
+}
+
+// maxMockBody is --max-mock-body-bytes, or the default when unset.
+func (a *App) maxMockBody() int {
+	if a.cfg.MaxMockBodyBytes > 0 {
+		return a.cfg.MaxMockBodyBytes
+	}
+	return maxPlaygroundBody
 }

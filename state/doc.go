@@ -1,5 +1,7 @@
 // Package state is the single owner of ownhttp's product state: the mocks,
-// the request history ring, the live-event hub, and their persistence.
+// the request history ring, the live-event hub, scenarios and their runs,
+// proxy targets, and their persistence (three files: mocks and history,
+// scenarios and runs, targets).
 //
 // # Concurrency contract
 //
@@ -10,8 +12,9 @@
 // Actor owns a Model on the goroutine that calls Run, and serves every other
 // goroutine by message:
 //
-//   - Request/reply methods (CreateMock, UpdateMock, DeleteMock, GetMock,
-//     ListMocks, History, HistoryEntry, Events, PlaygroundState) block until
+//   - Request/reply methods (the mock, history, event, scenario, run and
+//     target methods: CreateMock, History, Events, CreateScenario, StartRun,
+//     AddRun, CreateTarget, …) block until
 //     the actor answers, the caller's context ends (a KindUnavailable
 //     "canceled" error) or the actor stops (KindUnavailable "unavailable").
 //     Each answer reflects every SubmitBatch and Publish the caller made
@@ -21,9 +24,10 @@
 //     change is applied in memory (and in the Snapshot) first; if the write
 //     fails the caller gets KindInternal "persist_failed" and the change is
 //     saved by the next successful write.
-//   - Capture (NewBatch, Batch.Add, SubmitBatch) and Publish never block and
-//     never wait for the actor: when it is behind, records and events are
-//     dropped and counted (HistoryDropped, Stats).
+//   - Capture (NewBatch, Batch.Add, TrySubmitBatch, SubmitBatch) and Publish
+//     never block and never wait for the actor: when it is behind, a capture
+//     batch keeps filling (TrySubmitBatch), and records and events are dropped
+//     and counted only when that is full too (HistoryDropped, Stats).
 //   - Snapshot returns the current immutable *Snapshot from an atomic
 //     pointer: no lock, no round trip, no allocation. The actor publishes a
 //     new Snapshot as soon as it applies a mock change, before answering. A Snapshot and
