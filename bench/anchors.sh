@@ -35,4 +35,5 @@ trap 'rm -rf "$work"' EXIT
 
 cmd="$work/ownhttp --port \$PORT --access-log=false --max-keepalive-requests 100000000 --keepalive-timeout 300s"
 cmd+=" --static-dir \$(dirname \$STATIC_FILE) --state-file $work/state.json"
+cmd+=" --scenario-state-file $work/scenarios.json --target-state-file $work/targets.json"
 bash "$shared/bench/run-anchors.sh" --extra "ownhttp=$cmd" "$@"
