@@ -73,12 +73,9 @@ func (m *Model) Mock(id string) (*Mock, bool) {
 // Snapshot builds an immutable Snapshot of the current mocks.
 func (m *Model) Snapshot() *Snapshot { return newSnapshot(m.mocks) }
 
-// CreateMock validates in and adds the mock. Errors: invalid_mock
-// (KindInvalid, or KindForbidden for a reserved path), duplicate_mock
-// (KindConflict), mock_limit (KindTooLarge), and KindInternal if the random
-// source fails.
-func (m *Model) CreateMock(in MockInput, now time.Time) (*Mock, *Error) {
-	f := mockFields{status: 200, contentType: "application/json"}
+// overlay sets the fields the input gives on f (create starts from the defaults, update from
+// the stored mock).
+func (in *MockInput) overlay(f *mockFields) {
 	if in.Method != nil {
 		f.method = *in.Method
 	}
@@ -97,6 +94,15 @@ func (m *Model) CreateMock(in MockInput, now time.Time) (*Mock, *Error) {
 	if in.ContentType != nil {
 		f.contentType = *in.ContentType
 	}
+}
+
+// CreateMock validates in and adds the mock. Errors: invalid_mock
+// (KindInvalid, or KindForbidden for a reserved path), duplicate_mock
+// (KindConflict), mock_limit (KindTooLarge), and KindInternal if the random
+// source fails.
+func (m *Model) CreateMock(in MockInput, now time.Time) (*Mock, *Error) {
+	f := mockFields{status: 200, contentType: "application/json"}
+	in.overlay(&f)
 	if in.ID != nil && *in.ID != "" {
 		if !validID(*in.ID) {
 			return nil, invalidMock("id must be 1 to 64 letters, digits, '.', '_' or '-'")
@@ -200,24 +206,7 @@ func (m *Model) UpdateMock(id string, in MockInput, now time.Time) (*Mock, *Erro
 		id: old.ID, method: old.Method, path: old.PathPattern, status: old.Status,
 		headers: old.Headers, body: old.Body, contentType: old.ContentType,
 	}
-	if in.Method != nil {
-		f.method = *in.Method
-	}
-	if in.PathPattern != nil {
-		f.path = *in.PathPattern
-	}
-	if in.Status != nil {
-		f.status = *in.Status
-	}
-	if in.HasHeaders {
-		f.headers = in.Headers
-	}
-	if in.Body != nil {
-		f.body = *in.Body
-	}
-	if in.ContentType != nil {
-		f.contentType = *in.ContentType
-	}
+	in.overlay(&f)
 	v, e := validateFields(f, m.cfg.MaxMockBodyBytes)
 	if e != nil {
 		return nil, e
