@@ -40,16 +40,16 @@ type labResponse struct {
 	body   []byte
 }
 
-// do sends one request; headers are "Name: value" strings.
-func (l *labClient) do(method, target, body string, headers ...string) labResponse {
-	l.t.Helper()
+// send makes one request and reads the whole response; headers are "Name: value" strings.
+// It never fails the test, so it may run off the test goroutine.
+func (l *labClient) send(method, target, body string, headers ...string) (labResponse, error) {
 	var rd io.Reader
 	if body != "" {
 		rd = strings.NewReader(body)
 	}
 	req, err := http.NewRequest(method, l.base+target, rd)
 	if err != nil {
-		l.t.Fatalf("%s %s: %v", method, target, err)
+		return labResponse{}, err
 	}
 	for _, h := range headers {
 		k, v, _ := strings.Cut(h, ":")
@@ -57,14 +57,40 @@ func (l *labClient) do(method, target, body string, headers ...string) labRespon
 	}
 	resp, err := l.c.Do(req)
 	if err != nil {
-		l.t.Fatalf("%s %s: %v", method, target, err)
+		return labResponse{}, err
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
-		l.t.Fatalf("%s %s: body: %v", method, target, err)
+		return labResponse{}, fmt.Errorf("body: %w", err)
 	}
-	return labResponse{status: resp.StatusCode, header: resp.Header, body: b}
+	return labResponse{status: resp.StatusCode, header: resp.Header, body: b}, nil
+}
+
+// do is send that fails the test on a transport error.
+func (l *labClient) do(method, target, body string, headers ...string) labResponse {
+	l.t.Helper()
+	r, err := l.send(method, target, body, headers...)
+	if err != nil {
+		l.t.Fatalf("%s %s: %v", method, target, err)
+	}
+	return r
+}
+
+// expectJSON sends a request, requires the status want, and returns the JSON body's field key.
+func expectJSON[T any](l *labClient, method, target, payload string, want int, key string) T {
+	l.t.Helper()
+	r := l.do(method, target, payload)
+	if r.status != want {
+		l.t.Fatalf("%s %s %s: %d %s", method, target, payload, r.status, r.body)
+	}
+	var fields map[string]json.RawMessage
+	r.decode(l.t, &fields)
+	var v T
+	if err := json.Unmarshal(fields[key], &v); err != nil {
+		l.t.Fatalf("%s %s: field %q: %v: %s", method, target, key, err, r.body)
+	}
+	return v
 }
 
 // decode parses the body as JSON into v, failing the test when it is not.
@@ -112,28 +138,12 @@ type labMock struct {
 // createMock posts payload and expects 201.
 func (l *labClient) createMock(payload string) labMock {
 	l.t.Helper()
-	r := l.do("POST", "/api/mocks", payload)
-	if r.status != 201 {
-		l.t.Fatalf("create %s: %d %s", payload, r.status, r.body)
-	}
-	var m struct {
-		Mock labMock `json:"mock"`
-	}
-	r.decode(l.t, &m)
-	return m.Mock
+	return expectJSON[labMock](l, "POST", "/api/mocks", payload, 201, "mock")
 }
 
 func (l *labClient) listMocks() []labMock {
 	l.t.Helper()
-	r := l.do("GET", "/api/mocks", "")
-	if r.status != 200 {
-		l.t.Fatalf("list: %d %s", r.status, r.body)
-	}
-	var m struct {
-		Mocks []labMock `json:"mocks"`
-	}
-	r.decode(l.t, &m)
-	return m.Mocks
+	return expectJSON[[]labMock](l, "GET", "/api/mocks", "", 200, "mocks")
 }
 
 // The mock API's routes: create, read, list in insertion order, partial update, delete, and

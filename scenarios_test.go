@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -725,17 +724,11 @@ func TestScenarioRunConcurrencyLimit(t *testing.T) {
 // do2 is do without failing the test, for use off the test goroutine: transport errors
 // become a status of 0.
 func (l *labClient) do2(method, target, body string) labResponse {
-	req, err := http.NewRequest(method, l.base+target, strings.NewReader(body))
-	if err != nil {
-		return labResponse{}
-	}
-	resp, err := l.c.Do(req)
+	r, err := l.send(method, target, body)
 	if err != nil {
 		return labResponse{body: []byte(err.Error())}
 	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return labResponse{status: resp.StatusCode, header: resp.Header, body: b}
+	return r
 }
 
 // A step cannot start a run — of its own scenario or any other — even with a single run

@@ -38,28 +38,12 @@ type labTarget struct {
 // createTarget posts payload and expects 201.
 func (l *labClient) createTarget(payload string) labTarget {
 	l.t.Helper()
-	r := l.do("POST", "/api/targets", payload)
-	if r.status != 201 {
-		l.t.Fatalf("create target %s: %d %s", payload, r.status, r.body)
-	}
-	var b struct {
-		Target labTarget `json:"target"`
-	}
-	r.decode(l.t, &b)
-	return b.Target
+	return expectJSON[labTarget](l, "POST", "/api/targets", payload, 201, "target")
 }
 
 func (l *labClient) listTargets() []labTarget {
 	l.t.Helper()
-	r := l.do("GET", "/api/targets", "")
-	if r.status != 200 {
-		l.t.Fatalf("list targets: %d %s", r.status, r.body)
-	}
-	var b struct {
-		Targets []labTarget `json:"targets"`
-	}
-	r.decode(l.t, &b)
-	return b.Targets
+	return expectJSON[[]labTarget](l, "GET", "/api/targets", "", 200, "targets")
 }
 
 var hex8 = regexp.MustCompile(`^[0-9a-f]{8}$`)
