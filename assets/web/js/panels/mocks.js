@@ -4,12 +4,13 @@
 import { api } from '../api.js';
 import { $, el, showError } from '../dom.js';
 import { markField } from './forms.js';
+import { ListPanel } from './list.js';
 
-export class Mocks {
+export class Mocks extends ListPanel {
   /** onTry(method, path): send a request to a mock from the Request Lab. */
   constructor({ onTry }) {
+    super({ path: '/api/mocks', key: 'mocks', listError: $('mock-error'), form: 'mock-form', refreshButton: 'mocks-refresh', onSubmit: () => this.save() });
     this.onTry = onTry;
-    this.form = $('mock-form');
     this.fields = {
       method: $('mock-method'),
       path_pattern: $('mock-path'),
@@ -24,31 +25,7 @@ export class Mocks {
     this.rows = $('mock-rows');
     this.empty = $('mock-empty');
     this.editing = null; // the id of the mock being edited
-    this.refreshTimer = 0;
-    this.form.addEventListener('submit', (e) => {
-      e.preventDefault();
-      this.save();
-    });
     this.cancelBtn.addEventListener('click', () => this.endEdit());
-    $('mocks-refresh').addEventListener('click', () => this.refresh());
-  }
-
-  async refresh() {
-    try {
-      const res = await api('GET', '/api/mocks');
-      this.render(res.data?.mocks || []);
-    } catch (err) {
-      showError(this.error, err);
-    }
-  }
-
-  /** refreshSoon refreshes within 300 ms; calls meanwhile share that refresh. */
-  refreshSoon() {
-    if (this.refreshTimer) return;
-    this.refreshTimer = setTimeout(() => {
-      this.refreshTimer = 0;
-      this.refresh();
-    }, 300);
   }
 
   render(mocks) {

@@ -5,6 +5,7 @@
 import { api } from '../api.js';
 import { $, el, showError, statusSpan } from '../dom.js';
 import { compact, ms } from '../format.js';
+import { ListPanel } from './list.js';
 
 /** EXAMPLE runs against this server itself; its last step fails on purpose. */
 export const EXAMPLE = {
@@ -24,47 +25,24 @@ export const EXAMPLE = {
   ],
 };
 
-export class Scenarios {
+export class Scenarios extends ListPanel {
   /** onChange(scenarios): the list changed. */
   constructor({ onChange = () => {} } = {}) {
+    // A failed refresh is shown with the run errors, not under the form.
+    super({ path: '/api/scenarios', key: 'scenarios', listError: $('run-error'), form: 'scenario-form', refreshButton: 'scenarios-refresh', onSubmit: () => this.create() });
     this.onChange = onChange;
-    this.form = $('scenario-form');
     this.json = $('scenario-json');
     this.error = $('scenario-error');
     this.runError = $('run-error');
     this.rows = $('scenario-rows');
     this.empty = $('scenario-empty');
     this.report = $('report');
-    this.refreshTimer = 0;
     this.seeds = new Map(); // seed typed per scenario id, kept across list refreshes
     this.json.value = JSON.stringify(EXAMPLE, null, 2);
-    this.form.addEventListener('submit', (e) => {
-      e.preventDefault();
-      this.create();
-    });
     $('scenario-example').addEventListener('click', () => {
       this.json.value = JSON.stringify(EXAMPLE, null, 2);
       showError(this.error, null);
     });
-    $('scenarios-refresh').addEventListener('click', () => this.refresh());
-  }
-
-  async refresh() {
-    try {
-      const res = await api('GET', '/api/scenarios');
-      this.render(res.data?.scenarios || []);
-    } catch (err) {
-      showError(this.runError, err);
-    }
-  }
-
-  /** refreshSoon refreshes within 300 ms; calls meanwhile share that refresh. */
-  refreshSoon() {
-    if (this.refreshTimer) return;
-    this.refreshTimer = setTimeout(() => {
-      this.refreshTimer = 0;
-      this.refresh();
-    }, 300);
   }
 
   render(list) {

@@ -4,40 +4,17 @@
 import { api } from '../api.js';
 import { $, el, showError } from '../dom.js';
 import { markField } from './forms.js';
+import { ListPanel } from './list.js';
 
-export class Targets {
+export class Targets extends ListPanel {
   /** onChange(targets): the list changed. */
   constructor({ onChange }) {
+    super({ path: '/api/targets', key: 'targets', listError: $('target-error'), form: 'target-form', refreshButton: 'targets-refresh', onSubmit: () => this.create() });
     this.onChange = onChange;
-    this.form = $('target-form');
     this.fields = { name: $('target-name'), base_url: $('target-url'), timeout_ms: $('target-timeout') };
     this.error = $('target-error');
     this.rows = $('target-rows');
     this.empty = $('target-empty');
-    this.refreshTimer = 0;
-    this.form.addEventListener('submit', (e) => {
-      e.preventDefault();
-      this.create();
-    });
-    $('targets-refresh').addEventListener('click', () => this.refresh());
-  }
-
-  async refresh() {
-    try {
-      const res = await api('GET', '/api/targets');
-      this.render(res.data?.targets || []);
-    } catch (err) {
-      showError(this.error, err);
-    }
-  }
-
-  /** refreshSoon refreshes within 300 ms; calls meanwhile share that refresh. */
-  refreshSoon() {
-    if (this.refreshTimer) return;
-    this.refreshTimer = setTimeout(() => {
-      this.refreshTimer = 0;
-      this.refresh();
-    }, 300);
   }
 
   render(targets) {
