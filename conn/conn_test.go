@@ -232,3 +232,25 @@ func TestPipelineWaitsForUnsafe(t *testing.T) {
 	is.Equal(order, []string{"POST", "GET"})
 	is.Equal(statusLines(tr.out.String()), []string{"HTTP/1.1 201 Created", "HTTP/1.1 200 OK"})
 }
+
+// refusingOffload is a saturated pool.
+type refusingOffload struct{}
+
+func (refusingOffload) Go(func()) bool { return false }
+
+// When the offload pool is full the client gets 503 with Retry-After in the response's place,
+// without the headers the handler had set for the reply it could not produce.
+func TestGoPoolFull(t *testing.T) {
+	is := is.New(t)
+	c, tr, _, _, rec := newTestConn(func(x *Exchange) {
+		x.Header("Content-Type", "application/json")
+		x.Go(func(r *Reply) { r.Text(200, "", []byte("{}")) })
+	})
+	c.srv.Offload = refusingOffload{}
+	c.OnData([]byte("GET /a HTTP/1.1\r\nHost: x\r\n\r\n"), time.Unix(1, 0))
+	out := tr.out.String()
+	is.Equal(statusLines(out), []string{"HTTP/1.1 503 Service Unavailable"})
+	is.True(strings.Contains(out, "Retry-After: 1\r\n"))
+	is.True(!strings.Contains(out, "application/json"))
+	is.Equal(rec.statuses, []int{503})
+}

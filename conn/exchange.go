@@ -104,28 +104,16 @@ func TraceString(id uint64) string {
 // Route, Tags, Close; status 200). Anything fn needs from the request must be copied before
 // Go returns (the request's views die with Serve). When the pool is full the client gets 503.
 func (x *Exchange) Go(fn func(r *Reply)) {
-	c := x.c
-	s := c.newPendingSlot(x)
-	x.pending = s
-	r := &Reply{Status: 200, Route: x.Route, Tags: x.Tags, Close: x.Close, hdr: append([]byte(nil), x.hdr...)}
-	ok := c.srv.Offload.Go(func() {
-		defer func() {
-			if p := recover(); p != nil {
-				c.srv.logPanic(p)
-				*r = Reply{}
-				r.Text(500, "text/plain; charset=utf-8", []byte("Internal Server Error"))
-			}
-			if !c.owner.Post(func() { c.complete(s, r) }) && r.file != nil {
-				r.file.Close()
-			}
-		}()
-		fn(r)
-	})
-	if !ok {
-		r.Text(503, "text/plain; charset=utf-8", []byte("Service Unavailable"))
-		r.Header("Retry-After", "1")
-		c.complete(s, r)
+	d := x.Defer()
+	if x.c.srv.Offload.Go(func() { d.Done(fn) }) {
+		return
 	}
+	// The pool is full: answer 503 now, in this response's place.
+	d.done.Store(true)
+	r := &Reply{Route: d.r.Route, Tags: d.r.Tags}
+	r.Text(503, "text/plain; charset=utf-8", []byte("Service Unavailable"))
+	r.Header("Retry-After", "1")
+	x.c.complete(d.s, r)
 }
 
 // Defer hands the reply to work the handler runs itself, on a goroutine of its own rather
