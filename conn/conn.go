@@ -34,11 +34,12 @@ type Conn struct {
 	// Inbound. in holds bytes not yet consumed (own copy); bytes handed to OnData are parsed
 	// in place and only the unconsumed rest is copied here.
 	in        []byte
-	req       proto.Request
+	req       *proto.Request // the owner's scratch: valid only while an event is handled
 	x         Exchange
-	comp      Completed
-	reqActive bool      // a request has started arriving (head or body incomplete)
-	reqStart  time.Time // first byte of the current request
+	comp      *Completed // the owner's scratch, filled for each Observer.Done
+	reqActive bool       // a request has started arriving (head or body incomplete)
+	headDone  bool       // the current request's head has arrived (its body has not)
+	reqStart  time.Time  // first byte of the current request
 	lastRead  time.Time
 	chunk     proto.ChunkedDecoder
 	chunkOn   bool // chunk decoder belongs to the current request
@@ -71,11 +72,23 @@ type Conn struct {
 	wantRead   bool
 }
 
-// New returns the driver for an accepted connection. date is the owner's cached Date value.
-func New(srv *Server, t Transport, owner Owner, obs Observer, date *proto.DateCache,
+// Scratch is per-owner working memory that connections share: the request being parsed and
+// the record handed to the observer. An owner (an event loop) handles one connection at a
+// time, so its connections can share one; nothing in it survives an event.
+type Scratch struct {
+	Req  proto.Request
+	Comp Completed
+}
+
+// New returns the driver for an accepted connection. date is the owner's cached Date value;
+// scratch is the owner's shared Scratch (nil: the connection gets its own).
+func New(srv *Server, t Transport, owner Owner, obs Observer, date *proto.DateCache, scratch *Scratch,
 	remote netip.AddrPort, id uint64, tls bool, now time.Time) *Conn {
+	if scratch == nil {
+		scratch = new(Scratch)
+	}
 	c := &Conn{srv: srv, t: t, owner: owner, obs: obs, date: date, remote: remote, id: id, tls: tls,
-		now: now, lastRead: now, lastWrite: now, wantRead: true}
+		now: now, lastRead: now, lastWrite: now, wantRead: true, req: &scratch.Req, comp: &scratch.Comp}
 	// c.req.Headers grows to what the client sends (an idle connection keeps only that)
 	c.x.c = c
 	c.starter, _ = obs.(Starter)
@@ -141,7 +154,7 @@ func (c *Conn) OnEOF(now time.Time) {
 		c.shut()
 		return
 	}
-	c.reqActive = false // a partial request can never complete
+	c.reqActive, c.headDone = false, false // a partial request can never complete
 	c.in = c.in[:0]
 	c.closeAfter = true
 	c.linger = false
@@ -178,7 +191,7 @@ func (c *Conn) Deadline() time.Time {
 		return c.lingerEnd
 	case c.wantWrite:
 		return c.lastWrite.Add(c.srv.KeepAliveTimeout)
-	case c.reqActive && c.req.HeadLen == 0:
+	case c.reqActive && !c.headDone:
 		return c.reqStart.Add(c.srv.HeaderTimeout)
 	case c.reqActive:
 		return c.lastRead.Add(c.srv.HeaderTimeout)
@@ -273,9 +286,9 @@ func (c *Conn) process(buf []byte) int {
 			c.reqActive = true
 			c.reqStart = c.now
 		}
-		err := proto.ParseHead(rb, lim, &c.req)
+		err := proto.ParseHead(rb, lim, c.req)
 		if err == proto.ErrNeedMore {
-			c.req.HeadLen = 0
+			c.headDone = false
 			break
 		}
 		if err != nil {
@@ -283,6 +296,7 @@ func (c *Conn) process(buf []byte) int {
 			return len(buf)
 		}
 		n := c.req.HeadLen
+		c.headDone = true
 		var body []byte
 		switch {
 		case c.req.Chunked:
@@ -312,7 +326,7 @@ func (c *Conn) process(buf []byte) int {
 			body, n = rb[c.req.HeadLen:end], end
 		}
 		c.dispatch(rb[c.req.HeadStart:c.req.HeadLen], body, int64(n))
-		c.reqActive = false
+		c.reqActive, c.headDone = false, false
 		pos += n
 	}
 	c.wantRead = true
@@ -348,7 +362,7 @@ func (c *Conn) dispatch(head, body []byte, bytesIn int64) {
 	c.sent100 = false
 	x := &c.x
 	x.Reply.reset()
-	x.Req, x.Body, x.Head = &c.req, body, head
+	x.Req, x.Body, x.Head = c.req, body, head
 	x.Remote, x.ConnID, x.Seq, x.Now, x.TLS = c.remote, c.id, c.served, c.now, c.tls
 	x.TraceID = c.srv.traceID(c.id, c.served)
 	x.Draining = c.srv.Draining()
@@ -411,7 +425,7 @@ func (c *Conn) protoError(err error) {
 	if !ok {
 		pe = &proto.Error{Status: 400, Msg: err.Error()}
 	}
-	c.reqActive = false
+	c.reqActive, c.headDone = false, false
 	c.chunkOn = false
 	c.closeAfter, c.linger = true, true
 	c.in = c.in[:0]
@@ -425,7 +439,6 @@ func (c *Conn) protoError(err error) {
 	if c.queueEmpty() {
 		start := len(c.out)
 		c.out = c.render(c.out, &r, proto.MethodUnknown, true, trace, seq, true)
-		c.comp = Completed{Proto: true}
 		c.observe(&r, nil, nil, nil, proto.MethodUnknown, seq, trace, 0, int64(len(c.out)-start), c.reqStart)
 		return
 	}
@@ -444,13 +457,13 @@ func (c *Conn) observe(r *Reply, head, body, path []byte, m proto.Method, seq in
 	if !c.endSet {
 		c.end, c.endSet = c.srv.Now(), true
 	}
-	c.comp = Completed{
+	*c.comp = Completed{
 		Remote: c.remote, ConnID: c.id, Seq: seq, TraceID: trace, Method: m, Path: path,
 		Head: head, Body: body, Status: r.Status, BytesIn: bytesIn, BytesOut: bytesOut,
 		Start: start, End: c.end, Route: r.Route, Reused: seq > 1, Tags: r.Tags,
 		Proto: protoErr, Draining: c.srv.Draining(),
 	}
-	c.obs.Done(&c.comp)
+	c.obs.Done(c.comp)
 }
 
 // render appends the response head (and a byte body) for r.
@@ -636,7 +649,6 @@ func (c *Conn) pump() {
 // finishSlot reports a slot's exchange and applies its close decision.
 func (c *Conn) finishSlot(s *slot) {
 	if s.protoErr {
-		c.comp = Completed{}
 		c.observe(s.reply, nil, nil, nil, proto.MethodUnknown, s.seq, s.trace, 0, s.bytesOut, s.start)
 	} else {
 		c.observe(s.reply, s.head, s.body, s.path, s.method, s.seq, s.trace, s.bytesIn, s.bytesOut, s.start)

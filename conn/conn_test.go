@@ -85,7 +85,7 @@ func newTestConn(h HandlerFunc) (*Conn, *fakeTransport, *fakeOwner, *syncOffload
 	tr := &fakeTransport{}
 	ow := &fakeOwner{}
 	rec := &recorder{}
-	c := New(srv, tr, ow, rec, &date, netip.MustParseAddrPort("127.0.0.1:1"), 1, false, time.Unix(0, 0))
+	c := New(srv, tr, ow, rec, &date, nil, netip.MustParseAddrPort("127.0.0.1:1"), 1, false, time.Unix(0, 0))
 	ow.c = c
 	return c, tr, ow, off, rec
 }

@@ -545,7 +545,7 @@ func evServeInline(t *testing.T, app *App, raw string, draining bool) (*http.Res
 	var date proto.DateCache
 	date.Update(now)
 	tr := &evTransport{}
-	c := conn.New(srv, tr, evNoOwner{}, nil, &date, netip.AddrPort{}, 1, false, now)
+	c := conn.New(srv, tr, evNoOwner{}, nil, &date, nil, netip.AddrPort{}, 1, false, now)
 	c.OnData([]byte(raw), now)
 	resp, err := http.ReadResponse(bufio.NewReader(&tr.out), nil)
 	if err != nil {

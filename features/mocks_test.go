@@ -74,7 +74,7 @@ func mkConn(app *App) (*conn.Conn, *mkTransport) {
 	date := &proto.DateCache{}
 	date.Update(time.Unix(0, 0))
 	tr := &mkTransport{}
-	c := conn.New(srv, tr, mkOwner{}, nil, date, netip.MustParseAddrPort("127.0.0.1:1"), 1, false, time.Unix(0, 0))
+	c := conn.New(srv, tr, mkOwner{}, nil, date, nil, netip.MustParseAddrPort("127.0.0.1:1"), 1, false, time.Unix(0, 0))
 	return c, tr
 }
 
@@ -207,7 +207,7 @@ func TestServeMockRouteKey(t *testing.T) {
 	date := &proto.DateCache{}
 	date.Update(time.Unix(0, 0))
 	rec := &mkRouteRecorder{}
-	c := conn.New(srv, &mkTransport{}, mkOwner{}, rec, date, netip.MustParseAddrPort("127.0.0.1:1"), 1, false, time.Unix(0, 0))
+	c := conn.New(srv, &mkTransport{}, mkOwner{}, rec, date, nil, netip.MustParseAddrPort("127.0.0.1:1"), 1, false, time.Unix(0, 0))
 	c.OnData([]byte(mkReq("GET", "/users/1")+mkReq("HEAD", "/users/2?x=1")), time.Unix(1, 0))
 	is.Equal(rec.routes, []string{"GET /users/{id}", "GET /users/{id}"})
 }
@@ -437,7 +437,7 @@ func BenchmarkServeMockVsRoot(b *testing.B) {
 			date.Update(time.Unix(0, 0))
 			tr := &mkTransport{}
 			obs := app.NewObserver() // metrics and history capture, as on a loop
-			c := conn.New(srv, tr, mkOwner{}, obs, date, netip.MustParseAddrPort("127.0.0.1:1"), 1, false, time.Unix(0, 0))
+			c := conn.New(srv, tr, mkOwner{}, obs, date, nil, netip.MustParseAddrPort("127.0.0.1:1"), 1, false, time.Unix(0, 0))
 			flush := obs.(interface{ Flush() })
 			req := []byte(strings.Repeat(mkReq("GET", tc.path, ""), 16))
 			now := time.Unix(1, 0)

@@ -104,7 +104,7 @@ func TestMarkScenarioStep(t *testing.T) {
 			srv.Defaults()
 			date := &proto.DateCache{}
 			date.Update(time.Unix(0, 0))
-			c := conn.New(srv, &mkTransport{}, mkOwner{}, rec, date, netip.MustParseAddrPort("127.0.0.1:1"), 1, false, time.Unix(0, 0))
+			c := conn.New(srv, &mkTransport{}, mkOwner{}, rec, date, nil, netip.MustParseAddrPort("127.0.0.1:1"), 1, false, time.Unix(0, 0))
 			c.OnData([]byte(mkReq("GET", "/healthz", tc.headers)), time.Unix(1, 0))
 			is.Equal(len(rec.tags), 1)
 			is.Equal(rec.tags[0], tc.want)

@@ -286,7 +286,7 @@ func (e *blockingEngine) newConn(nc *net.TCPConn, tc *tls.Conn, now time.Time) *
 	}
 	remote, _ := netip.ParseAddrPort(nc.RemoteAddr().String())
 	bc.date.Update(now)
-	bc.c = conn.New(e.cfg.Server, bc, bc, obs, &bc.date, remote, nextConnID.Add(1), tc != nil, now)
+	bc.c = conn.New(e.cfg.Server, bc, bc, obs, &bc.date, nil, remote, nextConnID.Add(1), tc != nil, now)
 	return bc
 }
 

@@ -118,17 +118,18 @@ const (
 // own goroutine touches its fields, except tasks/cmds (guarded by mu / atomics) and the
 // eventfd used to wake it.
 type eventLoop struct {
-	r      *Reactor
-	idx    int
-	epfd   int
-	evfd   int
-	lfd    int
-	conns  map[int]*entry
-	buf    []byte
-	date   proto.DateCache
-	obs    conn.Observer
-	flush  Flusher
-	events [maxEvents]unix.EpollEvent
+	r       *Reactor
+	idx     int
+	epfd    int
+	evfd    int
+	lfd     int
+	conns   map[int]*entry
+	buf     []byte
+	date    proto.DateCache
+	scratch conn.Scratch // shared by this loop's connections (one is handled at a time)
+	obs     conn.Observer
+	flush   Flusher
+	events  [maxEvents]unix.EpollEvent
 
 	mu    sync.Mutex
 	tasks []task // posted functions; unbounded, but each is tied to a live connection
@@ -347,7 +348,7 @@ func (l *eventLoop) accept(now time.Time) {
 		unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
 		e := &entry{fd: fd, l: l}
 		id := nextConnID.Add(1)
-		e.c = conn.New(l.r.cfg.Server, e, e, l.obs, &l.date, remote, id, false, now)
+		e.c = conn.New(l.r.cfg.Server, e, e, l.obs, &l.date, &l.scratch, remote, id, false, now)
 		l.conns[fd] = e
 		l.r.active.Add(1)
 		// Read at once: a client usually sends its request right after connecting, and a
