@@ -17,6 +17,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"ownhttp/proto"
 )
 
 // Options configures a load run.
@@ -270,15 +272,15 @@ func readResponse(br *bufio.Reader, head bool) (status int, closeConn bool, err 
 		}
 		name, value := splitHeader(line)
 		switch {
-		case equalFold(name, "content-length"):
+		case proto.EqualFold(name, "content-length"):
 			length, err = strconv.ParseInt(string(value), 10, 64)
 			if err != nil {
 				return 0, false, errFraming
 			}
-		case equalFold(name, "transfer-encoding"):
-			chunked = equalFold(value, "chunked")
-		case equalFold(name, "connection"):
-			closeConn = equalFold(value, "close")
+		case proto.EqualFold(name, "transfer-encoding"):
+			chunked = proto.EqualFold(value, "chunked")
+		case proto.EqualFold(name, "connection"):
+			closeConn = proto.EqualFold(value, "close")
 		}
 	}
 	switch {
@@ -346,22 +348,6 @@ func splitHeader(line []byte) (name, value []byte) {
 		value = value[:len(value)-1]
 	}
 	return name, value
-}
-
-func equalFold(b []byte, lower string) bool {
-	if len(b) != len(lower) {
-		return false
-	}
-	for i := range b {
-		c := b[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if c != lower[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // histogram records latencies in log-linear buckets: 1 µs resolution below 1 ms, then about

@@ -10,20 +10,29 @@ import (
 
 const jsonType = "application/json"
 
-// writeJSON answers with v as JSON.
-func writeJSON(x *conn.Exchange, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		writeError(x, 500, "internal", "response could not be encoded")
-		return
-	}
-	x.Text(status, jsonType, b)
-}
+// writeJSON answers with v as JSON (answerJSON on the exchange's own reply).
+func writeJSON(x *conn.Exchange, status int, v any) { answerJSON(&x.Reply, status, v) }
 
 // writeError answers with the API error shape {"error":{"code":…,"message":…}}.
 func writeError(x *conn.Exchange, status int, code, message string) {
+	answerError(&x.Reply, status, code, message)
+}
+
+// answerJSON fills r with v as JSON; the answer* helpers serve replies finished off the event
+// loop (inside x.Go or Defer) and, through the write* helpers, the inline ones.
+func answerJSON(r *conn.Reply, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		answerError(r, 500, "internal", "response could not be encoded")
+		return
+	}
+	r.Text(status, jsonType, b)
+}
+
+// answerError fills r with the API error shape.
+func answerError(r *conn.Reply, status int, code, message string) {
 	b, _ := json.Marshal(errorBody{Error: errorDetail{Code: code, Message: message}})
-	x.Text(status, jsonType, b)
+	r.Text(status, jsonType, b)
 }
 
 type errorBody struct {
@@ -66,7 +75,10 @@ func statusOf(err error) (status int, code, message string) {
 }
 
 // writeErr answers with a product error.
-func writeErr(x *conn.Exchange, err error) {
+func writeErr(x *conn.Exchange, err error) { answerErr(&x.Reply, err) }
+
+// answerErr fills r with a product error, its status from statusOf.
+func answerErr(r *conn.Reply, err error) {
 	status, code, msg := statusOf(err)
-	writeError(x, status, code, msg)
+	answerError(r, status, code, msg)
 }

@@ -2,7 +2,6 @@ package features
 
 import (
 	"context"
-	"encoding/json"
 	"strings"
 	"time"
 
@@ -41,28 +40,6 @@ func (a *App) withState(x *conn.Exchange, fn func(ctx context.Context, st *state
 // labErr builds a product error for statusOf; the Kind decides the status there.
 func labErr(k state.Kind, code, message string) error {
 	return &state.Error{Kind: k, Code: code, Message: message}
-}
-
-// answerJSON is writeJSON for a reply finished off the event loop (inside x.Go).
-func answerJSON(r *conn.Reply, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		answerError(r, 500, "internal", "response could not be encoded")
-		return
-	}
-	r.Text(status, jsonType, b)
-}
-
-// answerError is writeError for a reply finished off the event loop (inside x.Go).
-func answerError(r *conn.Reply, status int, code, message string) {
-	b, _ := json.Marshal(errorBody{Error: errorDetail{Code: code, Message: message}})
-	r.Text(status, jsonType, b)
-}
-
-// answerErr is writeErr for a reply finished off the event loop: statusOf maps err.
-func answerErr(r *conn.Reply, err error) {
-	status, code, msg := statusOf(err)
-	answerError(r, status, code, msg)
 }
 
 type mockListBody struct {
