@@ -26,20 +26,15 @@ type Conn struct {
 	tls     bool
 
 	now time.Time
-	// end is the completion time of responses finished during the current event (read once
-	// per event, not per response: pipelined responses finished together share it).
-	end    time.Time
-	endSet bool
 
 	// Inbound. in holds bytes not yet consumed (own copy); bytes handed to OnData are parsed
 	// in place and only the unconsumed rest is copied here.
 	in        []byte
-	req       *proto.Request // the owner's scratch: valid only while an event is handled
-	x         Exchange
-	comp      *Completed // the owner's scratch, filled for each Observer.Done
-	reqActive bool       // a request has started arriving (head or body incomplete)
-	headDone  bool       // the current request's head has arrived (its body has not)
-	reqStart  time.Time  // first byte of the current request
+	sh        *Scratch       // the owner's scratch: valid only while an event is handled
+	req       *proto.Request // &sh.Req
+	reqActive bool           // a request has started arriving (head or body incomplete)
+	headDone  bool           // the current request's head has arrived (its body has not)
+	reqStart  time.Time      // first byte of the current request
 	lastRead  time.Time
 	chunk     proto.ChunkedDecoder
 	chunkOn   bool // chunk decoder belongs to the current request
@@ -49,7 +44,10 @@ type Conn struct {
 	served    int
 
 	// Outbound, in order: out[outPos:], then file, then the active stream, then queue.
+	// out is nil while nothing waits to be sent; during an event it is usually sh.Out (see
+	// borrowOut), and only output a slow socket did not take is copied into a buffer of c's.
 	out       []byte
+	outShared bool // out is sh.Out, borrowed for the current event
 	outPos    int
 	file      *slot
 	active    *slot
@@ -72,12 +70,23 @@ type Conn struct {
 	wantRead   bool
 }
 
-// Scratch is per-owner working memory that connections share: the request being parsed and
-// the record handed to the observer. An owner (an event loop) handles one connection at a
-// time, so its connections can share one; nothing in it survives an event.
+// Scratch is per-owner working memory that connections share: the request being parsed,
+// the exchange handed to the handler, the record handed to the observer and the output
+// buffer responses are rendered into. An owner (an event loop) handles one connection at a
+// time, so its connections can share one; nothing in it survives an event, which is why an
+// idle connection holds no buffers.
 type Scratch struct {
 	Req  proto.Request
+	X    Exchange
 	Comp Completed
+	// Out is lent to one connection at a time (outUser) and handed back when the event's
+	// output is written; output left unsent is copied out first.
+	Out     []byte
+	outUser *Conn
+	// end is the completion time of responses finished during the current event (read once
+	// per event, not per response: pipelined responses finished together share it).
+	end    time.Time
+	endSet bool
 }
 
 // New returns the driver for an accepted connection. date is the owner's cached Date value;
@@ -87,12 +96,18 @@ func New(srv *Server, t Transport, owner Owner, obs Observer, date *proto.DateCa
 	if scratch == nil {
 		scratch = new(Scratch)
 	}
-	c := &Conn{srv: srv, t: t, owner: owner, obs: obs, date: date, remote: remote, id: id, tls: tls,
-		now: now, lastRead: now, lastWrite: now, wantRead: true, req: &scratch.Req, comp: &scratch.Comp}
-	// c.req.Headers grows to what the client sends (an idle connection keeps only that)
-	c.x.c = c
-	c.starter, _ = obs.(Starter)
+	c := new(Conn)
+	Init(c, srv, t, owner, obs, date, scratch, remote, id, tls, now)
 	return c
+}
+
+// Init is New for a Conn the engine allocates itself (embedded in its own record); c must
+// be zero.
+func Init(c *Conn, srv *Server, t Transport, owner Owner, obs Observer, date *proto.DateCache, scratch *Scratch,
+	remote netip.AddrPort, id uint64, tls bool, now time.Time) {
+	*c = Conn{srv: srv, t: t, owner: owner, obs: obs, date: date, remote: remote, id: id, tls: tls,
+		now: now, lastRead: now, lastWrite: now, wantRead: true, sh: scratch, req: &scratch.Req}
+	c.starter, _ = obs.(Starter)
 }
 
 // ID returns the connection id given to New.
@@ -117,7 +132,7 @@ func (c *Conn) Idle() bool {
 // OnData handles bytes read from the socket. p is only borrowed: it may be the engine's
 // shared read buffer, and no view into it survives the call.
 func (c *Conn) OnData(p []byte, now time.Time) {
-	c.endSet = false
+	c.sh.endSet = false
 	if c.closed {
 		return
 	}
@@ -144,7 +159,7 @@ func (c *Conn) OnData(p []byte, now time.Time) {
 // OnEOF handles the client's end of input. Queued responses are still sent; then the
 // connection closes.
 func (c *Conn) OnEOF(now time.Time) {
-	c.endSet = false
+	c.sh.endSet = false
 	if c.closed {
 		return
 	}
@@ -163,7 +178,7 @@ func (c *Conn) OnEOF(now time.Time) {
 
 // OnWritable continues sending after the socket became writable.
 func (c *Conn) OnWritable(now time.Time) {
-	c.endSet = false
+	c.sh.endSet = false
 	if c.closed {
 		return
 	}
@@ -173,7 +188,7 @@ func (c *Conn) OnWritable(now time.Time) {
 
 // RunPosted runs a function posted through Owner.Post, then sends what it produced.
 func (c *Conn) RunPosted(fn func(), now time.Time) {
-	c.endSet = false
+	c.sh.endSet = false
 	if c.closed {
 		return
 	}
@@ -205,7 +220,7 @@ func (c *Conn) Deadline() time.Time {
 // request still arriving gets 408 and the connection closes; a client that stopped reading
 // its responses is dropped.
 func (c *Conn) OnTimer(now time.Time) {
-	c.endSet = false
+	c.sh.endSet = false
 	if c.closed {
 		return
 	}
@@ -228,7 +243,7 @@ func (c *Conn) OnTimer(now time.Time) {
 // OnDrain is called once when the server starts draining: an idle connection closes now;
 // a busy one finishes its request and closes at the next one.
 func (c *Conn) OnDrain(now time.Time) {
-	c.endSet = false
+	c.sh.endSet = false
 	if c.closed {
 		return
 	}
@@ -348,6 +363,7 @@ func (c *Conn) maybeContinue() {
 	c.sent100 = true
 	const cont = "HTTP/1.1 100 Continue\r\n\r\n"
 	if c.queueEmpty() {
+		c.borrowOut()
 		c.out = append(c.out, cont...)
 		return
 	}
@@ -360,8 +376,9 @@ func (c *Conn) queueEmpty() bool { return len(c.queue) == 0 && c.file == nil && 
 func (c *Conn) dispatch(head, body []byte, bytesIn int64) {
 	c.served++
 	c.sent100 = false
-	x := &c.x
+	x := &c.sh.X
 	x.Reply.reset()
+	x.c = c
 	x.Req, x.Body, x.Head = c.req, body, head
 	x.Remote, x.ConnID, x.Seq, x.Now, x.TLS = c.remote, c.id, c.served, c.now, c.tls
 	x.TraceID = c.srv.traceID(c.id, c.served)
@@ -394,6 +411,7 @@ func (c *Conn) dispatch(head, body []byte, bytesIn int64) {
 	}
 	if x.file == nil && c.queueEmpty() {
 		start := len(c.out)
+		c.borrowOut()
 		c.out = c.render(c.out, &x.Reply, c.req.Method, c.req.HTTP11(), x.TraceID, c.served, c.closeAfter)
 		c.observe(&x.Reply, head, body, c.req.Path, c.req.Method, x.Seq, x.TraceID, bytesIn, int64(len(c.out)-start), c.reqStart)
 		return
@@ -438,6 +456,7 @@ func (c *Conn) protoError(err error) {
 	trace := c.srv.traceID(c.id, seq)
 	if c.queueEmpty() {
 		start := len(c.out)
+		c.borrowOut()
 		c.out = c.render(c.out, &r, proto.MethodUnknown, true, trace, seq, true)
 		c.observe(&r, nil, nil, nil, proto.MethodUnknown, seq, trace, 0, int64(len(c.out)-start), c.reqStart)
 		return
@@ -454,16 +473,16 @@ func (c *Conn) observe(r *Reply, head, body, path []byte, m proto.Method, seq in
 		return
 	}
 	protoErr := m == proto.MethodUnknown
-	if !c.endSet {
-		c.end, c.endSet = c.srv.Now(), true
+	if !c.sh.endSet {
+		c.sh.end, c.sh.endSet = c.srv.Now(), true
 	}
-	*c.comp = Completed{
+	c.sh.Comp = Completed{
 		Remote: c.remote, ConnID: c.id, Seq: seq, TraceID: trace, Method: m, Path: path,
 		Head: head, Body: body, Status: r.Status, BytesIn: bytesIn, BytesOut: bytesOut,
-		Start: start, End: c.end, Route: r.Route, Reused: seq > 1, Tags: r.Tags,
+		Start: start, End: c.sh.end, Route: r.Route, Reused: seq > 1, Tags: r.Tags,
 		Proto: protoErr, Draining: c.srv.Draining(),
 	}
-	c.obs.Done(c.comp)
+	c.obs.Done(&c.sh.Comp)
 }
 
 // render appends the response head (and a byte body) for r.
@@ -625,6 +644,7 @@ func (c *Conn) pump() {
 		if len(c.queue) == 0 {
 			c.queue = c.queue[:0:0]
 		}
+		c.borrowOut()
 		c.out = append(c.out, s.buf...)
 		if s.interim {
 			continue
@@ -634,6 +654,7 @@ func (c *Conn) pump() {
 			c.file = s
 		case s.stream != nil:
 			c.active = s
+			c.borrowOut()
 			c.out = append(c.out, s.pendingSB...)
 			s.bytesOut += int64(len(s.pendingSB))
 			s.pendingSB = nil
@@ -698,6 +719,7 @@ func (c *Conn) streamData(st *Stream, p []byte) {
 		c.shut()
 		return
 	}
+	c.borrowOut()
 	c.out = append(c.out, enc...)
 	s.bytesOut += int64(len(enc))
 }
@@ -718,6 +740,7 @@ func (c *Conn) streamEnd(st *Stream) {
 
 func (c *Conn) endStream(s *slot) {
 	if !s.rawStream {
+		c.borrowOut()
 		c.out = append(c.out, proto.LastChunk...)
 		s.bytesOut += int64(len(proto.LastChunk))
 	}
@@ -726,9 +749,47 @@ func (c *Conn) endStream(s *slot) {
 	c.finishSlot(s)
 }
 
+// borrowOut lends the owner's shared output buffer to c when c holds no output of its own
+// and no other connection has it (then c appends to a buffer of its own, as before).
+func (c *Conn) borrowOut() {
+	if len(c.out) != 0 || c.outShared || c.sh.outUser != nil {
+		return
+	}
+	c.out, c.outPos, c.outShared, c.sh.outUser = c.sh.Out[:0], 0, true, c
+}
+
+// returnOut gives the shared output buffer back at the end of an event, keeping its grown
+// capacity for the next connection; whatever the socket did not take is copied into a
+// buffer of c's own first.
+func (c *Conn) returnOut() {
+	if !c.outShared {
+		return
+	}
+	b := c.out
+	c.outShared, c.sh.outUser = false, nil
+	if cap(b) <= maxSharedOut {
+		c.sh.Out = b[:0]
+	}
+	if c.closed || c.outPos == len(b) {
+		c.out, c.outPos = nil, 0
+		return
+	}
+	c.out = append([]byte(nil), b[c.outPos:]...)
+	c.outPos = 0
+}
+
+// maxSharedOut bounds the capacity the shared output buffer keeps between events.
+const maxSharedOut = 256 << 10
+
 // flush writes pending output until done or the socket would block, then resumes request
-// processing that backpressure paused, and closes when a close was decided.
+// processing that backpressure paused, and closes when a close was decided. It ends the
+// event's use of the shared output buffer.
 func (c *Conn) flush() {
+	c.flushOut()
+	c.returnOut()
+}
+
+func (c *Conn) flushOut() {
 	for !c.closed {
 		for c.outPos < len(c.out) {
 			n, err := c.t.Write(c.out[c.outPos:])
@@ -745,11 +806,12 @@ func (c *Conn) flush() {
 				return
 			}
 		}
-		c.out = c.out[:0]
-		c.outPos = 0
-		if cap(c.out) > 256<<10 {
-			c.out = nil
+		if c.outShared {
+			c.out = c.out[:0]
+		} else {
+			c.out = nil // an idle connection keeps no output buffer
 		}
+		c.outPos = 0
 		if c.file != nil {
 			s := c.file
 			n, err := c.t.SendFile(s.file, s.fileOff, s.fileLen)
@@ -837,5 +899,6 @@ func (c *Conn) shut() {
 		c.dropSlot(s)
 	}
 	c.queue = nil
+	c.returnOut()
 	c.in, c.out, c.body = nil, nil, nil
 }

@@ -254,3 +254,45 @@ func TestGoPoolFull(t *testing.T) {
 	is.True(!strings.Contains(out, "application/json"))
 	is.Equal(rec.statuses, []int{503})
 }
+
+// Connections of one owner share its Scratch: output a blocked socket did not take is kept
+// by its connection, while the other connection goes on rendering into the shared buffer,
+// and neither sees the other's bytes. An idle connection keeps no output buffer.
+func TestSharedScratchKeepsUnsentOutput(t *testing.T) {
+	is := is.New(t)
+	var sh Scratch
+	srv := &Server{Offload: &syncOffload{}, Handler: HandlerFunc(func(x *Exchange) {
+		x.Text(200, "text/plain", bytes.Repeat([]byte(x.Req.Path[1:2]), 1000))
+	})}
+	srv.Defaults()
+	var date proto.DateCache
+	date.Update(time.Unix(0, 0))
+	now := time.Unix(1, 0)
+	newConn := func(id uint64) (*Conn, *fakeTransport) {
+		tr := &fakeTransport{}
+		ow := &fakeOwner{}
+		c := New(srv, tr, ow, nil, &date, &sh, netip.MustParseAddrPort("127.0.0.1:1"), id, false, now)
+		ow.c = c
+		return c, tr
+	}
+	a, ta := newConn(1)
+	b, tb := newConn(2)
+	ta.blocked = true
+	a.OnData([]byte("GET /a HTTP/1.1\r\nHost: x\r\n\r\n"), now)
+	is.True(a.WantWrite())
+	for range 3 {
+		b.OnData([]byte("GET /b HTTP/1.1\r\nHost: x\r\n\r\n"), now)
+	}
+	is.True(b.Idle())
+	is.Equal(b.out, nil) // nothing kept between events
+	ta.blocked = false
+	a.OnWritable(now)
+	is.True(a.Idle())
+	as, bs := strings.Repeat("a", 1000), strings.Repeat("b", 1000)
+	is.Equal(len(statusLines(ta.out.String())), 1)
+	is.Equal(strings.Count(ta.out.String(), as), 1)
+	is.Equal(strings.Count(ta.out.String(), "bbbb"), 0)
+	is.Equal(len(statusLines(tb.out.String())), 3)
+	is.Equal(strings.Count(tb.out.String(), bs), 3)
+	is.Equal(strings.Count(tb.out.String(), "aaaa"), 0)
+}

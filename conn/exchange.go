@@ -61,8 +61,10 @@ func (r *Reply) reset() {
 	*r = Reply{hdr: hdr}
 }
 
-// Exchange is one request and its response slot. It is owned by the connection and reused;
-// the request fields are valid only during Handler.Serve.
+// Exchange is one request and its response slot. It belongs to the connection's owner (one
+// event loop shares one among its connections) and is reused: the Exchange and everything it
+// points to are valid only during Handler.Serve. Work that outlives Serve goes through Go,
+// Defer or Stream, which hand it a Reply of its own.
 type Exchange struct {
 	Req  *proto.Request
 	Body []byte // decoded body; valid only during Serve

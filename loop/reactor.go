@@ -123,7 +123,8 @@ type eventLoop struct {
 	epfd    int
 	evfd    int
 	lfd     int
-	conns   map[int]*entry
+	conns   []*entry // indexed by descriptor; nil where none
+	live    int      // non-nil entries of conns
 	buf     []byte
 	date    proto.DateCache
 	scratch conn.Scratch // shared by this loop's connections (one is handled at a time)
@@ -160,7 +161,7 @@ func newEventLoop(r *Reactor, idx, lfd int) (*eventLoop, error) {
 		unix.Close(epfd)
 		return nil, fmt.Errorf("eventfd: %w", err)
 	}
-	l := &eventLoop{r: r, idx: idx, epfd: epfd, evfd: evfd, lfd: lfd, conns: make(map[int]*entry),
+	l := &eventLoop{r: r, idx: idx, epfd: epfd, evfd: evfd, lfd: lfd,
 		buf: make([]byte, readBufferSize)}
 	if r.cfg.NewObserver != nil {
 		l.obs = r.cfg.NewObserver()
@@ -271,7 +272,7 @@ func (l *eventLoop) run() error {
 			case l.evfd:
 				l.runTasks(now)
 			default:
-				if e := l.conns[fd]; e != nil {
+				if e := l.conn(fd); e != nil {
 					l.handle(e, ev.Events, now)
 				}
 			}
@@ -292,7 +293,7 @@ func (l *eventLoop) run() error {
 			l.sweep(now)
 			l.nextSweep = now.Add(sweepInterval)
 		}
-		if l.draining && len(l.conns) == 0 {
+		if l.draining && l.live == 0 {
 			return nil
 		}
 	}
@@ -348,8 +349,8 @@ func (l *eventLoop) accept(now time.Time) {
 		unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
 		e := &entry{fd: fd, l: l}
 		id := nextConnID.Add(1)
-		e.c = conn.New(l.r.cfg.Server, e, e, l.obs, &l.date, &l.scratch, remote, id, false, now)
-		l.conns[fd] = e
+		conn.Init(&e.c, l.r.cfg.Server, e, e, l.obs, &l.date, &l.scratch, remote, id, false, now)
+		l.addConn(e)
 		l.r.active.Add(1)
 		// Read at once: a client usually sends its request right after connecting, and a
 		// short exchange (connection per request) then completes without ever being
@@ -369,7 +370,7 @@ func rejectFD(fd int, draining bool, date []byte) {
 }
 
 func (l *eventLoop) handle(e *entry, events uint32, now time.Time) {
-	c := e.c
+	c := &e.c
 	if events&(unix.EPOLLIN|unix.EPOLLHUP|unix.EPOLLERR|unix.EPOLLRDHUP) != 0 && (c.WantRead() || events&(unix.EPOLLHUP|unix.EPOLLERR) != 0) {
 		n, err := unix.Read(e.fd, l.buf)
 		switch {
@@ -390,7 +391,7 @@ func (l *eventLoop) handle(e *entry, events uint32, now time.Time) {
 
 // sync closes a finished connection or updates its epoll interest to what it wants.
 func (l *eventLoop) sync(e *entry) {
-	c := e.c
+	c := &e.c
 	if c.Closed() {
 		l.closeEntry(e)
 		return
@@ -427,7 +428,8 @@ func (l *eventLoop) closeEntry(e *entry) {
 	}
 	e.closed = true
 	e.dead.Store(true)
-	delete(l.conns, e.fd)
+	l.conns[e.fd] = nil
+	l.live--
 	unix.Close(e.fd) // closing removes it from the epoll set
 	l.r.active.Add(-1)
 }
@@ -439,6 +441,9 @@ func (l *eventLoop) sweep(now time.Time) {
 		l.ctl(unix.EPOLL_CTL_ADD, l.lfd, unix.EPOLLIN)
 	}
 	for _, e := range l.conns {
+		if e == nil {
+			continue
+		}
 		d := e.c.Deadline()
 		if !d.IsZero() && !now.Before(d) {
 			e.c.OnTimer(now)
@@ -454,6 +459,9 @@ func (l *eventLoop) startDrain(now time.Time) {
 		l.lfd = -1
 	}
 	for _, e := range l.conns {
+		if e == nil {
+			continue
+		}
 		e.c.OnDrain(now)
 		l.sync(e)
 	}
@@ -461,17 +469,36 @@ func (l *eventLoop) startDrain(now time.Time) {
 
 func (l *eventLoop) stopAll() {
 	for _, e := range l.conns {
+		if e == nil {
+			continue
+		}
 		e.c.Abort()
 		l.closeEntry(e)
 	}
 }
 
-// entry is one connection of a loop: its socket, its driver, and the Transport and Owner the
-// driver uses.
+// conn returns the live connection on fd, or nil.
+func (l *eventLoop) conn(fd int) *entry {
+	if fd < len(l.conns) {
+		return l.conns[fd]
+	}
+	return nil
+}
+
+func (l *eventLoop) addConn(e *entry) {
+	if e.fd >= len(l.conns) {
+		l.conns = append(l.conns, make([]*entry, e.fd+1-len(l.conns))...)
+	}
+	l.conns[e.fd] = e
+	l.live++
+}
+
+// entry is one connection of a loop: its socket, its driver (one allocation for both), and
+// the Transport and Owner the driver uses.
 type entry struct {
+	c          conn.Conn
 	fd         int
 	l          *eventLoop
-	c          *conn.Conn
 	events     uint32
 	registered bool        // added to the epoll set (a connection may finish before it is)
 	closed     bool        // loop goroutine only
