@@ -23,6 +23,7 @@ import (
 
 	"github.com/matryer/is"
 
+	"ownhttp/bench"
 	"ownhttp/state"
 )
 
@@ -916,4 +917,59 @@ func TestScenarioBinary(t *testing.T) {
 			}
 		})
 	}
+}
+
+// compare-engines runs both engines under the load flags' load, with the slow readers beside
+// it when asked: the workload names them, and each engine's slow readers received bodies
+// without errors. Only counts are checked, never speed. The demo token from the environment
+// guards the in-process server too; creating the slow readers' mock must carry it.
+func TestBenchCompareEngines(t *testing.T) {
+	t.Setenv("OWNHTTP_DEMO_TOKEN", "bench-token")
+	quick := []string{"bench", "compare-engines", "--duration", "300ms", "--warmup", "100ms", "--concurrency", "4"}
+	for _, tc := range []struct {
+		name     string
+		args     []string
+		workload string
+	}{
+		{"slow readers", []string{"--slow-readers", "2", "--slow-body-size", "65536"},
+			"GET /, concurrency 4, keep-alive true, pipeline 1, 300ms, with 2 slow readers of a 64 KiB mock body"},
+		{"no slow readers", []string{"--slow-readers", "0"}, "GET /, concurrency 4, keep-alive true, pipeline 1, 300ms"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			is := is.New(t)
+			res := runCLI(t, context.Background(), append(quick, tc.args...)...)
+			is.Equal(res.code, 0) // exit status
+			var out struct {
+				Workload string                     `json:"workload"`
+				Results  map[string]bench.Summary   `json:"results"`
+				Slow     map[string]bench.SlowStats `json:"slow_readers"`
+				Gates    struct {
+					Checks map[string]bool `json:"checks"`
+				} `json:"gates"`
+				Markdown string `json:"markdown_table"`
+			}
+			is.NoErr(json.Unmarshal([]byte(res.stdout), &out))
+			is.Equal(out.Workload, tc.workload)
+			is.True(strings.HasPrefix(out.Markdown, "Workload: "+tc.workload+"\n"))
+			is.Equal(len(out.Gates.Checks), 3)
+			for _, engine := range []string{"epoll", "threadpool"} {
+				is.True(out.Results[engine].Requests > 0) // the measured load ran on both engines
+				is.True(strings.Contains(out.Markdown, "| "+engine+" | "))
+			}
+			if strings.Contains(tc.workload, "slow readers") {
+				is.Equal(len(out.Slow), 2)
+				for engine, s := range out.Slow {
+					is.True(s.Bytes > 0)         // the slow readers received body bytes
+					is.Equal(s.Errors, int64(0)) // and no errors, even when the server stopped
+					t.Logf("%s: %+v", engine, s)
+				}
+			} else {
+				is.Equal(out.Slow, nil) // no slow_readers field
+				is.True(!strings.Contains(out.Markdown, "Slow"))
+			}
+		})
+	}
+	is := is.New(t)
+	res := runCLI(t, context.Background(), "bench", "compare-engines", "--slow-readers", "-1")
+	is.Equal(res.code, 2) // a usage error
 }

@@ -249,52 +249,67 @@ var errFraming = errors.New("bench: bad response framing")
 // Connection: close and neither) the end of the connection. It returns the status and whether
 // the server closes the connection.
 func readResponse(br *bufio.Reader, head bool) (status int, closeConn bool, err error) {
-	line, err := br.ReadSlice('\n')
+	h, err := readHead(br)
 	if err != nil {
 		return 0, false, err
 	}
-	if len(line) < 12 || string(line[:5]) != "HTTP/" {
-		return 0, false, errFraming
-	}
-	status, err = strconv.Atoi(string(line[9:12]))
-	if err != nil {
-		return 0, false, errFraming
-	}
-	length := int64(-1)
-	chunked := false
-	for {
-		line, err = br.ReadSlice('\n')
-		if err != nil {
-			return 0, false, err
-		}
-		if len(line) <= 2 {
-			break
-		}
-		name, value := splitHeader(line)
-		switch {
-		case proto.EqualFold(name, "content-length"):
-			length, err = strconv.ParseInt(string(value), 10, 64)
-			if err != nil {
-				return 0, false, errFraming
-			}
-		case proto.EqualFold(name, "transfer-encoding"):
-			chunked = proto.EqualFold(value, "chunked")
-		case proto.EqualFold(name, "connection"):
-			closeConn = proto.EqualFold(value, "close")
-		}
-	}
 	switch {
-	case head || status == 204 || status == 304 || status < 200:
-	case chunked:
+	case head || h.status == 204 || h.status == 304 || h.status < 200:
+	case h.chunked:
 		err = skipChunked(br)
-	case length >= 0:
-		_, err = br.Discard(int(length))
-	case closeConn:
+	case h.length >= 0:
+		_, err = br.Discard(int(h.length))
+	case h.closeConn:
 		_, err = io.Copy(io.Discard, br)
 	default:
 		err = errFraming
 	}
-	return status, closeConn, err
+	return h.status, h.closeConn, err
+}
+
+// responseHead is what the status line and headers of a response say about its framing.
+type responseHead struct {
+	status    int
+	length    int64 // Content-Length, -1 without one
+	chunked   bool  // Transfer-Encoding: chunked
+	closeConn bool  // Connection: close
+}
+
+// readHead reads a response's status line and headers, up to and including the empty line.
+func readHead(br *bufio.Reader) (responseHead, error) {
+	h := responseHead{length: -1}
+	line, err := br.ReadSlice('\n')
+	if err != nil {
+		return h, err
+	}
+	if len(line) < 12 || string(line[:5]) != "HTTP/" {
+		return h, errFraming
+	}
+	h.status, err = strconv.Atoi(string(line[9:12]))
+	if err != nil {
+		return h, errFraming
+	}
+	for {
+		line, err = br.ReadSlice('\n')
+		if err != nil {
+			return h, err
+		}
+		if len(line) <= 2 {
+			return h, nil
+		}
+		name, value := splitHeader(line)
+		switch {
+		case proto.EqualFold(name, "content-length"):
+			h.length, err = strconv.ParseInt(string(value), 10, 64)
+			if err != nil {
+				return h, errFraming
+			}
+		case proto.EqualFold(name, "transfer-encoding"):
+			h.chunked = proto.EqualFold(value, "chunked")
+		case proto.EqualFold(name, "connection"):
+			h.closeConn = proto.EqualFold(value, "close")
+		}
+	}
 }
 
 func skipChunked(br *bufio.Reader) error {
