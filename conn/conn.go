@@ -120,6 +120,11 @@ func (c *Conn) Closed() bool { return c.closed }
 // while lingering it stays true so input can be drained).
 func (c *Conn) WantRead() bool { return !c.closed && c.wantRead && !c.readEOF }
 
+// KeptAlive reports that a response was produced and the connection stays open for more
+// requests (an engine turns Nagle's algorithm off then, as nginx's tcp_nodelay does: a
+// connection that serves one request and closes never needs it).
+func (c *Conn) KeptAlive() bool { return !c.closed && c.served > 0 && !c.closeAfter }
+
 // WantWrite reports whether output is waiting for the socket to become writable.
 func (c *Conn) WantWrite() bool { return !c.closed && c.wantWrite }
 
@@ -792,7 +797,13 @@ func (c *Conn) flush() {
 func (c *Conn) flushOut() {
 	for !c.closed {
 		for c.outPos < len(c.out) {
-			n, err := c.t.Write(c.out[c.outPos:])
+			var n int
+			var err error
+			if c.file != nil {
+				n, err = c.t.WriteMore(c.out[c.outPos:]) // the head of the file that follows
+			} else {
+				n, err = c.t.Write(c.out[c.outPos:])
+			}
 			if n > 0 {
 				c.outPos += n
 				c.lastWrite = c.now

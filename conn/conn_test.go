@@ -28,6 +28,8 @@ func (f *fakeTransport) Write(p []byte) (int, error) {
 	return f.out.Write(p)
 }
 
+func (f *fakeTransport) WriteMore(p []byte) (int, error) { return f.Write(p) }
+
 func (f *fakeTransport) SendFile(file *os.File, off, n int64) (int64, error) {
 	b := make([]byte, n)
 	m, err := file.ReadAt(b, off)

@@ -76,6 +76,9 @@ type Tags struct {
 // sets.
 type Transport interface {
 	Write(p []byte) (int, error)
+	// WriteMore is Write for bytes that a file body follows at once (a response head): the
+	// transport may hold them back to send them with it.
+	WriteMore(p []byte) (int, error)
 	// SendFile sends up to n bytes of f from off, returning how many were sent.
 	SendFile(f *os.File, off, n int64) (int64, error)
 	// CloseWrite shuts the sending side (TCP FIN) for a lingering close.

@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"net/netip"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -519,14 +518,6 @@ func TestEventFeederStops(t *testing.T) {
 
 // --- the handlers, through a real conn.Conn over a recording transport ---
 
-type evTransport struct{ out bytes.Buffer }
-
-func (t *evTransport) Write(p []byte) (int, error) { return t.out.Write(p) }
-func (t *evTransport) SendFile(*os.File, int64, int64) (int64, error) {
-	return 0, errors.New("no sendfile")
-}
-func (t *evTransport) CloseWrite() error { return nil }
-
 // evNoOwner refuses posted work: the cases below all answer inline.
 type evNoOwner struct{}
 
@@ -544,7 +535,7 @@ func evServeInline(t *testing.T, app *App, raw string, draining bool) (*http.Res
 	}
 	var date proto.DateCache
 	date.Update(now)
-	tr := &evTransport{}
+	tr := &mkTransport{}
 	c := conn.New(srv, tr, evNoOwner{}, nil, &date, nil, netip.AddrPort{}, 1, false, now)
 	c.OnData([]byte(raw), now)
 	resp, err := http.ReadResponse(bufio.NewReader(&tr.out), nil)

@@ -50,10 +50,11 @@ func mkAddMock(t testing.TB, a *state.Actor, payload string) state.Mock {
 	return m
 }
 
-// mkTransport collects what a connection writes.
+// mkTransport collects what a connection writes (the feature tests' connections never send files).
 type mkTransport struct{ out bytes.Buffer }
 
 func (m *mkTransport) Write(p []byte) (int, error)                    { return m.out.Write(p) }
+func (m *mkTransport) WriteMore(p []byte) (int, error)                { return m.out.Write(p) }
 func (m *mkTransport) SendFile(*os.File, int64, int64) (int64, error) { return 0, io.EOF }
 func (m *mkTransport) CloseWrite() error                              { return nil }
 

@@ -484,6 +484,10 @@ func (bc *blockingConn) Write(p []byte) (int, error) {
 	return bc.rw.Write(p)
 }
 
+// WriteMore implements conn.Transport as Write: the blocking socket sends the file at once
+// after it.
+func (bc *blockingConn) WriteMore(p []byte) (int, error) { return bc.Write(p) }
+
 // SendFile implements conn.Transport. On plain sockets net's ReadFrom uses sendfile(2); a TLS
 // session must encrypt, so the file is read into a buffer and written one piece per call,
 // each write with its own deadline.

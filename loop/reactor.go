@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -244,13 +245,18 @@ func (l *eventLoop) run() error {
 	busy := false
 	for {
 		// While there is work, poll without waiting (a raw call: no scheduler hand-off);
-		// when a poll finds nothing, wait in the kernel until the next sweep is due.
+		// when a poll finds nothing, wait in the kernel until the next sweep is due. Before
+		// waiting, yield: goroutines this loop made runnable (offloaded handlers, the state
+		// actor) run now on this thread, instead of after the runtime notices the blocked
+		// system call and hands the P to another thread (a wakeup and a context switch each
+		// time, and a sysmon kept at its fastest tick).
 		var n int
 		var err error
 		if busy {
 			n, err = epollPoll(l.epfd, l.events[:])
 		}
 		if n == 0 && err == nil {
+			runtime.Gosched()
 			timeout := int(time.Until(l.nextSweep) / time.Millisecond)
 			if timeout < 0 {
 				timeout = 0
@@ -346,7 +352,6 @@ func (l *eventLoop) accept(now time.Time) {
 			rejectFD(fd, l.draining, l.date.Bytes())
 			continue
 		}
-		unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
 		e := &entry{fd: fd, l: l}
 		id := nextConnID.Add(1)
 		conn.Init(&e.c, l.r.cfg.Server, e, e, l.obs, &l.date, &l.scratch, remote, id, false, now)
@@ -372,7 +377,7 @@ func rejectFD(fd int, draining bool, date []byte) {
 func (l *eventLoop) handle(e *entry, events uint32, now time.Time) {
 	c := &e.c
 	if events&(unix.EPOLLIN|unix.EPOLLHUP|unix.EPOLLERR|unix.EPOLLRDHUP) != 0 && (c.WantRead() || events&(unix.EPOLLHUP|unix.EPOLLERR) != 0) {
-		n, err := unix.Read(e.fd, l.buf)
+		n, err := sockRead(e.fd, l.buf)
 		switch {
 		case n > 0:
 			c.OnData(l.buf[:n], now)
@@ -395,6 +400,10 @@ func (l *eventLoop) sync(e *entry) {
 	if c.Closed() {
 		l.closeEntry(e)
 		return
+	}
+	if !e.nodelay && c.KeptAlive() {
+		e.nodelay = true
+		unix.SetsockoptInt(e.fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
 	}
 	var want uint32
 	if c.WantRead() {
@@ -501,28 +510,39 @@ type entry struct {
 	l          *eventLoop
 	events     uint32
 	registered bool        // added to the epoll set (a connection may finish before it is)
+	nodelay    bool        // TCP_NODELAY set (once the connection is kept alive)
 	closed     bool        // loop goroutine only
 	dead       atomic.Bool // set with closed, read by posting goroutines
 }
 
-// Write implements conn.Transport with a non-blocking write.
-func (e *entry) Write(p []byte) (int, error) {
+// Write implements conn.Transport with a non-blocking write. A short write means the
+// socket's buffer is full: it reports ErrWouldBlock at once instead of trying again for EAGAIN.
+func (e *entry) Write(p []byte) (int, error) { return e.send(p, false) }
+
+// WriteMore implements conn.Transport: Write with MSG_MORE, so a head and the file body that
+// follows it leave in full segments (as nginx's tcp_nopush), not a small one first.
+func (e *entry) WriteMore(p []byte) (int, error) { return e.send(p, true) }
+
+func (e *entry) send(p []byte, more bool) (int, error) {
 	for {
-		n, err := unix.Write(e.fd, p)
-		if err == unix.EINTR {
+		n, err := sockSend(e.fd, p, more)
+		switch {
+		case err == unix.EINTR:
 			continue
-		}
-		if n < 0 {
-			n = 0
-		}
-		if err == unix.EAGAIN {
+		case err == unix.EAGAIN:
+			return 0, conn.ErrWouldBlock
+		case err != nil:
+			return 0, err
+		case n < len(p):
 			return n, conn.ErrWouldBlock
 		}
-		return n, err
+		return n, nil
 	}
 }
 
-// SendFile implements conn.Transport with a non-blocking sendfile.
+// SendFile implements conn.Transport with a non-blocking sendfile (a system call the runtime
+// knows may block: reading the file can wait for the disk). A short send means the socket's
+// buffer is full and reports ErrWouldBlock; nothing sent and no error means the file ended.
 func (e *entry) SendFile(f *os.File, off, n int64) (int64, error) {
 	if n > 1<<30 {
 		n = 1 << 30
@@ -530,16 +550,17 @@ func (e *entry) SendFile(f *os.File, off, n int64) (int64, error) {
 	o := off
 	for {
 		w, err := unix.Sendfile(e.fd, int(f.Fd()), &o, int(n))
-		if err == unix.EINTR {
+		switch {
+		case err == unix.EINTR:
 			continue
-		}
-		if w < 0 {
-			w = 0
-		}
-		if err == unix.EAGAIN {
+		case err == unix.EAGAIN:
+			return 0, conn.ErrWouldBlock
+		case err != nil:
+			return 0, err
+		case w > 0 && int64(w) < n:
 			return int64(w), conn.ErrWouldBlock
 		}
-		return int64(w), err
+		return int64(w), nil
 	}
 }
 

@@ -7,7 +7,8 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Non-blocking system calls of the reactor made with RawSyscall: they never block, so they
+// Non-blocking system calls of the reactor made with RawSyscall (socket reads and writes,
+// accept, epoll_ctl, polls without a timeout): they never block, so they
 // skip the runtime's syscall bookkeeping (entersyscall/exitsyscall), and a loop that keeps
 // finding work never hands its P to the scheduler. Blocking waits still go through
 // unix.EpollWait, which tells the runtime it may block.
@@ -18,6 +19,30 @@ func epollPoll(epfd int, events []unix.EpollEvent) (int, error) {
 		uintptr(unsafe.Pointer(&events[0])), uintptr(len(events)), 0, 0, 0)
 	if errno != 0 {
 		return 0, errno
+	}
+	return int(n), nil
+}
+
+// sockRead reads from a non-blocking socket.
+func sockRead(fd int, p []byte) (int, error) {
+	n, _, errno := unix.RawSyscall(unix.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)))
+	if errno != 0 {
+		return -1, errno
+	}
+	return int(n), nil
+}
+
+// sockSend writes to a non-blocking socket; with more set the kernel may hold a partial
+// segment back for what the next call sends (MSG_MORE: a response head waits for its file).
+func sockSend(fd int, p []byte, more bool) (int, error) {
+	flags := uintptr(unix.MSG_NOSIGNAL)
+	if more {
+		flags |= unix.MSG_MORE
+	}
+	n, _, errno := unix.RawSyscall6(unix.SYS_SENDTO, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)),
+		flags, 0, 0)
+	if errno != 0 {
+		return -1, errno
 	}
 	return int(n), nil
 }
