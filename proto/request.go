@@ -1,6 +1,9 @@
 package proto
 
-import "bytes"
+import (
+	"bytes"
+	"encoding/binary"
+)
 
 // Method identifies a request method this server knows (RFC 9110 §9). Methods outside this set
 // are answered 501 (RFC 9110 §9.1: "An origin server that receives a request method that is
@@ -401,21 +404,15 @@ func ParseHead(buf []byte, lim *Limits, req *Request) error {
 		// §5.5: field-value = *field-content (VCHAR, obs-text, SP, HTAB). CR is allowed only
 		// as part of the line's CRLF (§2.2); NUL and other controls are refused.
 		vs := i
-		for {
-			if i == len(p) {
-				return more
-			}
-			c := p[i]
-			if fieldValueTable[c] {
-				i++
-				continue
-			}
-			if c == '\r' {
-				break
-			}
-			if c == '\n' {
-				return ErrBareLF
-			}
+		i += fieldValuePrefix(p[i:])
+		if i == len(p) {
+			return more
+		}
+		switch p[i] {
+		case '\r':
+		case '\n':
+			return ErrBareLF
+		default:
 			return ErrBadHeader
 		}
 		value := trimOWS(p[vs:i]) // §5: OWS around the value is not part of it
@@ -821,6 +818,35 @@ var fieldValueTable = func() (t [256]bool) {
 	t['\t'] = true
 	return t
 }()
+
+// fieldValuePrefix returns how many leading octets of b fieldValueTable allows. It checks
+// eight octets at a time while none is a control or DEL (a field value's usual content), and
+// one at a time from the first word that has one (a value's HTAB, or the CR that ends it).
+func fieldValuePrefix(b []byte) int {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	n := 0
+	for {
+		for len(b)-n >= 8 {
+			w := binary.LittleEndian.Uint64(b[n:])
+			del := w ^ (0x7f * ones)
+			// Some octet is below 0x20, or some octet is 0x7f (the classic "has less
+			// than" test; octets of obs-text, 0x80 and up, never set it).
+			if ((w-0x20*ones)&^w|(del-ones)&^del)&highs != 0 {
+				break
+			}
+			n += 8
+		}
+		end := min(n+8, len(b))
+		for ; n < end; n++ {
+			if !fieldValueTable[b[n]] {
+				return n
+			}
+		}
+		if n == len(b) {
+			return n
+		}
+	}
+}
 
 func isToken(b []byte) bool {
 	if len(b) == 0 {

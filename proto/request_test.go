@@ -754,3 +754,28 @@ func TestTokenHelpers(t *testing.T) {
 	is.True(!EqualFold([]byte("content-lengt"), "content-length"))
 	is.True(!EqualFold([]byte("Content_Length"), "content-length"))
 }
+
+// fieldValuePrefix (eight octets at a time) stops exactly where a one-octet-at-a-time scan
+// of fieldValueTable stops, for every octet at every position of every length.
+func TestFieldValuePrefix(t *testing.T) {
+	is := is.New(t)
+	slow := func(b []byte) int {
+		for i, c := range b {
+			if !fieldValueTable[c] {
+				return i
+			}
+		}
+		return len(b)
+	}
+	base := []byte("text/html; q=0.9, \x80\xff obs-text, and more of a long value...")
+	for n := 0; n <= len(base); n++ {
+		for pos := 0; pos < n; pos++ {
+			for c := 0; c < 256; c++ {
+				b := append([]byte(nil), base[:n]...)
+				b[pos] = byte(c)
+				is.Equal(fieldValuePrefix(b), slow(b))
+			}
+		}
+		is.Equal(fieldValuePrefix(base[:n]), n)
+	}
+}
