@@ -439,7 +439,7 @@ func (l *eventLoop) closeEntry(e *entry) {
 	e.dead.Store(true)
 	l.conns[e.fd] = nil
 	l.live--
-	unix.Close(e.fd) // closing removes it from the epoll set
+	sockClose(e.fd) // closing removes it from the epoll set
 	l.r.active.Add(-1)
 }
 

@@ -7,8 +7,8 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Non-blocking system calls of the reactor made with RawSyscall (socket reads and writes,
-// accept, epoll_ctl, polls without a timeout): they never block, so they
+// Non-blocking system calls of the reactor made with RawSyscall (socket reads, writes and
+// closes, accept, epoll_ctl, polls without a timeout): they never block, so they
 // skip the runtime's syscall bookkeeping (entersyscall/exitsyscall), and a loop that keeps
 // finding work never hands its P to the scheduler. Blocking waits still go through
 // unix.EpollWait, which tells the runtime it may block.
@@ -45,6 +45,12 @@ func sockSend(fd int, p []byte, more bool) (int, error) {
 		return -1, errno
 	}
 	return int(n), nil
+}
+
+// sockClose closes a connection's socket. Without SO_LINGER (never set here) closing a TCP
+// socket does not wait: the kernel sends what is queued and the FIN on its own.
+func sockClose(fd int) {
+	unix.RawSyscall(unix.SYS_CLOSE, uintptr(fd), 0, 0)
 }
 
 // epollCtl is unix.EpollCtl without the scheduler hand-off.
