@@ -50,6 +50,7 @@ package features
 
 import (
 	"math"
+	"math/bits"
 	"slices"
 	"strconv"
 	"strings"
@@ -234,6 +235,11 @@ type metricsShard struct {
 	entries []*routeEntry // in creation order; entries[i] is never replaced
 	tracks  bool          // started has been called: done counts finished dispatches
 	last    *routeEntry   // the entry found last: consecutive requests mostly share it
+	// Counts not yet published: done and started count here with plain arithmetic, and
+	// flush (called by the owner once per loop wakeup) adds them to the counters below in
+	// one go, so a wakeup that serves many requests pays the atomic additions once.
+	pend  shardPending
+	dirty []*routeEntry // entries with pending counts
 
 	// Published to readers.
 	table    atomic.Pointer[[]*routeEntry] // a copy of entries, replaced when it grows
@@ -250,12 +256,33 @@ type metricsShard struct {
 	_ [64]byte
 }
 
+// shardPending is what a shard counted since its last flush (owned by the writer).
+type shardPending struct {
+	begun, finished, reused, bytesIn, bytesOut uint64
+	errors                                     [numClasses]uint64
+	status                                     statusRun
+}
+
+// statusRun is a run of exchanges with one status (pending counts mostly have one status).
+type statusRun struct {
+	code uint32 // 0: none
+	n    uint64
+}
+
 // routeEntry counts one (route key, method) pair. key, route and method never change; the
 // counters only grow.
 type routeEntry struct {
 	key    string       // the route key (JSON)
 	route  string       // the route label (Prometheus): key without its method prefix
 	method proto.Method // MethodUnknown for protocol errors and the overflow entry
+
+	// Owned by the shard's writer: counts since the last flush. pendMask marks the buckets
+	// of pendHist that are not zero.
+	pendHist   [numBuckets]uint32
+	pendMask   [(numBuckets + 63) / 64]uint64
+	pendSumNS  uint64
+	pendStatus statusRun
+	pending    bool // listed in the shard's dirty list
 
 	hist  [numBuckets]atomic.Uint64
 	sumNS atomic.Uint64
@@ -289,10 +316,11 @@ func methodLabel(m proto.Method) string {
 // started counts a dispatched request (called by the owner when conn dispatches it).
 func (s *metricsShard) started() {
 	s.tracks = true
-	s.begun.Add(1)
+	s.pend.begun++
 }
 
-// done counts one finished exchange. It allocates nothing once its entry exists.
+// done counts one finished exchange. It allocates nothing once its entry exists, and does no
+// atomic operation: the counts wait in the shard until flush.
 func (s *metricsShard) done(c *conn.Completed) {
 	m := c.Method
 	if c.Proto {
@@ -304,32 +332,92 @@ func (s *metricsShard) done(c *conn.Completed) {
 	if !c.Start.IsZero() && c.End.After(c.Start) {
 		ns = int64(c.End.Sub(c.Start))
 	}
-	e.hist[bucketIndex(ns)].Add(1)
-	e.sumNS.Add(uint64(ns))
+	b := bucketIndex(ns)
+	e.pendHist[b]++
+	e.pendMask[b/64] |= 1 << (b % 64)
+	e.pendSumNS += uint64(ns)
+	// min and max are published at once: they are rarely stored, and a reader that sees a
+	// count before its min and max only narrows a quantile's interpolation.
 	if ns < e.minNS.Load() {
 		e.minNS.Store(ns)
 	}
 	if ns > e.maxNS.Load() {
 		e.maxNS.Store(ns)
 	}
-	status := statusIndex(c.Status)
-	e.countStatus(uint32(status))
+	status := uint32(statusIndex(c.Status))
+	if e.pendStatus.code != status {
+		e.countStatus(e.pendStatus)
+		e.pendStatus = statusRun{code: status}
+	}
+	e.pendStatus.n++
+	if !e.pending {
+		e.pending = true
+		s.dirty = append(s.dirty, e)
+	}
 
-	s.status[status].Add(1)
+	p := &s.pend
+	if p.status.code != status {
+		s.addStatus(p.status)
+		p.status = statusRun{code: status}
+	}
+	p.status.n++
 	if c.BytesIn > 0 {
-		s.bytesIn.Add(uint64(c.BytesIn))
+		p.bytesIn += uint64(c.BytesIn)
 	}
 	if c.BytesOut > 0 {
-		s.bytesOut.Add(uint64(c.BytesOut))
+		p.bytesOut += uint64(c.BytesOut)
 	}
 	if c.Reused && !c.Proto {
-		s.reused.Add(1)
+		p.reused++
 	}
 	if class := errorClass(c); class >= 0 {
-		s.errors[class].Add(1)
+		p.errors[class]++
 	}
 	if s.tracks && !c.Proto {
-		s.finished.Add(1)
+		p.finished++
+	}
+}
+
+// flush publishes the pending counts to readers (called by the owner, once per wakeup). begun
+// is added before finished, so a reader never sees more finished than begun.
+func (s *metricsShard) flush() {
+	for _, e := range s.dirty {
+		for w, mask := range e.pendMask {
+			for mask != 0 {
+				b := w*64 + bits.TrailingZeros64(mask)
+				mask &= mask - 1
+				e.hist[b].Add(uint64(e.pendHist[b]))
+				e.pendHist[b] = 0
+			}
+			e.pendMask[w] = 0
+		}
+		e.sumNS.Add(e.pendSumNS)
+		e.countStatus(e.pendStatus)
+		e.pendSumNS, e.pendStatus, e.pending = 0, statusRun{}, false
+	}
+	clear(s.dirty)
+	s.dirty = s.dirty[:0]
+	p := &s.pend
+	s.addStatus(p.status)
+	add := func(c *atomic.Uint64, n uint64) {
+		if n != 0 {
+			c.Add(n)
+		}
+	}
+	add(&s.begun, p.begun)
+	add(&s.finished, p.finished)
+	add(&s.reused, p.reused)
+	add(&s.bytesIn, p.bytesIn)
+	add(&s.bytesOut, p.bytesOut)
+	for i, n := range p.errors {
+		add(&s.errors[i], n)
+	}
+	*p = shardPending{}
+}
+
+func (s *metricsShard) addStatus(r statusRun) {
+	if r.n > 0 {
+		s.status[r.code].Add(r.n)
 	}
 }
 
@@ -359,19 +447,23 @@ func (s *metricsShard) publish() {
 	s.table.Store(&t)
 }
 
-func (e *routeEntry) countStatus(code uint32) {
+// countStatus publishes a run of one status code.
+func (e *routeEntry) countStatus(r statusRun) {
+	if r.n == 0 {
+		return
+	}
 	for i := range e.codes {
 		switch e.codes[i].Load() {
-		case code:
-			e.counts[i].Add(1)
+		case r.code:
+			e.counts[i].Add(r.n)
 			return
 		case 0:
-			e.counts[i].Add(1)
-			e.codes[i].Store(code) // after the count: a reader that sees the code sees it
+			e.counts[i].Add(r.n)
+			e.codes[i].Store(r.code) // after the count: a reader that sees the code sees it
 			return
 		}
 	}
-	e.otherStatus.Add(1)
+	e.otherStatus.Add(r.n)
 }
 
 // histView is a read of a latency histogram (one entry, or several merged).

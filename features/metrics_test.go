@@ -183,7 +183,7 @@ func TestRouteKeysAndClasses(t *testing.T) {
 			is.Equal(class, tc.class)
 
 			m := newMetrics()
-			m.newShard().done(&tc.c)
+			countNow(m.newShard(), &tc.c)
 			v := m.read()
 			is.Equal(len(v.entries), 1)
 			is.Equal(v.entries[0].route, tc.route)
@@ -207,6 +207,8 @@ func TestShardCountsAndMerge(t *testing.T) {
 	b.done(completed(proto.MethodPOST, "404", 404, 6*time.Second))
 	b.done(&conn.Completed{Proto: true, Status: 400, Reused: true, BytesOut: 10}) // reused does not count for protocol errors
 
+	a.flush()
+	b.flush()
 	v := m.read()
 	is.Equal(v.total(), uint64(7))
 	is.Equal(v.bytesOut, uint64(6*100+10))
@@ -250,7 +252,7 @@ func TestRouteEntriesBounded(t *testing.T) {
 	s := m.newShard()
 	const n = 3 * maxRouteEntries
 	for i := 0; i < n; i++ {
-		s.done(completed(proto.MethodGET, fmt.Sprintf("GET /dyn/%d", i), 200, time.Millisecond))
+		countNow(s, completed(proto.MethodGET, fmt.Sprintf("GET /dyn/%d", i), 200, time.Millisecond))
 	}
 	is.Equal(len(*s.table.Load()), maxRouteEntries+1) // the entries and the overflow entry
 	v := m.read()
@@ -270,8 +272,8 @@ func TestStatusSlotsOverflow(t *testing.T) {
 	m := newMetrics()
 	s := m.newShard()
 	for code := 200; code < 200+statusSlots+4; code++ {
-		s.done(completed(proto.MethodGET, "GET /mock", code, time.Millisecond))
-		s.done(completed(proto.MethodGET, "GET /mock", code, time.Millisecond))
+		countNow(s, completed(proto.MethodGET, "GET /mock", code, time.Millisecond))
+		countNow(s, completed(proto.MethodGET, "GET /mock", code, time.Millisecond))
 	}
 	d := New(Config{}).document(m.read(), serverGauges{})
 	is.Equal(len(d.StatusByRoute["GET /mock"]), statusSlots+1)
@@ -300,7 +302,7 @@ func TestInflight(t *testing.T) {
 				s.started()
 			}
 			for _, c := range tc.done {
-				s.done(c)
+				countNow(s, c)
 			}
 			is.Equal(m.read().inflight, tc.want)
 		})
@@ -310,7 +312,7 @@ func TestInflight(t *testing.T) {
 func TestCountError(t *testing.T) {
 	is := is.New(t)
 	a := New(Config{})
-	a.metrics.newShard().done(&conn.Completed{Proto: true, Status: 408})
+	countNow(a.metrics.newShard(), &conn.Completed{Proto: true, Status: 408})
 	a.CountError("tls_handshake")
 	a.CountError("tls_handshake")
 	a.CountError("no such class")
@@ -345,7 +347,7 @@ func TestMetricsDocument(t *testing.T) {
 	is.Equal(empty["engine"], "threadpool")
 	is.Equal(keysInOrder(t, b), sortedCopy(keysInOrder(t, b)))
 
-	a.metrics.newShard().done(completed(proto.MethodGET, "GET /", 200, time.Millisecond))
+	countNow(a.metrics.newShard(), completed(proto.MethodGET, "GET /", 200, time.Millisecond))
 	srv.StartDrain(t0)
 	b, err = json.Marshal(a.document(a.metrics.read(), a.gauges(t0.Add(1500*time.Microsecond))))
 	is.NoErr(err)
@@ -420,7 +422,7 @@ func TestHostileExchanges(t *testing.T) {
 	a := New(Config{Engine: "ep\"oll\n"})
 	s := a.metrics.newShard()
 	for _, c := range hostileCompleted() {
-		s.done(c)
+		countNow(s, c)
 	}
 	v := a.metrics.read()
 	is.Equal(v.total(), uint64(len(hostileCompleted())))
@@ -458,10 +460,10 @@ func TestPrometheusExposition(t *testing.T) {
 	for i, d := range []time.Duration{50 * time.Microsecond, 300 * time.Microsecond, 3 * time.Millisecond, 2 * time.Second, 70 * time.Second} {
 		c := completed(proto.MethodGET, "GET /api/mocks/{id}", 200, d)
 		c.Reused = i > 0
-		s.done(c)
+		countNow(s, c)
 	}
-	s.done(completed(proto.MethodGET, "404", 404, time.Millisecond))
-	s.done(&conn.Completed{Proto: true, Status: 413})
+	countNow(s, completed(proto.MethodGET, "404", 404, time.Millisecond))
+	countNow(s, &conn.Completed{Proto: true, Status: 413})
 	a.CountError("tls_handshake")
 	out := string(a.appendPrometheus(nil, a.metrics.read(), a.gauges(t0)))
 	fams := parsePrometheus(t, out)
@@ -507,6 +509,9 @@ func TestConcurrentCountingAndScraping(t *testing.T) {
 			for i := 0; i < perWriter; i++ {
 				s.started()
 				s.done(completed(proto.MethodGET, fmt.Sprintf("GET /r%d", i%50), 200+i%3, time.Duration(i)*time.Microsecond))
+				if i%7 == 0 || i == perWriter-1 {
+					s.flush() // as a loop does once per wakeup
+				}
 			}
 		}()
 	}
@@ -540,6 +545,38 @@ func TestConcurrentCountingAndScraping(t *testing.T) {
 	is.Equal(v.inflight, int64(0))
 }
 
+// A shard's counts reach readers when its owner flushes (once per loop wakeup), all at once.
+func TestCountsPublishedAtFlush(t *testing.T) {
+	is := is.New(t)
+	m := newMetrics()
+	s := m.newShard()
+	for range 3 {
+		s.started()
+		s.done(completed(proto.MethodGET, "GET /", 200, time.Millisecond))
+	}
+	s.started()
+	v := m.read()
+	is.Equal(v.total(), uint64(0))
+	is.Equal(v.bytesOut, uint64(0))
+	is.Equal(v.inflight, int64(0))
+	s.flush()
+	v = m.read()
+	is.Equal(v.total(), uint64(3))
+	is.Equal(v.status[200], uint64(3))
+	is.Equal(v.bytesOut, uint64(300))
+	is.Equal(v.inflight, int64(1))
+	is.Equal(v.entries[0].lat.count(), uint64(3))
+	is.Equal(v.entries[0].statuses[200], uint64(3))
+	s.flush() // nothing pending: nothing changes
+	is.Equal(m.read().total(), uint64(3))
+}
+
+// countNow counts c and publishes it, as a loop's wakeup that served one exchange does.
+func countNow(s *metricsShard, c *conn.Completed) {
+	s.done(c)
+	s.flush()
+}
+
 func TestDoneAllocatesNothing(t *testing.T) {
 	is := is.New(t)
 	s := newMetrics().newShard()
@@ -550,13 +587,14 @@ func TestDoneAllocatesNothing(t *testing.T) {
 		completed(proto.MethodGET, "GET /api/mocks/{id}", 500, 3*time.Second),
 	}
 	for _, c := range cs {
-		s.done(c) // first sight creates the entries
+		countNow(s, c) // first sight creates the entries
 	}
 	allocs := testing.AllocsPerRun(1000, func() {
 		s.started()
 		for _, c := range cs {
 			s.done(c)
 		}
+		s.flush()
 	})
 	is.Equal(allocs, 0.0)
 }
@@ -567,12 +605,15 @@ func BenchmarkDone(b *testing.B) {
 	cs := make([]*conn.Completed, len(routes))
 	for i, r := range routes {
 		cs[i] = completed(proto.MethodGET, r, 200, time.Duration(i+1)*100*time.Microsecond)
-		s.done(cs[i])
+		countNow(s, cs[i])
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; b.Loop(); i++ {
 		s.done(cs[i%len(cs)])
+		if i%16 == 15 {
+			s.flush()
+		}
 	}
 }
 
@@ -581,7 +622,7 @@ func BenchmarkScrape(b *testing.B) {
 	for l := 0; l < 4; l++ {
 		s := a.metrics.newShard()
 		for i := 0; i < 1000; i++ {
-			s.done(completed(proto.MethodGET, fmt.Sprintf("GET /r%d", i%40), 200, time.Duration(i)*time.Microsecond))
+			countNow(s, completed(proto.MethodGET, fmt.Sprintf("GET /r%d", i%40), 200, time.Duration(i)*time.Microsecond))
 		}
 	}
 	b.ReportAllocs()

@@ -49,10 +49,12 @@ func (o *loopObserver) Done(c *conn.Completed) {
 // Started implements conn.Starter: the in-flight gauge counts dispatched requests.
 func (o *loopObserver) Started() { o.m.started() }
 
-// Flush implements loop.Flusher: the batch of this wakeup goes to the actor in one message.
-// When the actor's queue is full the batch stays here and keeps filling; records are dropped
-// (and counted) only when it is full as well (see Done).
+// Flush implements loop.Flusher: the wakeup's counts are published to the metrics, and its
+// batch goes to the actor in one message. When the actor's queue is full the batch stays
+// here and keeps filling; records are dropped (and counted) only when it is full as well
+// (see Done).
 func (o *loopObserver) Flush() {
+	o.m.flush()
 	if o.batch != nil && o.batch.Len() > 0 && o.a.cfg.State.TrySubmitBatch(o.batch) {
 		o.batch = nil
 	}

@@ -387,6 +387,7 @@ func (bc *blockingConn) pause(deadline time.Time) bool {
 	case <-bc.wake:
 	case <-timeout:
 		bc.locked(func(c *conn.Conn) { c.OnTimer(bc.e.cfg.Now()) })
+		bc.e.flushObserver()
 	case <-bc.e.stopped:
 		return false
 	}

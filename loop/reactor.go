@@ -283,12 +283,10 @@ func (l *eventLoop) run() error {
 				}
 			}
 		}
-		if l.flush != nil {
-			l.flush.Flush()
-		}
 		if cmds := l.cmds.Load(); cmds != 0 {
 			if cmds&cmdStop != 0 {
 				l.stopAll()
+				l.flushObserver()
 				return nil
 			}
 			if cmds&cmdDrain != 0 && !l.draining {
@@ -299,9 +297,16 @@ func (l *eventLoop) run() error {
 			l.sweep(now)
 			l.nextSweep = now.Add(sweepInterval)
 		}
+		l.flushObserver() // what this wakeup's exchanges (and timeouts) counted
 		if l.draining && l.live == 0 {
 			return nil
 		}
+	}
+}
+
+func (l *eventLoop) flushObserver() {
+	if l.flush != nil {
+		l.flush.Flush()
 	}
 }
 
