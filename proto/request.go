@@ -383,20 +383,11 @@ func ParseHead(buf []byte, lim *Limits, req *Request) error {
 		// §5.1: field-name = token; no whitespace is allowed between the field name and
 		// the colon (a server MUST reject it with 400); a line without a colon is invalid.
 		ns := i
-		for {
-			if i == len(p) {
-				return more
-			}
-			c := p[i]
-			if c == ':' {
-				break
-			}
-			if !tokenTable[c] {
-				return ErrBadHeader
-			}
-			i++
+		i += tokenPrefix(p[i:])
+		if i == len(p) {
+			return more
 		}
-		if i == ns {
+		if p[i] != ':' || i == ns {
 			return ErrBadHeader
 		}
 		name := p[ns:i]
@@ -423,7 +414,15 @@ func ParseHead(buf []byte, lim *Limits, req *Request) error {
 			return ErrBareCR
 		}
 		i += 2
-		req.Headers = append(req.Headers, Header{Name: name, Value: value})
+		// Grow in place and set the fields one by one: appending a composite literal goes
+		// through a temporary on the stack (a store-forwarding stall per field line).
+		if nh := len(req.Headers); nh < cap(req.Headers) {
+			req.Headers = req.Headers[:nh+1]
+		} else {
+			req.Headers = append(req.Headers, Header{})
+		}
+		h := &req.Headers[len(req.Headers)-1]
+		h.Name, h.Value = name, value
 		switch {
 		case equalFold(name, "host"):
 			hostCount++
@@ -717,7 +716,7 @@ func validHost(h []byte) bool {
 	if len(h) == 0 {
 		return false
 	}
-	host, port := h, []byte(nil)
+	var port []byte
 	if h[0] == '[' {
 		end := bytes.IndexByte(h, ']')
 		if end < 0 {
@@ -738,17 +737,24 @@ func validHost(h []byte) bool {
 			}
 			port = rest[1:]
 		}
-		host = nil
-	} else if c := bytes.LastIndexByte(h, ':'); c >= 0 {
-		host, port = h[:c], h[c+1:]
-	}
-	for _, c := range host {
-		if !isRegNameChar(c) {
+	} else {
+		// reg-name, then an optional ":" port: one pass, at most one colon.
+		colon := -1
+		for i, c := range h {
+			if regNameTable[c] {
+				continue
+			}
+			if c != ':' || colon >= 0 {
+				return false
+			}
+			colon = i
+		}
+		if colon == 0 {
 			return false
 		}
-	}
-	if host != nil && len(host) == 0 {
-		return false
+		if colon > 0 {
+			port = h[colon+1:]
+		}
 	}
 	for _, c := range port {
 		if !isDigit(c) {
@@ -819,6 +825,17 @@ var fieldValueTable = func() (t [256]bool) {
 	return t
 }()
 
+// tokenPrefix returns how many leading octets of b are token characters (a leaf loop the
+// compiler keeps in registers, unlike the same loop inside ParseHead).
+func tokenPrefix(b []byte) int {
+	for i, c := range b {
+		if !tokenTable[c] {
+			return i
+		}
+	}
+	return len(b)
+}
+
 // fieldValuePrefix returns how many leading octets of b fieldValueTable allows. It checks
 // eight octets at a time while none is a control or DEL (a field value's usual content), and
 // one at a time from the first word that has one (a value's HTAB, or the CR that ends it).
@@ -873,14 +890,14 @@ func IsToken(s string) bool {
 	return true
 }
 
-// isRegNameChar marks unreserved, pct-encoded and sub-delims characters (RFC 3986 §3.2.2).
-func isRegNameChar(c byte) bool {
-	if tokenTable[c] && c != '^' && c != '`' && c != '|' && c != '#' {
-		return true
+// regNameTable marks the octets of a Host's reg-name (RFC 3986 §3.2.2: unreserved,
+// sub-delims, and '%' of pct-encoded).
+var regNameTable = func() (t [256]bool) {
+	for c := range t {
+		t[c] = tokenTable[c] && c != '^' && c != '`' && c != '|' && c != '#'
 	}
-	switch c {
-	case '(', ')', ',', ';', '=', '%':
-		return true
+	for _, c := range "(),;=%" {
+		t[c] = true
 	}
-	return false
-}
+	return t
+}()

@@ -779,3 +779,19 @@ func TestFieldValuePrefix(t *testing.T) {
 		is.Equal(fieldValuePrefix(base[:n]), n)
 	}
 }
+
+// Host = uri-host [ ":" port ] (RFC 9110 §7.2, RFC 3986 §3.2.2-3).
+func TestValidHost(t *testing.T) {
+	for host, want := range map[string]bool{
+		"localhost": true, "example.com:8080": true, "a:": true, "xn--bcher-kva.example": true,
+		"a%20b": true, "sub-delims!$&'()*+,;=": true, "127.0.0.1:80": true, "[::1]": true,
+		"[::1]:8080": true, "[2001:db8::1]:": true,
+		"": false, ":80": false, "a:1:2": false, "a:b": false, "a:123456": false, "a b": false,
+		"a/b": false, "a@b": false, "a#b": false, "a|b": false, "[": false, "[]": false,
+		"[::1]x": false, "[::1]:8o": false, "[g::1]": false, "a\x7fb": false,
+	} {
+		if got := validHost([]byte(host)); got != want {
+			t.Errorf("validHost(%q) = %v, want %v", host, got, want)
+		}
+	}
+}
