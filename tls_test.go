@@ -329,12 +329,15 @@ func TestTLSSilentClients(t *testing.T) {
 }
 
 // A drain ends handshakes in progress at once (not at the handshake timeout), so the server
-// stops with a silent client connected; an idle TLS keep-alive connection is closed too.
+// stops with a client stalled in its handshake; an idle TLS keep-alive connection is closed too.
 func TestTLSDrainEndsHandshakes(t *testing.T) {
 	eachEngine(t, func(t *testing.T, engine string) {
 		is := is.New(t)
 		s := startTLSServer(t, engine, "--handshake-timeout", "1h", "--drain-timeout", "1h", "--access-log=false")
+		// One byte of a ClientHello record: the kernel hands the connection over (listeners
+		// defer accept until data arrives) and its handshake stalls in the server's read.
 		silent := s.dial(t)
+		silent.Write([]byte{0x16})
 		idle, err := s.dialTLS(t, s.clientConfig())
 		is.NoErr(err)
 		idle.Write([]byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"))

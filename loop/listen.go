@@ -35,6 +35,13 @@ func listenTCP(host string, port int, reusePort bool) (int, netip.AddrPort, erro
 			return fail("SO_REUSEPORT", err)
 		}
 	}
+	// The kernel hands a connection to accept once its first bytes have arrived (clients
+	// of HTTP speak first), so accepting and reading the request take one wakeup, not two,
+	// and a client that connects and says nothing is not ours for its first second (after
+	// it, the kernel hands it over anyway and the header timeout applies).
+	if err := unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_DEFER_ACCEPT, 1); err != nil {
+		return fail("TCP_DEFER_ACCEPT", err)
+	}
 	var sa unix.Sockaddr
 	if family == unix.AF_INET {
 		sa = &unix.SockaddrInet4{Port: port, Addr: ip.Unmap().As4()}
