@@ -104,7 +104,8 @@ func TraceString(id uint64) string {
 // Go finishes the reply off the owner goroutine: fn runs on the offload pool and fills r; the
 // response is then sent in its turn. r starts with what the handler set so far (headers,
 // Route, Tags, Close; status 200). Anything fn needs from the request must be copied before
-// Go returns (the request's views die with Serve). When the pool is full the client gets 503.
+// Go returns (the request's views die with Serve). When the pool is full the client gets 503
+// (the handler's own if it implements BusyReplier).
 func (x *Exchange) Go(fn func(r *Reply)) {
 	d := x.Defer()
 	if x.c.srv.Offload.Go(func() { d.Done(fn) }) {
@@ -113,8 +114,12 @@ func (x *Exchange) Go(fn func(r *Reply)) {
 	// The pool is full: answer 503 now, in this response's place.
 	d.done.Store(true)
 	r := &Reply{Route: d.r.Route, Tags: d.r.Tags}
-	r.Text(503, "text/plain; charset=utf-8", []byte("Service Unavailable"))
-	r.Header("Retry-After", "1")
+	if b, ok := x.c.srv.Handler.(BusyReplier); ok {
+		b.Busy(x, r)
+	} else {
+		r.Text(503, "text/plain; charset=utf-8", []byte("Service Unavailable"))
+		r.Header("Retry-After", "1")
+	}
 	x.c.complete(d.s, r)
 }
 

@@ -85,6 +85,14 @@ type Transport interface {
 	CloseWrite() error
 }
 
+// BusyReplier is implemented by handlers that answer in their own shape when work they hand
+// to Exchange.Go finds the offload pool full. Busy runs on the owner during Serve (x and its
+// request are valid); r starts with the handler's Route and Tags and must become a 503.
+// Without it the answer is a plain-text 503 with Retry-After: 1.
+type BusyReplier interface {
+	Busy(x *Exchange, r *Reply)
+}
+
 // Owner runs functions on the goroutine that owns a connection.
 type Owner interface {
 	// Post queues fn to run on the owner, after which the owner flushes the connection. It

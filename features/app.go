@@ -120,6 +120,17 @@ func (a *App) Serve(x *conn.Exchange) {
 
 const allowServer = "GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH"
 
+// Busy implements conn.BusyReplier: when the offload pool is full, an API route answers 503
+// in the API's error shape, anything else in plain text; both say when to retry.
+func (a *App) Busy(x *conn.Exchange, r *conn.Reply) {
+	r.Header("Retry-After", "1")
+	if bytes.HasPrefix(x.Req.Path, []byte("/api/")) {
+		answerError(r, 503, "busy", "the server is busy; retry shortly")
+		return
+	}
+	r.Text(503, textPlain, []byte("Service Unavailable"))
+}
+
 // fallback answers paths no route claims (spec §1.11): GET, HEAD and POST get 404; any other
 // method gets 405 with Allow: GET, HEAD, POST.
 func (a *App) fallback(x *conn.Exchange) {

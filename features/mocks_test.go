@@ -454,3 +454,20 @@ func BenchmarkServeMockVsRoot(b *testing.B) {
 		})
 	}
 }
+
+// When the offload pool is full (here: it refuses everything), an API route that needs it
+// answers 503 in the API's error shape and anything else in plain text; both with Retry-After.
+func TestBusyReplies(t *testing.T) {
+	is := is.New(t)
+	app := New(Config{State: mkActor(t, state.Config{}), StaticDir: t.TempDir()})
+	resp, body := mkServe(t, app, mkReq("GET", "/api/mocks"))
+	is.Equal(resp.StatusCode, 503)
+	is.Equal(resp.Header.Get("Content-Type"), jsonType)
+	is.Equal(resp.Header.Get("Retry-After"), "1")
+	is.Equal(body, `{"error":{"code":"busy","message":"the server is busy; retry shortly"}}`)
+	resp, body = mkServe(t, app, mkReq("GET", "/static/page.html"))
+	is.Equal(resp.StatusCode, 503)
+	is.Equal(resp.Header.Get("Content-Type"), textPlain)
+	is.Equal(resp.Header.Get("Retry-After"), "1")
+	is.Equal(body, "Service Unavailable")
+}
