@@ -120,10 +120,11 @@ func (c *Conn) Closed() bool { return c.closed }
 // while lingering it stays true so input can be drained).
 func (c *Conn) WantRead() bool { return !c.closed && c.wantRead && !c.readEOF }
 
-// KeptAlive reports that a response was produced and the connection stays open for more
-// requests (an engine turns Nagle's algorithm off then, as nginx's tcp_nodelay does: a
-// connection that serves one request and closes never needs it).
-func (c *Conn) KeptAlive() bool { return !c.closed && c.served > 0 && !c.closeAfter }
+// Answered reports that a request was dispatched and the connection is still open after the
+// event: more writes may follow (further requests, or a response still being sent, such as a
+// stream). An engine turns Nagle's algorithm off then, as nginx's tcp_nodelay does on
+// keep-alive: a connection that is answered in one write and closed never needs it.
+func (c *Conn) Answered() bool { return !c.closed && c.served > 0 }
 
 // WantWrite reports whether output is waiting for the socket to become writable.
 func (c *Conn) WantWrite() bool { return !c.closed && c.wantWrite }

@@ -298,3 +298,33 @@ func TestSharedScratchKeepsUnsentOutput(t *testing.T) {
 	is.Equal(strings.Count(tb.out.String(), bs), 3)
 	is.Equal(strings.Count(tb.out.String(), "aaaa"), 0)
 }
+
+// Answered (when engines turn Nagle's algorithm off) holds once a request was dispatched and
+// the socket stays open: on keep-alive, and on a closing connection whose response is still
+// being sent (a stream's small writes must not wait for ACKs); not before any request, and
+// not once a closing connection has been answered in full.
+func TestAnswered(t *testing.T) {
+	is := is.New(t)
+	now := time.Unix(1, 0)
+	stream := func(x *Exchange) {
+		if string(x.Req.Path) == "/stream" {
+			x.Stream(200)
+			return
+		}
+		x.Text(200, "text/plain", []byte("ok"))
+	}
+	c, _, _, _, _ := newTestConn(stream)
+	is.True(!c.Answered())
+	c.OnData([]byte("GET / HTTP/1.1\r\nHost: x\r\n"), now) // head not complete
+	is.True(!c.Answered())
+	c.OnData([]byte("\r\n"), now)
+	is.True(c.Answered()) // keep-alive
+	c, _, _, _, _ = newTestConn(stream)
+	c.OnData([]byte("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"), now)
+	is.True(c.Closed())
+	is.True(!c.Answered()) // answered in one write and closed
+	c, _, _, _, _ = newTestConn(stream)
+	c.OnData([]byte("GET /stream HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"), now)
+	is.True(!c.Closed())
+	is.True(c.Answered()) // a closing connection whose stream goes on
+}

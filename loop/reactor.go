@@ -406,7 +406,7 @@ func (l *eventLoop) sync(e *entry) {
 		l.closeEntry(e)
 		return
 	}
-	if !e.nodelay && c.KeptAlive() {
+	if !e.nodelay && c.Answered() {
 		e.nodelay = true
 		unix.SetsockoptInt(e.fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
 	}
@@ -515,7 +515,7 @@ type entry struct {
 	l          *eventLoop
 	events     uint32
 	registered bool        // added to the epoll set (a connection may finish before it is)
-	nodelay    bool        // TCP_NODELAY set (once the connection is kept alive)
+	nodelay    bool        // TCP_NODELAY set (once a request was answered and the socket stays open)
 	closed     bool        // loop goroutine only
 	dead       atomic.Bool // set with closed, read by posting goroutines
 }
