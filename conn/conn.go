@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/netip"
 	"os"
+	"strconv"
 	"time"
 
 	"ownhttp/proto"
@@ -535,20 +536,7 @@ func (c *Conn) render(dst []byte, r *Reply, m proto.Method, http11 bool, trace u
 }
 
 func appendInt(dst []byte, n int) []byte {
-	if n < 0 {
-		n = 0
-	}
-	var b [20]byte
-	i := len(b)
-	for {
-		i--
-		b[i] = byte('0' + n%10)
-		n /= 10
-		if n == 0 {
-			break
-		}
-	}
-	return append(dst, b[i:]...)
+	return strconv.AppendUint(dst, uint64(max(n, 0)), 10) // two digits per step
 }
 
 // slot is a response that is not (yet) in the output buffer: it completes later, it is a
