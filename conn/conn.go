@@ -31,11 +31,10 @@ type Conn struct {
 	// Inbound. in holds bytes not yet consumed (own copy); bytes handed to OnData are parsed
 	// in place and only the unconsumed rest is copied here.
 	in        []byte
-	sh        *Scratch       // the owner's scratch: valid only while an event is handled
-	req       *proto.Request // &sh.Req
-	reqActive bool           // a request has started arriving (head or body incomplete)
-	headDone  bool           // the current request's head has arrived (its body has not)
-	reqStart  time.Time      // first byte of the current request
+	sh        *Scratch  // the owner's scratch: valid only while an event is handled
+	reqActive bool      // a request has started arriving (head or body incomplete)
+	headDone  bool      // the current request's head has arrived (its body has not)
+	reqStart  time.Time // first byte of the current request
 	lastRead  time.Time
 	chunk     proto.ChunkedDecoder
 	chunkOn   bool // chunk decoder belongs to the current request
@@ -107,7 +106,7 @@ func New(srv *Server, t Transport, owner Owner, obs Observer, date *proto.DateCa
 func Init(c *Conn, srv *Server, t Transport, owner Owner, obs Observer, date *proto.DateCache, scratch *Scratch,
 	remote netip.AddrPort, id uint64, tls bool, now time.Time) {
 	*c = Conn{srv: srv, t: t, owner: owner, obs: obs, date: date, remote: remote, id: id, tls: tls,
-		now: now, lastRead: now, lastWrite: now, wantRead: true, sh: scratch, req: &scratch.Req}
+		now: now, lastRead: now, lastWrite: now, wantRead: true, sh: scratch}
 	c.starter, _ = obs.(Starter)
 }
 
@@ -296,7 +295,7 @@ func safeMethod(m proto.Method) bool {
 // process parses and serves as many complete requests from buf as it can and returns how
 // many bytes it consumed.
 func (c *Conn) process(buf []byte) int {
-	lim := &c.srv.Limits
+	lim, req := &c.srv.Limits, &c.sh.Req
 	pos := 0
 	for !c.closed && !c.closeAfter && pos < len(buf) {
 		if c.blocked() {
@@ -308,7 +307,7 @@ func (c *Conn) process(buf []byte) int {
 			c.reqActive = true
 			c.reqStart = c.now
 		}
-		err := proto.ParseHead(rb, lim, c.req)
+		err := proto.ParseHead(rb, lim, req)
 		if err == proto.ErrNeedMore {
 			c.headDone = false
 			break
@@ -317,11 +316,11 @@ func (c *Conn) process(buf []byte) int {
 			c.protoError(err)
 			return len(buf)
 		}
-		n := c.req.HeadLen
+		n := req.HeadLen
 		c.headDone = true
 		var body []byte
 		switch {
-		case c.req.Chunked:
+		case req.Chunked:
 			if !c.chunkOn {
 				c.chunk.Reset(lim)
 				c.chunkOn, c.chunkOff, c.body = true, n, c.body[:0]
@@ -339,15 +338,15 @@ func (c *Conn) process(buf []byte) int {
 			}
 			c.chunkOn = false
 			body, n = c.body, c.chunkOff
-		case c.req.ContentLength > 0:
-			end := n + int(c.req.ContentLength)
+		case req.ContentLength > 0:
+			end := n + int(req.ContentLength)
 			if len(rb) < end {
 				c.maybeContinue()
 				return pos
 			}
-			body, n = rb[c.req.HeadLen:end], end
+			body, n = rb[req.HeadLen:end], end
 		}
-		c.dispatch(rb[c.req.HeadStart:c.req.HeadLen], body, int64(n))
+		c.dispatch(rb[req.HeadStart:req.HeadLen], body, int64(n))
 		c.reqActive, c.headDone = false, false
 		pos += n
 	}
@@ -364,7 +363,7 @@ func (c *Conn) inCap() int {
 // body has not arrived (RFC 9110 §10.1.1), in order after earlier responses. Never on
 // HTTP/1.0 (the parser ignores Expect there) and never when the request will be refused.
 func (c *Conn) maybeContinue() {
-	if !c.req.Expect100 || c.sent100 || (c.srv.Draining() && c.served > 0) {
+	if !c.sh.Req.Expect100 || c.sent100 || (c.srv.Draining() && c.served > 0) {
 		return
 	}
 	c.sent100 = true
@@ -386,7 +385,7 @@ func (c *Conn) dispatch(head, body []byte, bytesIn int64) {
 	x := &c.sh.X
 	x.Reply.reset()
 	x.c = c
-	x.Req, x.Body, x.Head = c.req, body, head
+	x.Req, x.Body, x.Head = &c.sh.Req, body, head
 	x.Remote, x.ConnID, x.Seq, x.Now, x.TLS = c.remote, c.id, c.served, c.now, c.tls
 	x.TraceID = c.srv.traceID(c.id, c.served)
 	x.Draining = c.srv.Draining()
@@ -394,7 +393,7 @@ func (c *Conn) dispatch(head, body []byte, bytesIn int64) {
 	x.pending = nil
 	x.Status = 200
 	x.bytesIn = bytesIn
-	x.closeConn = !c.req.KeepAlive() || c.served >= c.srv.MaxKeepAliveRequests
+	x.closeConn = !x.Req.KeepAlive() || c.served >= c.srv.MaxKeepAliveRequests
 	if c.starter != nil {
 		c.starter.Started()
 	}
@@ -411,7 +410,7 @@ func (c *Conn) dispatch(head, body []byte, bytesIn int64) {
 	if x.Close || x.closeConn {
 		c.closeAfter = true
 		// Linger unless the client itself asked to close: it may still be sending.
-		c.linger = c.req.KeepAlive()
+		c.linger = x.Req.KeepAlive()
 	}
 	if x.pending != nil {
 		return
@@ -419,8 +418,8 @@ func (c *Conn) dispatch(head, body []byte, bytesIn int64) {
 	if x.file == nil && c.queueEmpty() {
 		start := len(c.out)
 		c.borrowOut()
-		c.out = c.render(c.out, &x.Reply, c.req.Method, c.req.HTTP11(), x.TraceID, c.served, c.closeAfter)
-		c.observe(&x.Reply, head, body, c.req.Path, c.req.Method, x.Seq, x.TraceID, bytesIn, int64(len(c.out)-start), c.reqStart)
+		c.out = c.render(c.out, &x.Reply, x.Req.Method, x.Req.HTTP11(), x.TraceID, c.served, c.closeAfter)
+		c.observe(&x.Reply, head, body, x.Req.Path, x.Req.Method, x.Seq, x.TraceID, bytesIn, int64(len(c.out)-start), c.reqStart)
 		return
 	}
 	s := c.newPendingSlot(x)
@@ -525,7 +524,7 @@ func (c *Conn) render(dst []byte, r *Reply, m proto.Method, http11 bool, trace u
 	} else {
 		dst = append(dst, "Connection: keep-alive\r\n"...)
 		dst = append(dst, c.srv.keepAlive...)
-		dst = appendInt(dst, c.srv.MaxKeepAliveRequests-seq)
+		dst = strconv.AppendUint(dst, uint64(max(c.srv.MaxKeepAliveRequests-seq, 0)), 10)
 		dst = append(dst, "\r\n"...)
 	}
 	dst = append(dst, "\r\n"...)
@@ -533,10 +532,6 @@ func (c *Conn) render(dst []byte, r *Reply, m proto.Method, http11 bool, trace u
 		dst = append(dst, r.Body...)
 	}
 	return dst
-}
-
-func appendInt(dst []byte, n int) []byte {
-	return strconv.AppendUint(dst, uint64(max(n, 0)), 10) // two digits per step
 }
 
 // slot is a response that is not (yet) in the output buffer: it completes later, it is a
@@ -572,10 +567,10 @@ type slot struct {
 
 // newPendingSlot queues a slot for x's response, copying what the observer will need.
 func (c *Conn) newPendingSlot(x *Exchange) *slot {
-	s := &slot{method: c.req.Method, http11: c.req.HTTP11(), seq: x.Seq, trace: x.TraceID, start: c.reqStart,
+	s := &slot{method: x.Req.Method, http11: x.Req.HTTP11(), seq: x.Seq, trace: x.TraceID, start: c.reqStart,
 		head: append([]byte(nil), x.Head...), body: append([]byte(nil), x.Body...),
-		path: append([]byte(nil), c.req.Path...), bytesIn: x.bytesIn, close: x.closeConn,
-		unsafe: !safeMethod(c.req.Method)}
+		path: append([]byte(nil), x.Req.Path...), bytesIn: x.bytesIn, close: x.closeConn,
+		unsafe: !safeMethod(x.Req.Method)}
 	if s.unsafe {
 		c.unsafePending++
 	}

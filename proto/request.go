@@ -827,9 +827,9 @@ var fieldValueTable = func() (t [256]bool) {
 
 // tokenPrefix returns how many leading octets of b are token characters (a leaf loop the
 // compiler keeps in registers, unlike the same loop inside ParseHead).
-func tokenPrefix(b []byte) int {
-	for i, c := range b {
-		if !tokenTable[c] {
+func tokenPrefix[T string | []byte](b T) int {
+	for i := 0; i < len(b); i++ {
+		if !tokenTable[b[i]] {
 			return i
 		}
 	}
@@ -865,30 +865,10 @@ func fieldValuePrefix(b []byte) int {
 	}
 }
 
-func isToken(b []byte) bool {
-	if len(b) == 0 {
-		return false
-	}
-	for _, c := range b {
-		if !tokenTable[c] {
-			return false
-		}
-	}
-	return true
-}
+func isToken(b []byte) bool { return len(b) > 0 && tokenPrefix(b) == len(b) }
 
 // IsToken reports whether s is a non-empty RFC 9110 token (a valid field name or method).
-func IsToken(s string) bool {
-	if len(s) == 0 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if !tokenTable[s[i]] {
-			return false
-		}
-	}
-	return true
-}
+func IsToken(s string) bool { return len(s) > 0 && tokenPrefix(s) == len(s) }
 
 // regNameTable marks the octets of a Host's reg-name (RFC 3986 §3.2.2: unreserved,
 // sub-delims, and '%' of pct-encoded).
