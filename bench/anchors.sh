@@ -5,8 +5,9 @@
 #   bench/anchors.sh                       # W1–W5, pinned (server on CPU 0, wrk on CPU 1), 3 reps
 #   bench/anchors.sh --workloads W2 --reps 1 --duration 5
 #
-# Every option is passed to run-anchors.sh (see its --help). ownhttp runs with its defaults
-# except --access-log=false, --max-keepalive-requests 100000000 and --keepalive-timeout 300s,
+# The anchors live in the workplace's shared/ folder: ../shared beside this checkout, or
+# $OWNHTTP_SHARED. Every option is passed to run-anchors.sh (see its --help). ownhttp runs
+# with its defaults except --access-log=false, --max-keepalive-requests 100000000 and --keepalive-timeout 300s,
 # as the anchors' nginx configuration does; its state file lives in a temporary directory.
 # wrk, nginx and curl are installed with apt when missing. The table (medians, server CPU
 # µs per request, ratios) is printed at the end and kept in the results directory.
@@ -15,8 +16,9 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/.." && pwd)"
 shared="${OWNHTTP_SHARED:-$repo/../shared}"
-[ -x "$shared/bench/run-anchors.sh" ] || [ -f "$shared/bench/run-anchors.sh" ] || {
-  echo "run-anchors.sh not found under $shared/bench (set OWNHTTP_SHARED)" >&2; exit 1; }
+[ -f "$shared/bench/run-anchors.sh" ] || {
+  echo "run-anchors.sh not found under $shared/bench: run from a checkout beside the workplace's" \
+    "shared/ folder, or set OWNHTTP_SHARED to that folder (OWNHTTP_SHARED=/work/shared)" >&2; exit 1; }
 
 export PATH="/usr/local/go/bin:$PATH"
 missing=()
