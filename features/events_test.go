@@ -337,8 +337,9 @@ func hasID(id uint64) func([]sseFrame) bool {
 	}
 }
 
-// startActor runs a state actor (no state file) until the test ends.
-func startActor(t *testing.T, cfg state.Config) (*state.Actor, context.CancelFunc) {
+// startActor runs a state actor (no state file) until the test ends; the returned function
+// stops it earlier.
+func startActor(t testing.TB, cfg state.Config) (*state.Actor, context.CancelFunc) {
 	t.Helper()
 	a, err := state.New(cfg, nil)
 	if err != nil {

@@ -22,17 +22,7 @@ import (
 
 // mkActor runs a state actor without a state file until the test ends.
 func mkActor(t testing.TB, cfg state.Config) *state.Actor {
-	t.Helper()
-	a, err := state.New(cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	go a.Run(ctx)
-	t.Cleanup(func() {
-		cancel()
-		<-a.Done()
-	})
+	a, _ := startActor(t, cfg)
 	return a
 }
 
