@@ -1,13 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"net/http"
-	"os"
-	"os/exec"
+	"ownhttp/internal/testkit"
 	"strings"
 	"testing"
 	"time"
@@ -31,7 +28,8 @@ func guardedRoutes() []guardedRoute {
 	return []guardedRoute{
 		{"GET", "/api/mocks", "", []int{200}},
 		{"POST", "/api/mocks", `{"method":"GET","path_pattern":"/guarded-mock","body":"m"}`, []int{201, 409}},
-		{"PUT", "/api/mocks/nope", `{"body":"x"}`, []int{404}},
+		{"PUT", "/api/mocks/nope", `{"body":"x"}`, []int{400}}, // a whole mock is required
+		{"PATCH", "/api/mocks/nope", `{"body":"x"}`, []int{404}},
 		{"DELETE", "/api/mocks/nope", "", []int{404}},
 		{"GET", "/api/history", "", []int{200}},
 		{"POST", "/api/replay/0000000000000000", "", []int{404}},
@@ -55,6 +53,9 @@ func guardedRoutes() []guardedRoute {
 		{"DELETE", "/api/targets/nope", "", []int{404, 501}},
 		{"POST", "/api/proxy/request", `{}`, []int{400, 501}},
 		{"GET", "/api/mocks/a/b/c", "", []int{404}}, // no route, but in the family
+		{"DELETE", "/api/history", "", []int{200}},
+		{"DELETE", "/api/mocks", "", []int{200}},
+		{"POST", "/api/reset", "", []int{200}},
 	}
 }
 
@@ -254,7 +255,8 @@ func TestDemoTokenRedacted(t *testing.T) {
 		is.True(targets["/api/mocks?token=[redacted]&x=1"]) // query value redacted
 		is.True(targets["/redact-probe?token=[redacted]"])
 		is.True(authorizations >= 1)
-		logs := s.logs.String()
+		s.Stop(t) // every line logged is written
+		logs := s.Logs.String()
 		is.True(strings.Contains(logs, "path=/api/events/snapshot")) // the access log has the path…
 		is.True(!strings.Contains(logs, wireToken))                  // …but never the token
 	})
@@ -266,13 +268,7 @@ func TestOpenAdminBinary(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
-	bin := buildServerBinary(t)
-	env := []string{"OWNHTTP_PORT=0"}
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "OWNHTTP_") && !strings.HasPrefix(kv, "PORT=") {
-			env = append(env, kv)
-		}
-	}
+	bin := testkit.Binary(t)
 	for _, args := range [][]string{
 		{"--host", "0.0.0.0"},
 		{"--host", "::"},
@@ -280,20 +276,12 @@ func TestOpenAdminBinary(t *testing.T) {
 	} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			is := is.New(t)
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			cmd := exec.CommandContext(ctx, bin, args...)
-			cmd.Env = env
-			var stdout, stderr bytes.Buffer
-			cmd.Stdout, cmd.Stderr = &stdout, &stderr
-			err := cmd.Run()
-			var ee *exec.ExitError
-			is.True(errors.As(err, &ee)) // it did not start
-			is.Equal(ee.ExitCode(), 2)
-			is.Equal(stdout.String(), "")
-			is.True(strings.HasPrefix(stderr.String(), "ownhttp: "))
-			is.Equal(strings.Count(stderr.String(), "\n"), 1) // one line
-			is.True(strings.Contains(stderr.String(), "demo-token"))
+			code, stdout, stderr := testkit.RunBinary(t, bin, args...)
+			is.Equal(code, 2) // it did not start
+			is.Equal(stdout, "")
+			is.True(strings.HasPrefix(stderr, "ownhttp: "))
+			is.Equal(strings.Count(stderr, "\n"), 1) // one line
+			is.True(strings.Contains(stderr, "demo-token"))
 		})
 	}
 }

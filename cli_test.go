@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -24,7 +23,10 @@ import (
 	"github.com/matryer/is"
 
 	"ownhttp/bench"
+	"ownhttp/cli"
 	"ownhttp/state"
+
+	"ownhttp/internal/testkit"
 )
 
 // exampleScenario is the original project's example file (a byte-for-byte copy of
@@ -50,14 +52,14 @@ type cliResult struct {
 func runCLI(t testing.TB, ctx context.Context, args ...string) cliResult {
 	t.Helper()
 	var out, errb bytes.Buffer
-	err := run(ctx, args, &out, &errb)
+	err := run(ctx, args, &out, &errb, nil)
 	res := cliResult{err: err}
-	var code exitCode
+	var code cli.ExitCode
 	switch {
 	case err == nil, errors.Is(err, flag.ErrHelp):
 	case errors.As(err, &code):
 		res.code = int(code)
-	case errors.As(err, new(usageError)):
+	case errors.As(err, new(cli.UsageError)):
 		res.code = 2
 		fmt.Fprintln(&errb, "ownhttp:", err)
 	default:
@@ -68,14 +70,11 @@ func runCLI(t testing.TB, ctx context.Context, args ...string) cliResult {
 	return res
 }
 
-// startLabServer starts a server whose scenario and target files are temporary too.
-func startLabServer(t testing.TB, engine string, flags ...string) (*testServer, string) {
+// startLabServer starts a server (testkit.Start) and returns it with its base URL.
+func startLabServer(t testing.TB, engine string, flags ...string) (*testkit.Server, string) {
 	t.Helper()
-	dir := t.TempDir()
-	all := append([]string{"--scenario-state-file", filepath.Join(dir, "scenarios.json"),
-		"--target-state-file", filepath.Join(dir, "targets.json")}, flags...)
-	s := startServer(t, engine, all...)
-	return s, "http://" + s.addr
+	s := testkit.Start(t, run, engine, flags...)
+	return s, s.URL()
 }
 
 // apiCall sends one request to the server and returns status, header and body. token, when
@@ -104,14 +103,6 @@ func apiCall(t testing.TB, base, method, target, token, body string) (int, http.
 		t.Fatalf("%s %s: body: %v", method, target, err)
 	}
 	return resp.StatusCode, resp.Header, string(b)
-}
-
-// skipIfNotImplemented skips a test whose feature another engineer has not landed yet.
-func skipIfNotImplemented(t testing.TB, status int, body string) {
-	t.Helper()
-	if status == 501 && strings.Contains(body, "not_implemented") {
-		t.Skipf("the server answers 501 not_implemented: %s", body)
-	}
 }
 
 // lifecycleScenario is the example file with its mock moved from /api/users to path: step 1
@@ -271,6 +262,8 @@ func TestScenarioRunErrors(t *testing.T) {
 		{"no steps", []string{"run", writeScenario(t, `{"name":"x","steps":[]}`)}, 2, "at least one step"},
 		{"bad method", []string{"run", writeScenario(t, `{"name":"x","steps":[{"method":"BREW","path":"/"}]}`)}, 2, "step 1: invalid method"},
 		{"bad path", []string{"run", writeScenario(t, `{"name":"x","steps":[{"method":"GET","path":"x"}]}`)}, 2, "step 1: path must start with /"},
+		{"misspelled expect", []string{"run", writeScenario(t, `{"name":"x","steps":[{"method":"GET","path":"/","expct":{"status":404}}]}`)}, 2,
+			`step 1: unknown field "expct"`},
 		{"too many steps", []string{"run", "--max-steps", "1", valid}, 2, "scenario has too many steps"},
 		{"unreachable", []string{"run", valid, "--base-url", unreachable}, 1,
 			"ownhttp: cannot reach " + unreachable + ": connection refused"},
@@ -457,8 +450,7 @@ func TestScenarioRunTargetStep(t *testing.T) {
 		}))
 		defer upstream.Close()
 		_, base := startLabServer(t, engine, "--access-log=false")
-		status, _, body := apiCall(t, base, "POST", "/api/targets", "", `{"id":"up","name":"upstream","base_url":"`+upstream.URL+`"}`)
-		skipIfNotImplemented(t, status, body)
+		status, _, _ := apiCall(t, base, "POST", "/api/targets", "", `{"id":"up","name":"upstream","base_url":"`+upstream.URL+`"}`)
 		is.Equal(status, 201)
 		file := writeScenario(t, `{"name":"via proxy","defaults":{"stop_on_fail":false},"steps":[
 			{"id":"up","method":"POST","path":"/hello?x=1","target_id":"up","body":"hi",
@@ -484,7 +476,6 @@ func TestScenarioRemote(t *testing.T) {
 		}
 		sc := strings.Replace(strings.ReplaceAll(string(b), "/api/users", "/remote-users"), "{", `{"id":"lifecycle",`, 1)
 		status, _, body := apiCall(t, base, "POST", "/api/scenarios", "", sc)
-		skipIfNotImplemented(t, status, body)
 		if status != 201 {
 			t.Fatalf("create scenario: %d %s", status, body)
 		}
@@ -540,7 +531,9 @@ func TestScenarioProxy(t *testing.T) {
 		defer upstream.Close()
 		_, base := startLabServer(t, engine, "--access-log=false")
 		status, _, body := apiCall(t, base, "POST", "/api/targets", "", `{"id":"up","name":"upstream","base_url":"`+upstream.URL+`"}`)
-		skipIfNotImplemented(t, status, body)
+		if status != 201 {
+			t.Fatalf("create target: %d %s", status, body)
+		}
 		for _, tc := range []struct {
 			name   string
 			args   []string
@@ -577,23 +570,8 @@ func readAll(r io.Reader) string {
 	return string(b)
 }
 
-// syncBuffer is a bytes.Buffer safe for one writer and concurrent readers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+// syncBuffer is a buffer safe for one writer and concurrent readers, that can wait for text.
+type syncBuffer struct{ testkit.LogBuffer }
 
 // waitFor waits (at most 10 s) until the buffer holds every one of subs.
 func (b *syncBuffer) waitFor(t testing.TB, subs ...string) bool {
@@ -621,7 +599,7 @@ func liveRun(t *testing.T, args ...string) (stdout, stderr *syncBuffer, stop fun
 	ctx, cancel := context.WithCancel(context.Background())
 	stdout, stderr = &syncBuffer{}, &syncBuffer{}
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, append([]string{"scenario", "live"}, args...), stdout, stderr) }()
+	go func() { done <- run(ctx, append([]string{"scenario", "live"}, args...), stdout, stderr, nil) }()
 	var once sync.Once
 	var err error
 	stop = func() error {
@@ -738,146 +716,13 @@ func TestScenarioLiveStreamFrames(t *testing.T) {
 	is.NoErr(stop())
 }
 
-// The terminal screen: the four sections, newest first, and --failed-only.
-func TestLiveBoard(t *testing.T) {
-	ev := func(id uint64, typ, trace, payload string) liveItem {
-		return liveItem{ev: &state.Event{ID: id, TS: "2026-01-01T00:00:00Z", Type: typ, TraceID: trace, Payload: json.RawMessage(payload)}}
-	}
-	items := []liveItem{
-		ev(1, "system.health", "", `{"engine":"epoll","state":"server_initialized"}`),
-		ev(2, "request.completed", "t2", `{"method":"GET","path":"/ok","status":200,"latency_ms":0.5}`),
-		ev(3, "request.completed", "t3", `{"method":"POST","path":"/bad","status":500,"latency_ms":2}`),
-		ev(4, "scenario.step.completed", "t4", `{"scenario_id":"sc","step_id":"s1","status":"pass"}`),
-		ev(5, "scenario.step.completed", "t5", `{"scenario_id":"sc","step_id":"s2","status":"fail","failure_reason":"boom"}`),
-		ev(6, "proxy.request.completed", "t6", `{"target_id":"t","method":"GET","path":"/up","status":200}`),
-		ev(7, "request.completed", "mine", `{"method":"GET","path":"/_metrics","status":200}`),
-		ev(8, "incident.started", "", `{"mode":"x"}`),
-		ev(9, "request.completed", "t9", `not json`),
-	}
-	t.Run("all", func(t *testing.T) {
-		is := is.New(t)
-		b := newLiveBoard(false)
-		b.own.add("mine")
-		var lines []string
-		for _, it := range items {
-			lines = append(lines, b.apply(it))
-		}
-		is.Equal(lines[1], "#2 request 200 GET /ok lat=0.5ms trace=t2")
-		is.Equal(lines[5], "#6 proxy 200 GET /up target=t trace=t6")
-		is.Equal(lines[6], "") // the view's own /_metrics poll
-		is.Equal(lines[7], `#8 event incident.started {"mode":"x"}`)
-		is.Equal(lines[8], `#9 event request.completed not json`) // shown as it came
-		is.Equal(b.cursor, uint64(9))
-		screen := b.render()
-		for _, want := range []string{"Live Ops | ", "cursor=9 failed_only=off", "Summary | requests=?",
-			"\nRecent Requests\n", "\nScenario Timeline\n  scenario.step.completed scenario=sc step=s2 status=fail reason=boom\n",
-			"\nProxy Activity\n  200 GET /up target=t trace=t6\n", "\nHealth\n  engine: epoll\n  state: server_initialized\n  ts: 2026-01-01T00:00:00Z\n"} {
-			if !strings.Contains(screen, want) {
-				t.Errorf("screen lacks %q:\n%s", want, screen)
-			}
-		}
-		is.True(strings.Index(screen, "POST /bad") < strings.Index(screen, "GET /ok")) // newest first
-		// A poll's event that came before the poll named its trace id is left off the screen.
-		b.apply(ev(10, "request.completed", "late", `{"method":"GET","path":"/_metrics","status":200}`))
-		is.True(strings.Contains(b.render(), "GET /_metrics"))
-		b.own.add("late")
-		is.True(!strings.Contains(b.render(), "GET /_metrics"))
-	})
-	t.Run("failed only", func(t *testing.T) {
-		is := is.New(t)
-		b := newLiveBoard(true)
-		var shown []string
-		for _, it := range items[:6] {
-			if line := b.apply(it); line != "" {
-				shown = append(shown, line)
-			}
-		}
-		is.Equal(len(shown), 3) // health, the 500, the failed step
-		is.True(strings.Contains(shown[1], "500 POST /bad"))
-		is.True(strings.Contains(shown[2], "status=fail"))
-		is.True(strings.Contains(b.render(), "Proxy Activity\n  (none)\n"))
-	})
-	t.Run("rows are bounded", func(t *testing.T) {
-		is := is.New(t)
-		b := newLiveBoard(false)
-		for i := range 100 {
-			b.apply(ev(uint64(i+1), "request.completed", "t", `{"method":"GET","path":"/p`+strconv.Itoa(i)+`","status":200}`))
-		}
-		is.Equal(len(b.requests), liveRows)
-		screen := b.render()
-		is.Equal(strings.Count(screen, "GET /p"), liveShownRows)
-		is.True(strings.Contains(screen, "GET /p99 "))
-	})
-}
-
-// Flags and positional arguments in any order; "--" ends the flags.
-func TestParseCLIFlags(t *testing.T) {
-	for _, tc := range []struct {
-		args []string
-		pos  []string
-		seed int64
-		json bool
-	}{
-		{[]string{"f.json"}, []string{"f.json"}, 1337, false},
-		{[]string{"f.json", "--seed", "5", "--json"}, []string{"f.json"}, 5, true},
-		{[]string{"--seed", "5", "f.json", "--json"}, []string{"f.json"}, 5, true},
-		{[]string{"--seed=5", "--json", "f.json"}, []string{"f.json"}, 5, true},
-		{[]string{"a", "--seed", "5", "b"}, []string{"a", "b"}, 5, false},
-		{[]string{"--seed", "5", "--", "--json"}, []string{"--json"}, 5, false},
-		{[]string{"--", "-x", "y"}, []string{"-x", "y"}, 1337, false},
-		{[]string{}, nil, 1337, false},
-	} {
-		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
-			is := is.New(t)
-			fs, cc := newCLIFlags("run", "base-url")
-			seed := fs.Int64("seed", 1337, "")
-			pos, err := parseCLIFlags(fs, tc.args)
-			is.NoErr(err)
-			is.Equal(pos, tc.pos)
-			is.Equal(*seed, tc.seed)
-			is.Equal(cc.json, tc.json)
-		})
-	}
-}
-
-// The connection settings come from the environment when the flags do not give them.
-func TestParseCLIFlagsEnv(t *testing.T) {
-	is := is.New(t)
-	t.Setenv("OWNHTTP_TOKEN", "")
-	t.Setenv("OWNHTTP_DEMO_TOKEN", "server-token")
-	t.Setenv("OWNHTTP_SERVER", "http://example.test:9")
-	t.Setenv("OWNHTTP_TIMEOUT", "3s")
-	fs, cc := newCLIFlags("list", "server")
-	_, err := parseCLIFlags(fs, nil)
-	is.NoErr(err)
-	is.Equal(cc.token, "server-token") // the server's variable serves the CLI too
-	is.Equal(cc.server, "http://example.test:9")
-	is.Equal(cc.timeout, 3*time.Second)
-	t.Setenv("OWNHTTP_TOKEN", "cli-token")
-	fs, cc = newCLIFlags("list", "server")
-	_, err = parseCLIFlags(fs, []string{"--server", "http://flag.test"})
-	is.NoErr(err)
-	is.Equal(cc.token, "cli-token")
-	is.Equal(cc.server, "http://flag.test") // the flag wins
-	t.Setenv("OWNHTTP_TIMEOUT", "soon")
-	fs, _ = newCLIFlags("list", "server")
-	_, err = parseCLIFlags(fs, nil)
-	is.True(errors.As(err, new(usageError))) // a bad value from the environment is a usage error
-}
-
 // The built binary: main() turns the CLI's results into exit statuses.
 func TestScenarioBinary(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
-	bin := buildServerBinary(t)
+	bin := testkit.Binary(t)
 	_, base := startLabServer(t, "epoll", "--access-log=false")
-	env := []string{}
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "OWNHTTP_") {
-			env = append(env, kv)
-		}
-	}
 	for _, tc := range []struct {
 		name   string
 		args   []string
@@ -893,27 +738,14 @@ func TestScenarioBinary(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			is := is.New(t)
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			cmd := exec.CommandContext(ctx, bin, append([]string{"scenario"}, tc.args...)...)
-			cmd.Env = env
-			var stdout, stderr bytes.Buffer
-			cmd.Stdout, cmd.Stderr = &stdout, &stderr
-			err := cmd.Run()
-			code := 0
-			var ee *exec.ExitError
-			if errors.As(err, &ee) {
-				code = ee.ExitCode()
-			} else if err != nil {
-				t.Fatal(err)
-			}
+			code, stdout, stderr := testkit.RunBinary(t, bin, append([]string{"scenario"}, tc.args...)...)
 			is.Equal(code, tc.code) // exit status
 			if tc.stderr != "" {
-				is.True(strings.HasPrefix(stderr.String(), tc.stderr))
-				is.Equal(strings.Count(stderr.String(), "\n"), 1) // one line
+				is.True(strings.HasPrefix(stderr, tc.stderr))
+				is.Equal(strings.Count(stderr, "\n"), 1) // one line
 			}
 			if tc.name == "help" {
-				is.True(strings.Contains(stdout.String(), "Usage: ownhttp scenario COMMAND"))
+				is.True(strings.Contains(stdout, "Usage: ownhttp scenario COMMAND"))
 			}
 		})
 	}
@@ -972,4 +804,15 @@ func TestBenchCompareEngines(t *testing.T) {
 	is := is.New(t)
 	res := runCLI(t, context.Background(), "bench", "compare-engines", "--slow-readers", "-1")
 	is.Equal(res.code, 2) // a usage error
+}
+
+// compare-engines finds its in-process servers whatever their log format: the environment's
+// OWNHTTP_LOG_FORMAT=json reaches them too.
+func TestBenchCompareEnginesJSONLog(t *testing.T) {
+	is := is.New(t)
+	t.Setenv("OWNHTTP_LOG_FORMAT", "json")
+	res := runCLI(t, context.Background(), "bench", "compare-engines", "--duration", "200ms", "--warmup", "0s",
+		"--concurrency", "2", "--slow-readers", "0")
+	is.Equal(res.code, 0) // exit status
+	is.True(strings.Contains(res.stdout, `"epoll_vs_threadpool_rps_ratio"`))
 }

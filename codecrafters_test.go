@@ -4,13 +4,11 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
-	"context"
 	"errors"
 	"io"
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -20,6 +18,9 @@ import (
 	"time"
 
 	"github.com/matryer/is"
+
+	"ownhttp/internal/testkit"
+	"ownhttp/loop"
 )
 
 // ccResponse is one response read off the wire, its body exactly as sent.
@@ -30,7 +31,7 @@ type ccResponse struct {
 
 // ccDo sends one raw request on a fresh connection and reads one response (method says how
 // to frame it: HEAD has no body).
-func ccDo(t *testing.T, s *testServer, method, raw string) ccResponse {
+func ccDo(t *testing.T, s *testkit.Server, method, raw string) ccResponse {
 	t.Helper()
 	r, err := ccTry(s, method, raw)
 	if err != nil {
@@ -40,8 +41,8 @@ func ccDo(t *testing.T, s *testServer, method, raw string) ccResponse {
 }
 
 // ccTry is ccDo for any goroutine: it reports failures instead of ending the test.
-func ccTry(s *testServer, method, raw string) (ccResponse, error) {
-	c, err := net.DialTimeout("tcp", s.addr, 5*time.Second)
+func ccTry(s *testkit.Server, method, raw string) (ccResponse, error) {
+	c, err := net.DialTimeout("tcp", s.Addr, 5*time.Second)
 	if err != nil {
 		return ccResponse{}, err
 	}
@@ -59,12 +60,12 @@ func ccTry(s *testServer, method, raw string) (ccResponse, error) {
 	return ccResponse{resp, body}, err
 }
 
-func ccGet(t *testing.T, s *testServer, target string, headers ...string) ccResponse {
+func ccGet(t *testing.T, s *testkit.Server, target string, headers ...string) ccResponse {
 	t.Helper()
 	return ccDo(t, s, "GET", "GET "+target+" HTTP/1.1\r\nHost: x\r\n"+ccHeaderLines(headers)+"\r\n")
 }
 
-func ccPost(t *testing.T, s *testServer, target, body string) ccResponse {
+func ccPost(t *testing.T, s *testkit.Server, target, body string) ccResponse {
 	t.Helper()
 	return ccDo(t, s, "POST", "POST "+target+" HTTP/1.1\r\nHost: x\r\nContent-Length: "+
 		strconv.Itoa(len(body))+"\r\n\r\n"+body)
@@ -79,12 +80,12 @@ func ccHeaderLines(headers []string) string {
 }
 
 // ccServer starts a server in CodeCrafters mode serving dir (none when dir is "").
-func ccServer(t *testing.T, engine, dir string) *testServer {
+func ccServer(t *testing.T, engine, dir string) *testkit.Server {
 	args := []string{"--codecrafters-mode", "--access-log=false"}
 	if dir != "" {
 		args = append(args, "--directory", dir)
 	}
-	return startServer(t, engine, args...)
+	return testkit.Start(t, run, engine, args...)
 }
 
 func TestCodeCraftersEcho(t *testing.T) {
@@ -389,7 +390,7 @@ func TestCodeCraftersOff(t *testing.T) {
 		is := is.New(t)
 		dir := t.TempDir()
 		is.NoErr(os.WriteFile(filepath.Join(dir, "foo"), []byte("x"), 0o600))
-		s := startServer(t, engine, "--directory", dir, "--access-log=false")
+		s := testkit.Start(t, run, engine, "--directory", dir, "--access-log=false")
 		for _, target := range []string{"/echo/abc", "/user-agent", "/files/foo"} {
 			is.Equal(ccGet(t, s, target).StatusCode, 404) // target
 		}
@@ -404,16 +405,16 @@ func TestCodeCraftersConnectionClose(t *testing.T) {
 		is.NoErr(os.WriteFile(filepath.Join(dir, "foo"), []byte("file"), 0o600))
 		s := ccServer(t, engine, dir)
 		for _, target := range []string{"/echo/hi", "/user-agent", "/files/foo"} {
-			res := roundTrip(t, s, "GET "+target+" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", []string{"GET"}, false)
-			is.NoErr(res.err)
-			is.Equal(res.resps[0].StatusCode, 200)
-			is.True(res.resps[0].Close) // Connection: close in the response (net/http strips the field)
-			is.True(res.closed)         // target
+			res := testkit.RoundTrip(t, s, "GET "+target+" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", []string{"GET"}, false)
+			is.NoErr(res.Err)
+			is.Equal(res.Resps[0].StatusCode, 200)
+			is.True(res.Resps[0].Close) // Connection: close in the response (net/http strips the field)
+			is.True(res.Closed)         // target
 		}
 		// Without it, the connection is kept and answers the next request.
-		res := roundTrip(t, s, "GET /echo/hi HTTP/1.1\r\nHost: x\r\n\r\n", []string{"GET"}, false)
-		is.NoErr(res.err)
-		is.True(res.open)
+		res := testkit.RoundTrip(t, s, "GET /echo/hi HTTP/1.1\r\nHost: x\r\n\r\n", []string{"GET"}, false)
+		is.NoErr(res.Err)
+		is.True(res.Open)
 	})
 }
 
@@ -433,15 +434,15 @@ func TestCodeCraftersPipelined(t *testing.T) {
 			"HEAD /files/foo HTTP/1.1\r\nHost: x\r\n\r\n" +
 			"GET /echo/two HTTP/1.1\r\nHost: x\r\n\r\n" +
 			"POST /files/bar HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nbar"
-		res := roundTrip(t, s, raw, []string{"GET", "GET", "GET", "HEAD", "GET", "POST"}, false)
-		is.NoErr(res.err)
-		is.Equal(res.bodies, []string{"file", "one", "Not Found", "", "two", ""})
+		res := testkit.RoundTrip(t, s, raw, []string{"GET", "GET", "GET", "HEAD", "GET", "POST"}, false)
+		is.NoErr(res.Err)
+		is.Equal(res.Bodies, []string{"file", "one", "Not Found", "", "two", ""})
 		var statuses []int
-		for _, r := range res.resps {
+		for _, r := range res.Resps {
 			statuses = append(statuses, r.StatusCode)
 		}
 		is.Equal(statuses, []int{200, 200, 404, 200, 200, 201})
-		is.True(res.open) // and the connection is still there
+		is.True(res.Open) // and the connection is still there
 		got, err := os.ReadFile(filepath.Join(dir, "bar"))
 		is.NoErr(err)
 		is.Equal(string(got), "bar")
@@ -491,40 +492,15 @@ func TestYourProgramScript(t *testing.T) {
 	caller := t.TempDir()
 	is.NoErr(os.Mkdir(filepath.Join(caller, "files"), 0o700))
 	is.NoErr(os.WriteFile(filepath.Join(caller, "files", "foo"), []byte("from the caller"), 0o600))
-	port := ccFreePort(t)
-
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	cmd := exec.Command(script, "--port", strconv.Itoa(port), "--directory", "files",
+	// The first run compiles: the wait is long. --port 0 and the ready file replace a
+	// guessed free port.
+	p := testkit.StartProcess(t, caller, 5*time.Minute, script, "--port", "0", "--directory", "files",
 		"--state-file", filepath.Join(caller, "state.json"), "--access-log=false")
-	cmd.Dir = caller
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "OWNHTTP_") && !strings.HasPrefix(kv, "PORT=") {
-			env = append(env, kv)
-		}
-	}
-	cmd.Env = env
-	var logs bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // the script and the server it execs
-	is.NoErr(cmd.Start())
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			<-exited
-		}
-	})
+	is.Equal(p.Bound.Listeners[0].Role, loop.RoleHTTP)
 
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	client := &http.Client{Timeout: 5 * time.Second}
 	get := func(path string) (int, string, error) {
-		resp, err := client.Get("http://" + addr + path)
+		resp, err := client.Get("http://" + p.Addr + path)
 		if err != nil {
 			return 0, "", err
 		}
@@ -532,35 +508,12 @@ func TestYourProgramScript(t *testing.T) {
 		b, err := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(b), err
 	}
-	// Wait (bounded: the first run compiles) until it answers.
-	for {
-		status, body, err := get("/echo/hi")
-		if err == nil {
-			is.Equal(status, 200)
-			is.Equal(body, "hi")
-			break
-		}
-		select {
-		case err := <-exited:
-			t.Fatalf("your_program.sh exited: %v\n%s", err, logs.String())
-		case <-ctx.Done():
-			t.Fatalf("your_program.sh did not answer within 5 minutes\n%s", logs.String())
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-	status, body, err := get("/files/foo")
+	status, body, err := get("/echo/hi")
+	is.NoErr(err)
+	is.Equal(status, 200)
+	is.Equal(body, "hi")
+	status, body, err = get("/files/foo")
 	is.NoErr(err)
 	is.Equal(status, 200)
 	is.Equal(body, "from the caller") // --directory files is the caller's ./files
-}
-
-// ccFreePort returns a TCP port that was free a moment ago.
-func ccFreePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }

@@ -7,7 +7,11 @@ package main
 //	conn, x/sys/unix < loop
 //	conn, proto, state, assets < features
 //	loop, features, state < bench
-//	loop, features, state, bench, oklog/run, ff/v3 < main
+//	state, bench, proto < cli (which imports only those three itself: cli/cli_test.go checks it)
+//	loop, features, state, bench, cli, oklog/run, ff/v3 < main
+//	stdlib < internal/atomicfile (state, loop and above), internal/sse (cli and above),
+//	internal/logwriter (main)
+//	everything < internal/testkit, which only _test.go files import
 //	loop and features never import each other; proto, conn and loop never import state.
 //
 // "a < b" means b may import a and everything a may import, so the lattice is transitive for
@@ -19,7 +23,8 @@ package main
 //
 // The check reads every non-test .go file with go/parser (imports only), so it needs neither
 // the network nor a build. A package below a folder (bench/cmd/load) follows the folder's rule
-// and may import the rest of its own folder.
+// and may import the rest of its own folder, except that features' subpackages (metrics,
+// files, upstream) never import features itself.
 
 import (
 	"fmt"
@@ -47,6 +52,9 @@ type importRule struct {
 	external []string
 	// noStd lists the standard-library packages (and those below them) it must not import.
 	noStd []string
+	// leafSubpackages forbids the folder's subpackages to import the folder's own package
+	// (features/metrics never imports features, which imports it).
+	leafSubpackages bool
 }
 
 // rootFolder is the key of the module root (package main) in importRules.
@@ -58,16 +66,26 @@ var (
 	// importRules is the table, keyed by top-level folder. Folders that do not exist yet
 	// (assets, bench, state) are listed so the rule is in place when they arrive.
 	importRules = map[string]importRule{
-		"proto":  {noStd: ownWire},
-		"assets": {},
-		"state":  {},
-		"conn":   {internal: []string{"proto"}, noStd: ownWire},
-		"loop": {internal: []string{"conn", "proto"},
+		"proto":               {noStd: ownWire},
+		"assets":              {},
+		"internal/atomicfile": {},
+		"internal/sse":        {},
+		"internal/logwriter":  {},
+		"state":               {internal: []string{"internal/atomicfile"}},
+		"conn":                {internal: []string{"proto"}, noStd: ownWire},
+		"loop": {internal: []string{"conn", "proto", "internal/atomicfile"},
 			external: []string{"golang.org/x/sys/unix"}, noStd: ownWire},
-		"features": {internal: []string{"conn", "proto", "state", "assets"}},
-		"bench":    {internal: []string{"loop", "features", "state", "conn", "proto", "assets"}},
-		rootFolder: {internal: []string{"loop", "features", "state", "bench", "conn", "proto", "assets"},
+		"features": {internal: []string{"conn", "proto", "state", "assets", "internal/atomicfile"}, leafSubpackages: true},
+		"bench":    {internal: []string{"loop", "features", "state", "conn", "proto", "assets", "internal/atomicfile"}},
+		"cli": {internal: []string{"state", "bench", "proto", "loop", "features", "conn", "assets",
+			"internal/atomicfile", "internal/sse"}},
+		rootFolder: {internal: []string{"loop", "features", "state", "bench", "cli", "conn", "proto", "assets",
+			"internal/atomicfile", "internal/sse", "internal/logwriter"},
 			external: []string{"github.com/oklog/run", "github.com/peterbourgon/ff/v3"}},
+		// The test harness may use every package; no rule lists it, so only _test.go files
+		// import it.
+		"internal/testkit": {internal: []string{"loop", "features", "state", "bench", "cli", "conn", "proto", "assets",
+			"internal/atomicfile", "internal/sse", "internal/logwriter"}},
 	}
 
 	// forbiddenEverywhere are standard-library packages no non-test file may import, with why.
@@ -78,6 +96,17 @@ var (
 	// noGoFolders hold no Go code at all.
 	noGoFolders = []string{"e2e"}
 )
+
+// folderOf is the folder whose rule governs the module-relative directory dir: its first
+// element, or its first two below internal/ (each internal package is a folder of its own).
+func folderOf(dir string) string {
+	first, rest, _ := strings.Cut(dir, "/")
+	if first == "internal" {
+		second, _, _ := strings.Cut(rest, "/")
+		return first + "/" + second
+	}
+	return first
+}
 
 // folderName is how messages name a folder.
 func folderName(folder string) string {
@@ -110,7 +139,7 @@ func checkImports(rules map[string]importRule, module, file string, imports []st
 	dir := path.Dir(file)
 	folder := rootFolder
 	if dir != "." {
-		folder, _, _ = strings.Cut(dir, "/")
+		folder = folderOf(dir)
 	}
 	if slices.Contains(noGoFolders, folder) {
 		return []string{fmt.Sprintf("%s: %s/ must hold no Go code", file, folder)}
@@ -128,7 +157,11 @@ func checkImports(rules map[string]importRule, module, file string, imports []st
 		case imp == module:
 			fail("the module root is package main and cannot be imported")
 		case strings.HasPrefix(imp, module+"/"):
-			target, _, _ := strings.Cut(strings.TrimPrefix(imp, module+"/"), "/")
+			target := folderOf(strings.TrimPrefix(imp, module+"/"))
+			if rule.leafSubpackages && dir != folder && imp == module+"/"+folder {
+				fail("a package below %s/ must not import %s itself", folder, folder)
+				continue
+			}
 			if target == folder || slices.Contains(rule.internal, target) {
 				continue
 			}
@@ -285,10 +318,13 @@ func TestDepsChecker(t *testing.T) {
 		{"conn/conn.go", []string{"ownhttp/proto", "ownhttp/proto/sub", "net/netip"}, nil},
 		{"loop/reactor.go", []string{"golang.org/x/sys/unix", "ownhttp/conn", "ownhttp/proto", "net"}, nil},
 		{"features/app.go", []string{"ownhttp/conn", "ownhttp/proto", "ownhttp/state", "ownhttp/assets", "net/http"}, nil},
+		{"features/app.go", []string{"ownhttp/features/metrics", "ownhttp/features/files", "ownhttp/features/upstream"}, nil},
+		{"features/upstream/upstream.go", []string{"ownhttp/conn", "ownhttp/proto", "ownhttp/state", "net/http"}, nil},
 		{"assets/assets.go", []string{"embed", "crypto/sha256"}, nil},
 		{"bench/bench.go", []string{"ownhttp/loop", "ownhttp/features", "ownhttp/state", "ownhttp/conn"}, nil},
 		{"bench/cmd/load/main.go", []string{"ownhttp/bench", "ownhttp/loop"}, nil},
-		{"main.go", []string{"ownhttp/loop", "ownhttp/features", "ownhttp/state", "ownhttp/bench", "ownhttp/conn", "ownhttp/proto",
+		{"cli/cli.go", []string{"ownhttp/state", "ownhttp/bench", "ownhttp/proto", "net/http"}, nil},
+		{"main.go", []string{"ownhttp/loop", "ownhttp/features", "ownhttp/state", "ownhttp/bench", "ownhttp/cli", "ownhttp/conn", "ownhttp/proto",
 			"github.com/oklog/run", "github.com/peterbourgon/ff/v3", "github.com/peterbourgon/ff/v3/ffcli", "net/http"}, nil},
 
 		// Forbidden.
@@ -299,12 +335,22 @@ func TestDepsChecker(t *testing.T) {
 		{"loop/pool.go", []string{"net/http", "ownhttp/features", "ownhttp/state"}, []string{"net/http", "ownhttp/features", "ownhttp/state"}},
 		{"features/proxy.go", []string{"ownhttp/loop", "golang.org/x/sys/unix"}, []string{"ownhttp/loop", "golang.org/x/sys/unix"}},
 		{"features/x.go", []string{"net/http/httptest", "github.com/matryer/is"}, []string{"net/http/httptest", "github.com/matryer/is"}},
+		{"features/metrics/metrics.go", []string{"ownhttp/features", "ownhttp/features/files", "ownhttp/loop"}, []string{"ownhttp/features", "ownhttp/loop"}},
 		{"state/model.go", []string{"ownhttp/proto"}, []string{"ownhttp/proto"}},
 		{"assets/assets.go", []string{"ownhttp/proto"}, []string{"ownhttp/proto"}},
 		{"bench/cmd/load/main.go", []string{"github.com/oklog/run"}, []string{"github.com/oklog/run"}},
+		{"cli/cli.go", []string{"github.com/peterbourgon/ff/v3"}, []string{"github.com/peterbourgon/ff/v3"}},
 		{"main.go", []string{"golang.org/x/sys/unix", "net/http/httptest", "ownhttp", "github.com/peterbourgon/ff"},
 			[]string{"golang.org/x/sys/unix", "net/http/httptest", "ownhttp", "github.com/peterbourgon/ff"}},
 		{"main.go", []string{"ownhttp/certs"}, []string{"ownhttp/certs"}},
+		{"main.go", []string{"ownhttp/internal/testkit", "ownhttp/internal/atomicfile"}, []string{"ownhttp/internal/testkit"}},
+		{"features/app.go", []string{"ownhttp/internal/sse"}, []string{"ownhttp/internal/sse"}},
+		{"internal/sse/sse.go", []string{"ownhttp/proto", "bufio"}, []string{"ownhttp/proto"}},
+		{"state/persist.go", []string{"ownhttp/internal/atomicfile", "ownhttp/internal/testkit"}, []string{"ownhttp/internal/testkit"}},
+		{"internal/testkit/server.go", []string{"ownhttp/loop", "ownhttp/internal/sse", "net/http"}, nil},
+		{"main.go", []string{"ownhttp/internal/logwriter"}, nil},
+		{"features/observe.go", []string{"ownhttp/internal/logwriter"}, []string{"ownhttp/internal/logwriter"}},
+		{"internal/logwriter/logwriter.go", []string{"io", "sync", "ownhttp/proto"}, []string{"ownhttp/proto"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file+" "+strings.Join(tt.imports, ","), func(t *testing.T) {

@@ -13,6 +13,11 @@ import (
 	"time"
 
 	"github.com/matryer/is"
+
+	"ownhttp/state"
+
+	"ownhttp/internal/sse"
+	"ownhttp/internal/testkit"
 )
 
 // Wire tests of the live events (issue #4): GET /api/events/snapshot, /stream and /live-mode
@@ -40,6 +45,8 @@ type evPage struct {
 	Overflowed bool      `json:"overflowed"`
 	HasMore    bool      `json:"has_more"`
 	RefreshMs  int       `json:"refresh_ms"`
+	Epoch      uint64    `json:"epoch"`
+	Restarted  bool      `json:"restarted"`
 }
 
 // evClient is one keep-alive connection for plain requests.
@@ -48,9 +55,9 @@ type evClient struct {
 	br *bufio.Reader
 }
 
-func evDial(t *testing.T, s *testServer) *evClient {
+func evDial(t *testing.T, s *testkit.Server) *evClient {
 	t.Helper()
-	c := s.dial(t)
+	c := s.Dial(t)
 	return &evClient{c: c, br: bufio.NewReader(c)}
 }
 
@@ -58,7 +65,7 @@ func evDial(t *testing.T, s *testServer) *evClient {
 func (e *evClient) get(t *testing.T, target string, headers ...string) (*http.Response, []byte) {
 	t.Helper()
 	e.c.SetDeadline(time.Now().Add(10 * time.Second))
-	req := "GET " + target + " HTTP/1.1\r\nHost: x\r\n"
+	req := "GET " + target + " HTTP/1.1\r\nHost: localhost\r\n"
 	for _, h := range headers {
 		req += h + "\r\n"
 	}
@@ -95,7 +102,7 @@ func (e *evClient) snapshot(t *testing.T, query string, headers ...string) evPag
 
 // evRequests makes n requests to distinct paths /ev/<tag>-<i> (404s, recorded as
 // request.completed events) on one connection and returns the paths.
-func evRequests(t *testing.T, s *testServer, tag string, n int) []string {
+func evRequests(t *testing.T, s *testkit.Server, tag string, n int) []string {
 	t.Helper()
 	e := evDial(t, s)
 	defer e.c.Close()
@@ -111,7 +118,7 @@ func evRequests(t *testing.T, s *testServer, tag string, n int) []string {
 // Capture is best effort by design (a record is dropped, and counted, when the state actor's
 // queue is full), so tests that need a number of events make requests until they exist
 // instead of assuming one event per request.
-func evFill(t *testing.T, s *testServer, tag string, id uint64) evPage {
+func evFill(t *testing.T, s *testkit.Server, tag string, id uint64) evPage {
 	t.Helper()
 	e := evDial(t, s)
 	defer e.c.Close()
@@ -138,7 +145,7 @@ func evFill(t *testing.T, s *testServer, tag string, id uint64) evPage {
 func TestEventsSnapshotPaging(t *testing.T) {
 	eachEngine(t, func(t *testing.T, engine string) {
 		is := is.New(t)
-		s := startServer(t, engine, "--access-log=false")
+		s := testkit.Start(t, run, engine, "--access-log=false")
 		evFill(t, s, "page", 24)
 		e := evDial(t, s)
 
@@ -186,7 +193,7 @@ func TestEventsSnapshotPaging(t *testing.T) {
 func TestEventsSnapshotOverflow(t *testing.T) {
 	eachEngine(t, func(t *testing.T, engine string) {
 		is := is.New(t)
-		s := startServer(t, engine, "--access-log=false", "--event-buffer-size", "100")
+		s := testkit.Start(t, run, engine, "--access-log=false", "--event-buffer-size", "100")
 		evFill(t, s, "ovf", 161)
 		e := evDial(t, s)
 
@@ -207,7 +214,7 @@ func TestEventsSnapshotOverflow(t *testing.T) {
 
 func TestEventsSnapshotTopics(t *testing.T) {
 	eachEngine(t, func(t *testing.T, engine string) {
-		s := startServer(t, engine, "--access-log=false")
+		s := testkit.Start(t, run, engine, "--access-log=false")
 		evFill(t, s, "topic", 4)
 		e := evDial(t, s)
 		tests := []struct {
@@ -242,7 +249,7 @@ func TestEventsSnapshotTopics(t *testing.T) {
 // is absent.
 func TestEventsSnapshotParams(t *testing.T) {
 	eachEngine(t, func(t *testing.T, engine string) {
-		s := startServer(t, engine, "--access-log=false")
+		s := testkit.Start(t, run, engine, "--access-log=false")
 		evFill(t, s, "param", 4)
 		e := evDial(t, s)
 		tests := []struct {
@@ -290,7 +297,7 @@ func TestEventsSnapshotParams(t *testing.T) {
 // crash.
 func TestEventsSnapshotHostile(t *testing.T) {
 	eachEngine(t, func(t *testing.T, engine string) {
-		s := startServer(t, engine, "--access-log=false")
+		s := testkit.Start(t, run, engine, "--access-log=false")
 		topics := make([]string, 65)
 		for i := range topics {
 			topics[i] = "t" + strconv.Itoa(i)
@@ -341,7 +348,7 @@ func TestEventsSnapshotHostile(t *testing.T) {
 func TestEventsLiveMode(t *testing.T) {
 	eachEngine(t, func(t *testing.T, engine string) {
 		is := is.New(t)
-		s := startServer(t, engine, "--access-log=false")
+		s := testkit.Start(t, run, engine, "--access-log=false")
 		resp, body := evDial(t, s).get(t, "/api/events/live-mode")
 		is.Equal(resp.StatusCode, 200)
 		is.Equal(resp.Header.Get("Content-Type"), "application/json")
@@ -373,123 +380,35 @@ func TestEventsLiveMode(t *testing.T) {
 
 // --- SSE ---
 
-// evFrame is one SSE frame as a client reads it.
-type evFrame struct {
-	id, event, data, comment, retry string
-	hasID                           bool
-}
-
-// evStream is an open GET /api/events/stream.
-type evStream struct {
-	c    net.Conn
-	resp *http.Response
-	br   *bufio.Reader // over the decoded (de-chunked) body
-}
-
-// evOpenStream opens the stream on a fresh connection with extra header lines.
-func evOpenStream(t *testing.T, s *testServer, target string, headers ...string) *evStream {
-	t.Helper()
-	c := s.dial(t)
-	req := "GET " + target + " HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n"
-	for _, h := range headers {
-		req += h + "\r\n"
-	}
-	c.SetDeadline(time.Now().Add(10 * time.Second))
-	if _, err := c.Write([]byte(req + "\r\n")); err != nil {
-		t.Fatalf("write: %v", err)
-	}
-	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
-	if err != nil {
-		t.Fatalf("stream response: %v", err)
-	}
-	if resp.StatusCode != 200 {
-		body, _ := io.ReadAll(resp.Body)
-		t.Fatalf("stream status %d: %s", resp.StatusCode, body)
-	}
-	return &evStream{c: c, resp: resp, br: bufio.NewReader(resp.Body)}
-}
-
-// next reads one frame, waiting at most 10 s.
-func (st *evStream) next(t *testing.T) evFrame {
-	t.Helper()
-	st.c.SetReadDeadline(time.Now().Add(10 * time.Second))
-	var f evFrame
-	var data []string
-	lines := 0
-	for {
-		line, err := st.br.ReadString('\n')
-		if err != nil {
-			t.Fatalf("reading the stream: %v (partial line %q)", err, line)
-		}
-		line = strings.TrimSuffix(line, "\n")
-		if line == "" {
-			if lines == 0 {
-				continue
-			}
-			f.data = strings.Join(data, "\n")
-			return f
-		}
-		lines++
-		name, value, _ := strings.Cut(line, ":")
-		value = strings.TrimPrefix(value, " ")
-		switch name {
-		case "":
-			f.comment = value
-		case "id":
-			f.id, f.hasID = value, true
-		case "event":
-			f.event = value
-		case "data":
-			data = append(data, value)
-		case "retry":
-			f.retry = value
-		default:
-			t.Fatalf("unexpected SSE field %q", line)
-		}
-	}
-}
-
-// until reads frames until ok accepts one, and returns every frame read.
-func (st *evStream) until(t *testing.T, ok func(evFrame) bool) []evFrame {
-	t.Helper()
-	var got []evFrame
-	for {
-		f := st.next(t)
-		got = append(got, f)
-		if ok(f) {
-			return got
-		}
-	}
-}
-
 // event decodes an event frame's envelope and checks it agrees with the frame.
-func (f evFrame) envelope(t *testing.T) evEvent {
+func envelope(t *testing.T, f sse.Frame) evEvent {
 	t.Helper()
 	var ev evEvent
-	if err := json.Unmarshal([]byte(f.data), &ev); err != nil {
-		t.Fatalf("frame data %q: %v", f.data, err)
+	if err := json.Unmarshal([]byte(f.Data), &ev); err != nil {
+		t.Fatalf("frame data %q: %v", f.Data, err)
 	}
-	if strconv.FormatUint(ev.ID, 10) != f.id || ev.Type != f.event {
-		t.Fatalf("frame id/event %s/%s disagree with its envelope %d/%s", f.id, f.event, ev.ID, ev.Type)
+	epoch, id, hasEpoch, ok := state.ParseSSEEventID(f.ID)
+	if !ok || !hasEpoch || epoch == 0 || id != ev.ID || ev.Type != f.Event {
+		t.Fatalf("frame id/event %s/%s disagree with its envelope %d/%s", f.ID, f.Event, ev.ID, ev.Type)
 	}
 	return ev
 }
 
-func framePath(t *testing.T, f evFrame) string {
-	if !f.hasID || f.event != "request.completed" {
+func framePath(t *testing.T, f sse.Frame) string {
+	if !f.HasID || f.Event != "request.completed" {
 		return ""
 	}
-	return f.envelope(t).Payload.Path
+	return envelope(t, f).Payload.Path
 }
 
 // untilPaths reads until every path has arrived, and returns the frames read.
-func (st *evStream) untilPaths(t *testing.T, paths []string) []evFrame {
+func untilPaths(t *testing.T, st *testkit.SSEStream, paths []string) []sse.Frame {
 	t.Helper()
 	want := map[string]bool{}
 	for _, p := range paths {
 		want[p] = true
 	}
-	return st.until(t, func(f evFrame) bool {
+	return st.Until(t, func(f sse.Frame) bool {
 		delete(want, framePath(t, f))
 		return len(want) == 0
 	})
@@ -499,23 +418,23 @@ func (st *evStream) untilPaths(t *testing.T, paths []string) []evFrame {
 func TestEventStreamLive(t *testing.T) {
 	eachEngine(t, func(t *testing.T, engine string) {
 		is := is.New(t)
-		s := startServer(t, engine, "--access-log=false")
-		st := evOpenStream(t, s, "/api/events/stream")
-		is.Equal(st.resp.Header.Get("Content-Type"), "text/event-stream")
-		is.Equal(st.resp.Header.Get("Cache-Control"), "no-cache")
-		is.Equal(st.resp.Header.Get("X-Accel-Buffering"), "no")
-		is.Equal(st.resp.TransferEncoding, []string{"chunked"})
-		is.Equal(st.next(t).retry, "1000") // first, the reconnection delay
+		s := testkit.Start(t, run, engine, "--access-log=false")
+		st := testkit.OpenSSE(t, s.Addr, "/api/events/stream")
+		is.Equal(st.Resp.Header.Get("Content-Type"), "text/event-stream")
+		is.Equal(st.Resp.Header.Get("Cache-Control"), "no-cache")
+		is.Equal(st.Resp.Header.Get("X-Accel-Buffering"), "no")
+		is.Equal(st.Resp.TransferEncoding, []string{"chunked"})
+		is.Equal(st.Next(t).Retry, "1000") // first, the reconnection delay
 
 		for round := range 3 {
 			paths := evRequests(t, s, "live"+strconv.Itoa(round), 3)
-			frames := st.untilPaths(t, paths)
+			frames := untilPaths(t, st, paths)
 			var last uint64
 			for _, f := range frames {
-				if !f.hasID {
+				if !f.HasID {
 					continue
 				}
-				ev := f.envelope(t)
+				ev := envelope(t, f)
 				is.True(ev.ID > last) // ascending
 				last = ev.ID
 				is.Equal(ev.Source, "server")
@@ -529,23 +448,23 @@ func TestEventStreamLive(t *testing.T) {
 func TestEventStreamHead(t *testing.T) {
 	eachEngine(t, func(t *testing.T, engine string) {
 		is := is.New(t)
-		s := startServer(t, engine, "--access-log=false")
-		res := roundTrip(t, s, "HEAD /api/events/stream HTTP/1.1\r\nHost: x\r\n\r\n", []string{"HEAD"}, false)
-		is.NoErr(res.err)
-		is.Equal(res.resps[0].StatusCode, 200)
-		is.Equal(res.resps[0].Header.Get("Content-Type"), "text/event-stream")
-		is.Equal(res.bodies[0], "")
-		is.True(res.closed) // Connection: close
+		s := testkit.Start(t, run, engine, "--access-log=false")
+		res := testkit.RoundTrip(t, s, "HEAD /api/events/stream HTTP/1.1\r\nHost: localhost\r\n\r\n", []string{"HEAD"}, false)
+		is.NoErr(res.Err)
+		is.Equal(res.Resps[0].StatusCode, 200)
+		is.Equal(res.Resps[0].Header.Get("Content-Type"), "text/event-stream")
+		is.Equal(res.Bodies[0], "")
+		is.True(res.Closed) // Connection: close
 	})
 }
 
 func TestEventStreamHeartbeat(t *testing.T) {
 	eachEngine(t, func(t *testing.T, engine string) {
 		is := is.New(t)
-		s := startServer(t, engine, "--access-log=false", "--event-heartbeat-secs", "1")
-		st := evOpenStream(t, s, "/api/events/stream")
-		frames := st.until(t, func(f evFrame) bool { return f.comment == "heartbeat" })
-		is.Equal(frames[0].retry, "1000")
+		s := testkit.Start(t, run, engine, "--access-log=false", "--event-heartbeat-secs", "1")
+		st := testkit.OpenSSE(t, s.Addr, "/api/events/stream")
+		frames := st.Until(t, func(f sse.Frame) bool { return f.Comment == "heartbeat" })
+		is.Equal(frames[0].Retry, "1000")
 	})
 }
 
@@ -554,24 +473,24 @@ func TestEventStreamHeartbeat(t *testing.T) {
 func TestEventStreamResume(t *testing.T) {
 	eachEngine(t, func(t *testing.T, engine string) {
 		is := is.New(t)
-		s := startServer(t, engine, "--access-log=false")
-		st := evOpenStream(t, s, "/api/events/stream?since_id=0")
+		s := testkit.Start(t, run, engine, "--access-log=false")
+		st := testkit.OpenSSE(t, s.Addr, "/api/events/stream?since_id=0")
 		before := evRequests(t, s, "before", 3)
 		var lastID uint64
-		for _, f := range st.untilPaths(t, before) {
-			if f.hasID {
-				lastID = f.envelope(t).ID
+		for _, f := range untilPaths(t, st, before) {
+			if f.HasID {
+				lastID = envelope(t, f).ID
 			}
 		}
-		st.c.Close()
+		st.Conn.Close()
 
 		after := evRequests(t, s, "after", 4)
-		st = evOpenStream(t, s, "/api/events/stream?since_id=0", "Last-Event-ID: "+strconv.FormatUint(lastID, 10))
-		frames := st.untilPaths(t, after)
+		st = testkit.OpenSSE(t, s.Addr, "/api/events/stream?since_id=0", "Last-Event-ID: "+strconv.FormatUint(lastID, 10))
+		frames := untilPaths(t, st, after)
 		var ids []uint64
 		for _, f := range frames {
-			if f.hasID {
-				ids = append(ids, f.envelope(t).ID)
+			if f.HasID {
+				ids = append(ids, envelope(t, f).ID)
 				is.True(!strings.Contains(framePath(t, f), "before")) // nothing repeated
 			}
 		}
@@ -587,24 +506,24 @@ func TestEventStreamResume(t *testing.T) {
 func TestEventStreamGap(t *testing.T) {
 	eachEngine(t, func(t *testing.T, engine string) {
 		is := is.New(t)
-		s := startServer(t, engine, "--access-log=false", "--event-buffer-size", "100")
+		s := testkit.Start(t, run, engine, "--access-log=false", "--event-buffer-size", "100")
 		evFill(t, s, "gap", 151)
-		st := evOpenStream(t, s, "/api/events/stream", "Last-Event-ID: 1")
-		is.Equal(st.next(t).retry, "1000")
-		gap := st.next(t)
-		is.Equal(gap.event, "stream.gap")
-		is.True(!gap.hasID)
+		st := testkit.OpenSSE(t, s.Addr, "/api/events/stream", "Last-Event-ID: 1")
+		is.Equal(st.Next(t).Retry, "1000")
+		gap := st.Next(t)
+		is.Equal(gap.Event, "stream.gap")
+		is.True(!gap.HasID)
 		var g struct {
 			Overflowed bool   `json:"overflowed"`
 			OldestID   uint64 `json:"oldest_id"`
 			LatestID   uint64 `json:"latest_id"`
 		}
-		is.NoErr(json.Unmarshal([]byte(gap.data), &g))
+		is.NoErr(json.Unmarshal([]byte(gap.Data), &g))
 		is.True(g.Overflowed)
 		is.True(g.OldestID > 2)
 		is.Equal(g.OldestID, g.LatestID-99)
-		first := st.next(t)
-		is.Equal(first.envelope(t).ID, g.OldestID)
+		first := st.Next(t)
+		is.Equal(envelope(t, first).ID, g.OldestID)
 	})
 }
 
@@ -613,17 +532,17 @@ func TestEventStreamGap(t *testing.T) {
 func TestEventStreamDrain(t *testing.T) {
 	eachEngine(t, func(t *testing.T, engine string) {
 		is := is.New(t)
-		s := startServer(t, engine, "--access-log=false", "--drain-timeout", "60s")
-		st := evOpenStream(t, s, "/api/events/stream")
-		is.Equal(st.next(t).retry, "1000")
+		s := testkit.Start(t, run, engine, "--access-log=false", "--drain-timeout", "60s")
+		st := testkit.OpenSSE(t, s.Addr, "/api/events/stream")
+		is.Equal(st.Next(t).Retry, "1000")
 		ended := make(chan error, 1)
 		go func() {
-			st.c.SetReadDeadline(time.Now().Add(15 * time.Second))
-			_, err := io.Copy(io.Discard, st.br)
-			st.c.Close()
+			st.Conn.SetReadDeadline(time.Now().Add(15 * time.Second))
+			_, err := io.Copy(io.Discard, st.Resp.Body)
+			st.Conn.Close()
 			ended <- err
 		}()
-		is.NoErr(s.stop(t)) // within stop's 10 s bound, far below the drain timeout
+		is.NoErr(s.Stop(t)) // within stop's 10 s bound, far below the drain timeout
 		select {
 		case err := <-ended:
 			is.NoErr(err) // the last chunk arrived: a clean end, not a cut
@@ -637,12 +556,12 @@ func TestEventStreamDrain(t *testing.T) {
 func TestEventStreamDrainAfterClientLeft(t *testing.T) {
 	eachEngine(t, func(t *testing.T, engine string) {
 		is := is.New(t)
-		s := startServer(t, engine, "--access-log=false", "--drain-timeout", "60s")
-		st := evOpenStream(t, s, "/api/events/stream")
-		is.Equal(st.next(t).retry, "1000")
-		st.untilPaths(t, evRequests(t, s, "left", 1))
-		st.c.Close()
-		is.NoErr(s.stop(t)) // within stop's 10 s bound, far below the drain timeout
+		s := testkit.Start(t, run, engine, "--access-log=false", "--drain-timeout", "60s")
+		st := testkit.OpenSSE(t, s.Addr, "/api/events/stream")
+		is.Equal(st.Next(t).Retry, "1000")
+		untilPaths(t, st, evRequests(t, s, "left", 1))
+		st.Conn.Close()
+		is.NoErr(s.Stop(t)) // within stop's 10 s bound, far below the drain timeout
 	})
 }
 
@@ -650,18 +569,18 @@ func TestEventStreamDrainAfterClientLeft(t *testing.T) {
 // streams stay open and plain requests are still served (and reach every stream).
 func TestEventStreamHoldsNoWorker(t *testing.T) {
 	is := is.New(t)
-	s := startServer(t, "threadpool", "--access-log=false", "--workers", "1")
-	var streams []*evStream
+	s := testkit.Start(t, run, "threadpool", "--access-log=false", "--workers", "1")
+	var streams []*testkit.SSEStream
 	for range 3 {
-		st := evOpenStream(t, s, "/api/events/stream")
-		is.Equal(st.next(t).retry, "1000")
+		st := testkit.OpenSSE(t, s.Addr, "/api/events/stream")
+		is.Equal(st.Next(t).Retry, "1000")
 		streams = append(streams, st)
 	}
 	e := evDial(t, s)
 	resp, _ := e.get(t, "/healthz")
 	is.Equal(resp.StatusCode, 200)
 	for _, st := range streams {
-		st.untilPaths(t, []string{"/healthz"})
+		untilPaths(t, st, []string{"/healthz"})
 	}
 }
 
@@ -670,11 +589,11 @@ func TestEventStreamHoldsNoWorker(t *testing.T) {
 func TestEventStreamCap(t *testing.T) {
 	eachEngine(t, func(t *testing.T, engine string) {
 		is := is.New(t)
-		s := startServer(t, engine, "--access-log=false", "--event-heartbeat-secs", "1")
+		s := testkit.Start(t, run, engine, "--access-log=false", "--event-heartbeat-secs", "1")
 		const limit = 256
-		streams := make([]*evStream, limit)
+		streams := make([]*testkit.SSEStream, limit)
 		for i := range streams {
-			streams[i] = evOpenStream(t, s, "/api/events/stream")
+			streams[i] = testkit.OpenSSE(t, s.Addr, "/api/events/stream")
 		}
 		over := func() (*http.Response, []byte) {
 			return evDial(t, s).get(t, "/api/events/stream")
@@ -684,12 +603,12 @@ func TestEventStreamCap(t *testing.T) {
 		is.Equal(resp.Header.Get("Content-Type"), "application/json")
 		is.True(strings.Contains(string(body), `"too_many_streams"`))
 
-		streams[0].c.Close() // the server notices at its next write (a heartbeat)
+		streams[0].Conn.Close() // the server notices at its next write (a heartbeat)
 		deadline := time.Now().Add(10 * time.Second)
 		for {
-			c := s.dial(t)
+			c := s.Dial(t)
 			c.SetDeadline(time.Now().Add(10 * time.Second))
-			c.Write([]byte("GET /api/events/stream HTTP/1.1\r\nHost: x\r\n\r\n"))
+			c.Write([]byte("GET /api/events/stream HTTP/1.1\r\nHost: localhost\r\n\r\n"))
 			resp, err := http.ReadResponse(bufio.NewReader(c), nil)
 			is.NoErr(err)
 			c.Close()

@@ -5,11 +5,8 @@ import (
 	"context"
 	"errors"
 	"flag"
-	"go/build"
 	"io"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
@@ -17,6 +14,8 @@ import (
 
 	"github.com/matryer/is"
 
+	"ownhttp/cli"
+	"ownhttp/internal/testkit"
 	"ownhttp/loop"
 	"ownhttp/proto"
 )
@@ -24,6 +23,7 @@ import (
 // flagEnv lists every flag of parseFlags with its environment variable. A flag added to
 // main.go without a line here fails TestUsageListsEveryFlag.
 var flagEnv = []struct{ flag, env string }{
+	{"config", "OWNHTTP_CONFIG"},
 	{"host", "OWNHTTP_HOST"},
 	{"port", "OWNHTTP_PORT"},
 	{"engine", "OWNHTTP_ENGINE"},
@@ -33,6 +33,7 @@ var flagEnv = []struct{ flag, env string }{
 	{"max-connections", "OWNHTTP_MAX_CONNECTIONS"},
 	{"keepalive-timeout", "OWNHTTP_KEEPALIVE_TIMEOUT"},
 	{"header-timeout", "OWNHTTP_HEADER_TIMEOUT"},
+	{"body-timeout", "OWNHTTP_BODY_TIMEOUT"},
 	{"max-keepalive-requests", "OWNHTTP_MAX_KEEPALIVE_REQUESTS"},
 	{"max-header-bytes", "OWNHTTP_MAX_HEADER_BYTES"},
 	{"max-body-bytes", "OWNHTTP_MAX_BODY_BYTES"},
@@ -40,6 +41,10 @@ var flagEnv = []struct{ flag, env string }{
 	{"drain-timeout", "OWNHTTP_DRAIN_TIMEOUT"},
 	{"log-format", "OWNHTTP_LOG_FORMAT"},
 	{"access-log", "OWNHTTP_ACCESS_LOG"},
+	{"admin-workers", "OWNHTTP_ADMIN_WORKERS"},
+	{"outbound-workers", "OWNHTTP_OUTBOUND_WORKERS"},
+	{"file-workers", "OWNHTTP_FILE_WORKERS"},
+	{"ready-file", "OWNHTTP_READY_FILE"},
 	{"static-dir", "OWNHTTP_STATIC_DIR"},
 	{"enable-tls", "OWNHTTP_ENABLE_TLS"},
 	{"cert-file", "OWNHTTP_CERT_FILE"},
@@ -47,10 +52,12 @@ var flagEnv = []struct{ flag, env string }{
 	{"https-port", "OWNHTTP_HTTPS_PORT"},
 	{"redirect-http", "OWNHTTP_REDIRECT_HTTP"},
 	{"public-host", "OWNHTTP_PUBLIC_HOST"},
+	{"allowed-hosts", "OWNHTTP_ALLOWED_HOSTS"},
 	{"handshake-timeout", "OWNHTTP_HANDSHAKE_TIMEOUT"},
 	{"codecrafters-mode", "OWNHTTP_CODECRAFTERS_MODE"},
 	{"directory", "OWNHTTP_DIRECTORY"},
 	{"state-file", "OWNHTTP_STATE_FILE"},
+	{"mocks-dir", "OWNHTTP_MOCKS_DIR"},
 	{"history-limit", "OWNHTTP_HISTORY_LIMIT"},
 	{"event-buffer-size", "OWNHTTP_EVENT_BUFFER_SIZE"},
 	{"event-heartbeat-secs", "OWNHTTP_EVENT_HEARTBEAT_SECS"},
@@ -74,14 +81,18 @@ var flagEnv = []struct{ flag, env string }{
 	{"allow-open-admin", "OWNHTTP_ALLOW_OPEN_ADMIN"},
 }
 
-// clearEnv blanks every variable parseFlags reads, so the caller's environment cannot leak
-// into a test (ff and parseFlags treat an empty value as unset).
+// clearEnv unsets every OWNHTTP_ variable and PORT for the test (t.Setenv restores them
+// after it), so the caller's environment cannot leak into a test. Unset, not empty: an empty
+// variable is a value.
 func clearEnv(t *testing.T) {
 	t.Helper()
-	for _, f := range flagEnv {
-		t.Setenv(f.env, "")
+	for _, kv := range os.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(name, "OWNHTTP_") || name == "PORT" {
+			t.Setenv(name, "")
+			os.Unsetenv(name)
+		}
 	}
-	t.Setenv("PORT", "")
 }
 
 // setEnv sets the variables of a "NAME=value" list.
@@ -109,6 +120,7 @@ func TestParseFlagsDefaults(t *testing.T) {
 		maxConnections:       loop.DefaultMaxConnections(),
 		keepAliveTimeout:     10 * time.Second,
 		headerTimeout:        10 * time.Second,
+		bodyTimeout:          60 * time.Second,
 		maxKeepAliveRequests: 1000,
 		maxHeaderBytes:       proto.DefaultMaxHeaderBytes,
 		maxBodyBytes:         proto.DefaultMaxBodyBytes,
@@ -116,6 +128,9 @@ func TestParseFlagsDefaults(t *testing.T) {
 		drainTimeout:         5 * time.Second,
 		logFormat:            "plain",
 		accessLog:            true,
+		adminWorkers:         16,
+		outboundWorkers:      64,
+		fileWorkers:          16,
 		staticDir:            "static",
 		httpsPort:            8443,
 		redirectHTTP:         true,
@@ -204,6 +219,10 @@ func TestParseFlagsEnv(t *testing.T) {
 			func(is *is.I, o *options) { is.Equal(o.engine, "threadpool") }},
 		{"the smallest head limit", []string{"--max-header-bytes", "256"}, nil,
 			func(is *is.I, o *options) { is.Equal(o.maxHeaderBytes, 256) }},
+		{"allowed hosts: names, addresses, ports, blanks", []string{"--allowed-hosts", " lab.example.test, [::2]:80,10.0.0.7 ,"}, nil,
+			func(is *is.I, o *options) {
+				is.Equal(splitList(o.allowedHosts), []string{"lab.example.test", "[::2]:80", "10.0.0.7"})
+			}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -242,6 +261,8 @@ func TestParseFlagsBadValues(t *testing.T) {
 		{"bad env engine", nil, []string{"OWNHTTP_ENGINE=bogus"}, "bogus"},
 		{"PORT not a number", nil, []string{"PORT=http"}, "PORT"},
 		{"PORT out of range", nil, []string{"PORT=70000"}, "70000"},
+		{"allowed host with a path", []string{"--allowed-hosts", "lab.example.test,lab/x"}, nil, `"lab/x"`},
+		{"allowed host with a wildcard", nil, []string{"OWNHTTP_ALLOWED_HOSTS=*.example.test"}, `"*.example.test"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -252,8 +273,8 @@ func TestParseFlagsBadValues(t *testing.T) {
 			o, err := parseFlags(tt.args, &stderr)
 			_ = o               // not checked: parseFlags returns its options alongside a validation error
 			is.True(err != nil) // a bad command line is an error
-			var ue usageError
-			is.True(errors.As(err, &ue)) // a usageError: exit status 2
+			var ue cli.UsageError
+			is.True(errors.As(err, &ue)) // a cli.UsageError: exit status 2
 			msg := err.Error()
 			is.True(msg != "")                      // the message says something
 			is.True(!strings.Contains(msg, "\n"))   // on one line
@@ -265,14 +286,14 @@ func TestParseFlagsBadValues(t *testing.T) {
 }
 
 // TestParseFlagsBadValuesFromRun checks that run stops at a bad command line with the same
-// usageError, before it listens.
+// cli.UsageError, before it listens.
 func TestParseFlagsBadValuesFromRun(t *testing.T) {
 	is := is.New(t)
 	clearEnv(t)
 	var stdout, stderr bytes.Buffer
-	err := run(context.Background(), []string{"--engine", "bogus"}, &stdout, &stderr)
-	var ue usageError
-	is.True(errors.As(err, &ue)) // run returns the usageError
+	err := run(context.Background(), []string{"--engine", "bogus"}, &stdout, &stderr, nil)
+	var ue cli.UsageError
+	is.True(errors.As(err, &ue)) // run returns the cli.UsageError
 	is.Equal(stdout.Len(), 0)    // nothing on stdout
 	is.Equal(stderr.Len(), 0)    // nothing logged
 }
@@ -284,8 +305,8 @@ func TestUsageListsEveryFlag(t *testing.T) {
 			clearEnv(t)
 			var stderr bytes.Buffer
 			o, err := parseFlags([]string{arg}, &stderr)
-			is.True(errors.Is(err, flag.ErrHelp))     // --help is flag.ErrHelp
-			is.True(!errors.As(err, new(usageError))) // not a usage error: exit status 0
+			is.True(errors.Is(err, flag.ErrHelp))         // --help is flag.ErrHelp
+			is.True(!errors.As(err, new(cli.UsageError))) // not a usage error: exit status 0
 			is.True(o == nil)
 			usage := stderr.String()
 			is.True(strings.HasPrefix(usage, "Usage: ownhttp")) // a usage line first
@@ -308,45 +329,8 @@ func TestBinary(t *testing.T) {
 		t.Skip("builds the binary")
 	}
 	is := is.New(t)
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		goTool = filepath.Join(build.Default.GOROOT, "bin", "go")
-	}
-	bin := filepath.Join(t.TempDir(), "ownhttp")
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, goTool, "build", "-buildvcs=false", "-o", bin, ".").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-
-	// The child gets a clean environment for our variables; OWNHTTP_PORT=0 keeps it off a
-	// real port should it ever start serving.
-	env := []string{"OWNHTTP_PORT=0"}
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "OWNHTTP_") && !strings.HasPrefix(kv, "PORT=") {
-			env = append(env, kv)
-		}
-	}
-	runBin := func(args ...string) (code int, stdout, stderr string) {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, bin, args...)
-		cmd.Env = env
-		var o, e bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &o, &e
-		err := cmd.Run()
-		var ee *exec.ExitError
-		switch {
-		case err == nil:
-		case errors.As(err, &ee):
-			code = ee.ExitCode()
-		default:
-			t.Fatalf("%s %v: %v", bin, args, err)
-		}
-		is.NoErr(ctx.Err()) // the binary returned by itself
-		return code, o.String(), e.String()
-	}
+	bin := testkit.Binary(t)
+	runBin := func(args ...string) (int, string, string) { return testkit.RunBinary(t, bin, args...) }
 
 	code, stdout, stderr := runBin("--engine", "bogus")
 	is.Equal(code, 2)                               // a bad flag is exit status 2
@@ -400,7 +384,7 @@ func TestParseFlagsOpenAdmin(t *testing.T) {
 			_, err := parseFlags(tc.args, io.Discard)
 			is.Equal(err == nil, tc.ok)
 			if err != nil {
-				is.True(errors.As(err, new(usageError)))
+				is.True(errors.As(err, new(cli.UsageError)))
 				is.True(!strings.Contains(err.Error(), "\n"))
 			}
 		})

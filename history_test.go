@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/matryer/is"
+
+	"ownhttp/internal/testkit"
 )
 
 // labEntry is a history entry as the API returns it.
@@ -91,7 +93,7 @@ func indexOf(ids []string, id string) int {
 func TestHistoryAPI(t *testing.T) {
 	eachEngine(t, func(t *testing.T, engine string) {
 		is := is.New(t)
-		s := startServer(t, engine, "--access-log=false")
+		s := testkit.Start(t, run, engine, "--access-log=false")
 		l := newLabClient(t, s)
 		l.createMock(`{"method":"GET","path_pattern":"/zebra/{id}","status":201,"body":"z"}`)
 		home := l.do("GET", "/", "").header.Get("X-Request-Id")
@@ -111,7 +113,7 @@ func TestHistoryAPI(t *testing.T) {
 		is.Equal(last.ReplayInput.RawTarget, "/zebra/1?x=1&y=2")
 		is.Equal(last.ReplayInput.HTTPVersion, "HTTP/1.1")
 		is.Equal(last.ReplayInput.Headers["x-custom"], "yes")
-		is.Equal(last.ReplayInput.Headers["host"], s.addr)
+		is.Equal(last.ReplayInput.Headers["host"], s.Addr)
 
 		all := l.history("")
 		ids := requestIDs(all)
@@ -165,7 +167,7 @@ func TestHistoryAPI(t *testing.T) {
 		r := l.do("POST", "/api/history", "")
 		is.Equal(r.status, 405)
 		is.Equal(r.apiError(t).Code, "method_not_allowed")
-		is.Equal(r.header.Get("Allow"), "GET, HEAD")
+		is.Equal(r.header.Get("Allow"), "GET, HEAD, DELETE")
 	})
 }
 
@@ -185,7 +187,7 @@ type labReplay struct {
 func TestReplay(t *testing.T) {
 	eachEngine(t, func(t *testing.T, engine string) {
 		is := is.New(t)
-		s := startServer(t, engine, "--access-log=false")
+		s := testkit.Start(t, run, engine, "--access-log=false")
 		l := newLabClient(t, s)
 		l.createMock(`{"method":"GET","path_pattern":"/secure","status":203,"headers":{"X-Secure":"1"},"body":"secret data"}`)
 		orig := l.do("GET", "/secure?x=1", "", "Authorization: Bearer secret-1", "Cookie: sid=abc", "X-Keep: k")
@@ -262,7 +264,7 @@ func TestReplay(t *testing.T) {
 func TestPlaygroundState(t *testing.T) {
 	eachEngine(t, func(t *testing.T, engine string) {
 		is := is.New(t)
-		s := startServer(t, engine, "--access-log=false")
+		s := testkit.Start(t, run, engine, "--access-log=false")
 		l := newLabClient(t, s)
 		m := l.createMock(`{"method":"GET","path_pattern":"/pg-state","body":"x"}`)
 		served := l.do("GET", "/pg-state", "").header.Get("X-Request-Id")
@@ -313,7 +315,7 @@ type labPlayground struct {
 func TestPlaygroundRequest(t *testing.T) {
 	eachEngine(t, func(t *testing.T, engine string) {
 		is := is.New(t)
-		s := startServer(t, engine, "--access-log=false")
+		s := testkit.Start(t, run, engine, "--access-log=false")
 		l := newLabClient(t, s)
 		l.createMock(`{"method":"GET","path_pattern":"/pg/{id}","status":201,"headers":{"X-P":"1"},"body":"pg"}`)
 
@@ -383,10 +385,10 @@ func TestReplayOverTLS(t *testing.T) {
 	eachEngine(t, func(t *testing.T, engine string) {
 		is := is.New(t)
 		certs := t.TempDir()
-		is.NoErr(run(context.Background(), []string{"certs", "--dir", certs}, io.Discard, io.Discard))
-		s := startServer(t, engine, "--access-log=false", "--enable-tls", "--https-port", "0", "--redirect-http=false",
+		is.NoErr(run(context.Background(), []string{"certs", "--dir", certs}, io.Discard, io.Discard, nil))
+		s := testkit.Start(t, run, engine, "--access-log=false", "--enable-tls", "--https-port", "0", "--redirect-http=false",
 			"--cert-file", filepath.Join(certs, "dev-cert.pem"), "--key-file", filepath.Join(certs, "dev-key.pem"))
-		l := newLabClientURL(t, "https://"+s.addr, &tls.Config{InsecureSkipVerify: true}) // the test's own certificate
+		l := newLabClientURL(t, "https://"+s.Addr, &tls.Config{InsecureSkipVerify: true}) // the test's own certificate
 		l.createMock(`{"method":"GET","path_pattern":"/tls-mock","body":"over tls"}`)
 		id := l.do("GET", "/tls-mock", "").header.Get("X-Request-Id")
 		l.waitEntry(id)

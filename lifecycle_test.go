@@ -12,25 +12,17 @@ import (
 	"time"
 
 	"github.com/matryer/is"
-)
 
-// eachEngine runs f against both engines in parallel subtests.
-func eachEngine(t *testing.T, f func(t *testing.T, engine string)) {
-	for _, engine := range engines {
-		t.Run(engine, func(t *testing.T) {
-			t.Parallel()
-			f(t, engine)
-		})
-	}
-}
+	"ownhttp/internal/testkit"
+)
 
 // A head that trickles in is cut off at --header-timeout with 408 and the connection closes
 // (slowloris), even though every byte refreshes activity.
 func TestHeaderTimeout(t *testing.T) {
 	eachEngine(t, func(t *testing.T, engine string) {
 		is := is.New(t)
-		s := startServer(t, engine, "--header-timeout", "400ms", "--access-log=false")
-		c := s.dial(t)
+		s := testkit.Start(t, run, engine, "--header-timeout", "400ms", "--access-log=false")
+		c := s.Dial(t)
 		stop := make(chan struct{})
 		defer close(stop)
 		go func() {
@@ -46,10 +38,42 @@ func TestHeaderTimeout(t *testing.T) {
 				}
 			}
 		}()
-		res := readResponses(c, []string{"GET"}, true)
-		is.NoErr(res.err)
-		is.Equal(res.resps[0].StatusCode, 408)
-		is.True(res.closed)
+		res := testkit.ReadResponses(c, []string{"GET"}, true)
+		is.NoErr(res.Err)
+		is.Equal(res.Resps[0].StatusCode, 408)
+		is.True(res.Closed)
+	})
+}
+
+// A body that trickles in, each byte well inside --header-timeout, is cut off at
+// --body-timeout with 408 and the connection closes (#11 item 5): the whole body has a
+// deadline, not only the gaps between its reads.
+func TestBodyTimeout(t *testing.T) {
+	eachEngine(t, func(t *testing.T, engine string) {
+		is := is.New(t)
+		s := testkit.Start(t, run, engine, "--header-timeout", "5s", "--body-timeout", "600ms", "--access-log=false")
+		c := s.Dial(t)
+		stop := make(chan struct{})
+		defer close(stop)
+		go func() {
+			if _, err := c.Write([]byte("POST /submit HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n")); err != nil {
+				return
+			}
+			for range 1000 { // 1,000 bytes at one per 50 ms: 50 s if nothing cuts it
+				select {
+				case <-stop:
+					return
+				case <-time.After(50 * time.Millisecond):
+				}
+				if _, err := c.Write([]byte{'b'}); err != nil {
+					return
+				}
+			}
+		}()
+		res := testkit.ReadResponses(c, []string{"POST"}, true)
+		is.NoErr(res.Err)
+		is.Equal(res.Resps[0].StatusCode, 408)
+		is.True(res.Closed)
 	})
 }
 
@@ -57,8 +81,8 @@ func TestHeaderTimeout(t *testing.T) {
 func TestIdleKeepAliveClosedQuietly(t *testing.T) {
 	eachEngine(t, func(t *testing.T, engine string) {
 		is := is.New(t)
-		s := startServer(t, engine, "--keepalive-timeout", "300ms", "--access-log=false")
-		c := s.dial(t)
+		s := testkit.Start(t, run, engine, "--keepalive-timeout", "300ms", "--access-log=false")
+		c := s.Dial(t)
 		c.Write([]byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
 		br := bufio.NewReader(c)
 		resp, err := http.ReadResponse(br, nil)
@@ -66,7 +90,7 @@ func TestIdleKeepAliveClosedQuietly(t *testing.T) {
 		io.ReadAll(resp.Body)
 		is.Equal(resp.Header.Get("Keep-Alive"), "timeout=1, max=999")
 		rest, err := io.ReadAll(br) // returns at the server's close
-		is.True(err == nil || isReset(err))
+		is.True(err == nil || testkit.IsReset(err))
 		is.Equal(string(rest), "") // nothing sent before the close
 	})
 }
@@ -76,12 +100,12 @@ func TestIdleKeepAliveClosedQuietly(t *testing.T) {
 func TestMaxKeepAliveRequests(t *testing.T) {
 	eachEngine(t, func(t *testing.T, engine string) {
 		is := is.New(t)
-		s := startServer(t, engine, "--max-keepalive-requests", "2", "--access-log=false")
-		res := roundTrip(t, s, strings.Repeat("GET / HTTP/1.1\r\nHost: x\r\n\r\n", 3), []string{"GET", "GET"}, false)
-		is.NoErr(res.err)
-		is.Equal(res.resps[0].Header.Get("Keep-Alive"), "timeout=10, max=1")
-		is.True(res.resps[1].Close)
-		is.True(res.closed) // the third request is never answered
+		s := testkit.Start(t, run, engine, "--max-keepalive-requests", "2", "--access-log=false")
+		res := testkit.RoundTrip(t, s, strings.Repeat("GET / HTTP/1.1\r\nHost: x\r\n\r\n", 3), []string{"GET", "GET"}, false)
+		is.NoErr(res.Err)
+		is.Equal(res.Resps[0].Header.Get("Keep-Alive"), "timeout=10, max=1")
+		is.True(res.Resps[1].Close)
+		is.True(res.Closed) // the third request is never answered
 	})
 }
 
@@ -89,19 +113,19 @@ func TestMaxKeepAliveRequests(t *testing.T) {
 func TestMaxConnections(t *testing.T) {
 	eachEngine(t, func(t *testing.T, engine string) {
 		is := is.New(t)
-		s := startServer(t, engine, "--max-connections", "2", "--access-log=false")
+		s := testkit.Start(t, run, engine, "--max-connections", "2", "--access-log=false")
 		for i := 0; i < 2; i++ {
-			c := s.dial(t)
+			c := s.Dial(t)
 			c.Write([]byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
-			res := readResponses(c, []string{"GET"}, false)
-			is.NoErr(res.err)
-			is.Equal(res.resps[0].StatusCode, 200)
+			res := testkit.ReadResponses(c, []string{"GET"}, false)
+			is.NoErr(res.Err)
+			is.Equal(res.Resps[0].StatusCode, 200)
 		}
-		c := s.dial(t)
-		res := readResponses(c, []string{"GET"}, true)
-		is.NoErr(res.err)
-		is.Equal(res.resps[0].StatusCode, 503)
-		is.True(res.closed)
+		c := s.Dial(t)
+		res := testkit.ReadResponses(c, []string{"GET"}, true)
+		is.NoErr(res.Err)
+		is.Equal(res.Resps[0].StatusCode, 503)
+		is.True(res.Closed)
 	})
 }
 
@@ -109,10 +133,10 @@ func TestMaxConnections(t *testing.T) {
 // after earlier pipelined responses, and never on HTTP/1.0.
 func TestExpectContinue(t *testing.T) {
 	eachEngine(t, func(t *testing.T, engine string) {
-		s := startServer(t, engine, "--access-log=false")
+		s := testkit.Start(t, run, engine, "--access-log=false")
 		t.Run("interim then final", func(t *testing.T) {
 			is := is.New(t)
-			c := s.dial(t)
+			c := s.Dial(t)
 			c.Write([]byte("POST /submit HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n"))
 			br := bufio.NewReader(c)
 			resp, err := http.ReadResponse(br, &http.Request{Method: "POST"})
@@ -126,28 +150,28 @@ func TestExpectContinue(t *testing.T) {
 		})
 		t.Run("after earlier pipelined response", func(t *testing.T) {
 			is := is.New(t)
-			c := s.dial(t)
+			c := s.Dial(t)
 			c.Write([]byte("GET /stream HTTP/1.1\r\nHost: x\r\n\r\nPOST /submit HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n"))
-			res := readResponses(c, []string{"GET", "POST"}, false)
-			is.NoErr(res.err)
-			is.Equal(res.resps[0].StatusCode, 200)
-			is.Equal(res.bodies[0], "chunk-one\nchunk-two\nchunk-three\n")
-			is.Equal(res.resps[1].StatusCode, 100)
+			res := testkit.ReadResponses(c, []string{"GET", "POST"}, false)
+			is.NoErr(res.Err)
+			is.Equal(res.Resps[0].StatusCode, 200)
+			is.Equal(res.Bodies[0], "chunk-one\nchunk-two\nchunk-three\n")
+			is.Equal(res.Resps[1].StatusCode, 100)
 			c.Write([]byte("ok"))
-			res = readResponses(c, []string{"POST"}, false)
-			is.NoErr(res.err)
-			is.Equal(res.bodies[0], "Received POST body: ok")
+			res = testkit.ReadResponses(c, []string{"POST"}, false)
+			is.NoErr(res.Err)
+			is.Equal(res.Bodies[0], "Received POST body: ok")
 		})
 		t.Run("never on http/1.0", func(t *testing.T) {
 			is := is.New(t)
-			c := s.dial(t)
+			c := s.Dial(t)
 			c.Write([]byte("POST /submit HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n"))
 			time.Sleep(100 * time.Millisecond) // let the head arrive alone
 			c.Write([]byte("ok"))
-			res := readResponses(c, []string{"POST"}, true)
-			is.NoErr(res.err)
-			is.Equal(res.resps[0].StatusCode, 200)
-			is.True(!strings.Contains(string(res.raw), "100 Continue"))
+			res := testkit.ReadResponses(c, []string{"POST"}, true)
+			is.NoErr(res.Err)
+			is.Equal(res.Resps[0].StatusCode, 200)
+			is.True(!strings.Contains(string(res.Raw), "100 Continue"))
 		})
 	})
 }
@@ -157,26 +181,32 @@ func TestExpectContinue(t *testing.T) {
 func TestDrain(t *testing.T) {
 	eachEngine(t, func(t *testing.T, engine string) {
 		is := is.New(t)
-		s := startServer(t, engine, "--access-log=false", "--drain-timeout", "5s")
+		s := testkit.Start(t, run, engine, "--access-log=false", "--drain-timeout", "5s")
 
-		kept := s.dial(t)
+		kept := s.Dial(t)
 		kept.Write([]byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
 		keptBR := bufio.NewReader(kept)
 		resp, err := http.ReadResponse(keptBR, nil)
 		is.NoErr(err)
 		io.ReadAll(resp.Body)
 
-		// A request in flight (the stream takes ~100 ms) while the drain starts.
-		streaming := s.dial(t)
-		streaming.Write([]byte("GET /stream HTTP/1.1\r\nHost: x\r\n\r\n"))
-		streamBR := bufio.NewReader(streaming)
-		resp, err = http.ReadResponse(streamBR, nil)
+		// A request in flight (the stream takes ~100 ms) while the drain starts, with the
+		// start of a further request behind it in the same write: once the stream's head has
+		// arrived the server has read that write whole (it reaches the socket as one piece),
+		// so the drain finds "kept" busy, with a partial request waiting, and no sleep is
+		// needed to be sure of it.
+		kept.Write([]byte("GET /stream HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\n"))
+		resp, err = http.ReadResponse(keptBR, nil)
 		is.NoErr(err)
-
-		// Give "kept" a partial request so the drain does not find it idle.
-		kept.Write([]byte("GET / HTTP/1.1\r\n"))
-		time.Sleep(50 * time.Millisecond)
-		s.cancel()
+		idle := s.Dial(t)
+		idle.Write([]byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
+		idleBR := bufio.NewReader(idle)
+		iresp, err := http.ReadResponse(idleBR, nil)
+		is.NoErr(err)
+		io.ReadAll(iresp.Body)
+		s.Drain()
+		_, err = idleBR.ReadByte()
+		is.Equal(err, io.EOF) // the idle connection is closed
 
 		body, err := io.ReadAll(resp.Body)
 		is.NoErr(err)
@@ -189,38 +219,57 @@ func TestDrain(t *testing.T) {
 		is.Equal(resp.Header.Get("Retry-After"), "2")
 		is.True(resp.Close)
 
-		is.NoErr(s.stop(t))
-		_, err = net.DialTimeout("tcp", s.addr, time.Second)
+		is.NoErr(s.Stop(t))
+		_, err = net.DialTimeout("tcp", s.Addr, time.Second)
 		is.True(err != nil) // the listener is closed
 	})
 }
 
-// A client that pipelines many requests without reading gets backpressure (the server stops
-// reading) and, once it reads, every response in order.
+// A client that pipelines many requests without reading gets backpressure: the server stops
+// reading its requests (what the client could write stays far below what it sent, while the
+// server would otherwise buffer every answer) and, once the client reads, it gets every
+// response in order.
 func TestBackpressure(t *testing.T) {
 	eachEngine(t, func(t *testing.T, engine string) {
 		is := is.New(t)
-		s := startServer(t, engine, "--access-log=false", "--max-keepalive-requests", "100000")
-		c := s.dial(t)
-		const n = 20000
+		s := testkit.Start(t, run, engine, "--access-log=false", "--max-keepalive-requests", "100000")
+		body := strings.Repeat("b", 32<<10)
+		l := newLabClient(t, s)
+		l.createMock(`{"method":"GET","path_pattern":"/big","body":"` + body + `"}`)
+		// 3,000 requests of 8 KB (24 MB, more than every socket buffer between the two) for
+		// 96 MB of answers.
+		const n = 3000
+		pad := strings.Repeat("p", 8000)
+		var b strings.Builder
+		for i := 0; i < n; i++ {
+			fmt.Fprintf(&b, "GET /big?i=%d&pad=%s HTTP/1.1\r\nHost: x\r\n\r\n", i, pad)
+		}
+		reqs := []byte(b.String())
+		c := s.Dial(t)
+		// Write without reading: the server must stop taking requests. The deadline only ends
+		// the attempt; the assertion is on how much the server took, not on time.
+		c.SetWriteDeadline(time.Now().Add(2 * time.Second))
+		written, err := c.Write(reqs)
+		is.True(err != nil)              // the write could not finish...
+		is.True(written < len(reqs)*3/4) // ...the server stopped reading well before the end
+		t.Logf("%s: the server took %d of %d bytes before pausing", engine, written, len(reqs))
+		c.SetWriteDeadline(time.Time{})
+		c.SetReadDeadline(time.Now().Add(60 * time.Second))
 		var wg sync.WaitGroup
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var b strings.Builder
-			for i := 0; i < n; i++ {
-				fmt.Fprintf(&b, "GET /?i=%d HTTP/1.1\r\nHost: x\r\n\r\n", i)
-			}
-			c.Write([]byte(b.String()))
+			c.Write(reqs[written:])
 		}()
-		time.Sleep(300 * time.Millisecond) // the writer fills the socket buffers
 		br := bufio.NewReaderSize(c, 64<<10)
 		for i := 0; i < n; i++ {
 			resp, err := http.ReadResponse(br, nil)
 			is.NoErr(err)
-			io.Copy(io.Discard, resp.Body)
+			got, err := io.ReadAll(resp.Body)
+			is.NoErr(err)
 			resp.Body.Close()
-			is.Equal(resp.Header.Get("Keep-Alive"), fmt.Sprintf("timeout=10, max=%d", 100000-i-1))
+			is.Equal(len(got), len(body))
+			is.Equal(resp.Header.Get("Keep-Alive"), fmt.Sprintf("timeout=10, max=%d", 100000-i-1)) // in order
 		}
 		wg.Wait()
 	})
@@ -231,8 +280,8 @@ func TestBackpressure(t *testing.T) {
 func TestLingeringClose(t *testing.T) {
 	eachEngine(t, func(t *testing.T, engine string) {
 		is := is.New(t)
-		s := startServer(t, engine, "--access-log=false")
-		c := s.dial(t)
+		s := testkit.Start(t, run, engine, "--access-log=false")
+		c := s.Dial(t)
 		go func() {
 			c.Write([]byte("GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\nContent-Length: 11\r\n\r\n"))
 			junk := []byte(strings.Repeat("x", 64<<10))
@@ -256,7 +305,7 @@ func TestLingeringClose(t *testing.T) {
 func TestConcurrentMix(t *testing.T) {
 	eachEngine(t, func(t *testing.T, engine string) {
 		is := is.New(t)
-		s := startServer(t, engine, "--access-log=false")
+		s := testkit.Start(t, run, engine, "--access-log=false")
 		const clients = 1000
 		var wg sync.WaitGroup
 		errs := make(chan error, clients)
@@ -266,7 +315,7 @@ func TestConcurrentMix(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				c, err := net.DialTimeout("tcp", s.addr, 10*time.Second)
+				c, err := net.DialTimeout("tcp", s.Addr, 10*time.Second)
 				if err != nil {
 					errs <- err
 					return
@@ -279,12 +328,12 @@ func TestConcurrentMix(t *testing.T) {
 					return
 				}
 				c.Write([]byte(strings.Repeat("GET / HTTP/1.1\r\nHost: x\r\n\r\n", 3)))
-				res := readResponses(c, []string{"GET", "GET", "GET"}, false)
-				if res.err != nil {
-					errs <- res.err
+				res := testkit.ReadResponses(c, []string{"GET", "GET", "GET"}, false)
+				if res.Err != nil {
+					errs <- res.Err
 					return
 				}
-				for _, r := range res.resps {
+				for _, r := range res.Resps {
 					if r.StatusCode != 200 {
 						errs <- fmt.Errorf("status %d", r.StatusCode)
 						return
@@ -297,11 +346,11 @@ func TestConcurrentMix(t *testing.T) {
 		for err := range errs {
 			t.Error(err)
 		}
-		c := s.dial(t)
+		c := s.Dial(t)
 		c.Write([]byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
-		res := readResponses(c, []string{"GET"}, false)
-		is.NoErr(res.err)
-		is.Equal(res.bodies[0], "Hello World")
+		res := testkit.ReadResponses(c, []string{"GET"}, false)
+		is.NoErr(res.Err)
+		is.Equal(res.Bodies[0], "Hello World")
 	})
 }
 
@@ -309,11 +358,11 @@ func TestConcurrentMix(t *testing.T) {
 // 1024) are all served: none gets 503.
 func TestThreadpoolThousandSimultaneous(t *testing.T) {
 	is := is.New(t)
-	s := startServer(t, "threadpool", "--access-log=false")
+	s := testkit.Start(t, run, "threadpool", "--access-log=false")
 	const n = 1000
 	conns := make([]net.Conn, n)
 	for i := range conns {
-		conns[i] = s.dial(t)
+		conns[i] = s.Dial(t)
 	}
 	var start sync.WaitGroup
 	start.Add(1)
@@ -325,9 +374,9 @@ func TestThreadpoolThousandSimultaneous(t *testing.T) {
 			defer wg.Done()
 			start.Wait()
 			c.Write([]byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
-			res := readResponses(c, []string{"GET"}, false)
-			if res.err == nil {
-				statuses[i] = res.resps[0].StatusCode
+			res := testkit.ReadResponses(c, []string{"GET"}, false)
+			if res.Err == nil {
+				statuses[i] = res.Resps[0].StatusCode
 			}
 		}()
 	}

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/matryer/is"
+
+	"ownhttp/internal/testkit"
 )
 
 // labClient speaks to a test server's API with net/http over real sockets.
@@ -21,8 +23,8 @@ type labClient struct {
 	c    *http.Client
 }
 
-func newLabClient(t *testing.T, s *testServer) *labClient {
-	return newLabClientURL(t, "http://"+s.addr, nil)
+func newLabClient(t *testing.T, s *testkit.Server) *labClient {
+	return newLabClientURL(t, "http://"+s.Addr, nil)
 }
 
 // newLabClientURL is newLabClient for any base URL, with tlsConf for https.
@@ -151,12 +153,12 @@ func (l *labClient) listMocks() []labMock {
 func TestMockAPI(t *testing.T) {
 	eachEngine(t, func(t *testing.T, engine string) {
 		is := is.New(t)
-		s := startServer(t, engine, "--access-log=false")
+		s := testkit.Start(t, run, engine, "--access-log=false")
 		l := newLabClient(t, s)
 
 		is.Equal(string(l.do("GET", "/api/mocks", "").body), `{"mocks":[]}`) // empty at start
 
-		r := l.do("POST", "/api/mocks", `{"method":"get","path_pattern":"/users","status":201,"headers":{"X-A":"1"},"body":"hi","unknown":true}`)
+		r := l.do("POST", "/api/mocks", `{"method":"get","path_pattern":"/users","status":201,"headers":{"X-A":"1"},"body":"hi","created_at":"2000-01-01T00:00:00Z"}`)
 		is.Equal(r.status, 201)
 		var created struct {
 			Mock labMock `json:"mock"`
@@ -174,6 +176,7 @@ func TestMockAPI(t *testing.T) {
 		_, err := time.Parse(time.RFC3339, a.CreatedAt)
 		is.NoErr(err)
 		is.Equal(a.UpdatedAt, a.CreatedAt)
+		is.True(a.CreatedAt != "2000-01-01T00:00:00Z") // a created_at sent is ignored
 		var raw map[string]json.RawMessage
 		r.decode(t, &raw)
 		var fields map[string]json.RawMessage
@@ -198,7 +201,7 @@ func TestMockAPI(t *testing.T) {
 		r.decode(t, &got)
 		is.Equal(got.Mock, b)
 
-		r = l.do("PUT", "/api/mocks/"+a.ID, `{"body":"updated","id":"ignored"}`)
+		r = l.do("PATCH", "/api/mocks/"+a.ID, `{"body":"updated","id":"ignored"}`)
 		is.Equal(r.status, 200)
 		var upd struct {
 			Mock labMock `json:"mock"`
@@ -222,15 +225,14 @@ func TestMockAPI(t *testing.T) {
 			code, allow          string
 		}{
 			{"GET", "/api/mocks/b-2", "", 404, "not_found", ""},
-			{"PUT", "/api/mocks/b-2", `{"body":"x"}`, 404, "not_found", ""},
+			{"PATCH", "/api/mocks/b-2", `{"body":"x"}`, 404, "not_found", ""},
 			{"DELETE", "/api/mocks/b-2", "", 404, "not_found", ""},
 			{"GET", "/api/mocks/", "", 404, "not_found", ""},
 			{"DELETE", "/api/mocks/", "", 404, "not_found", ""},
 			{"GET", "/api/nothing-here", "", 404, "not_found", ""},
-			{"PATCH", "/api/mocks", `{}`, 405, "method_not_allowed", "GET, HEAD, POST"},
-			{"DELETE", "/api/mocks", "", 405, "method_not_allowed", "GET, HEAD, POST"},
-			{"POST", "/api/mocks/" + a.ID, `{}`, 405, "method_not_allowed", "GET, HEAD, PUT, DELETE"},
-			{"PATCH", "/api/mocks/" + a.ID, `{}`, 405, "method_not_allowed", "GET, HEAD, PUT, DELETE"},
+			{"PATCH", "/api/mocks", `{}`, 405, "method_not_allowed", "GET, HEAD, POST, DELETE"},
+			{"PUT", "/api/mocks", "", 405, "method_not_allowed", "GET, HEAD, POST, DELETE"},
+			{"POST", "/api/mocks/" + a.ID, `{}`, 405, "method_not_allowed", "GET, HEAD, PUT, DELETE, PATCH"},
 		} {
 			r := l.do(tc.method, tc.target, tc.body)
 			is.Equal(r.status, tc.status) // status of tc
@@ -323,7 +325,7 @@ func TestMockAPIValidation(t *testing.T) {
 	}
 	eachEngine(t, func(t *testing.T, engine string) {
 		is := is.New(t)
-		s := startServer(t, engine, "--access-log=false", "--max-mock-routes", "3")
+		s := testkit.Start(t, run, engine, "--access-log=false", "--max-mock-routes", "3")
 		l := newLabClient(t, s)
 		first := l.createMock(`{"id":"first","method":"GET","path_pattern":"/taken"}`)
 		l.createMock(`{"method":"GET","path_pattern":"/things/{id}"}`)
@@ -340,7 +342,7 @@ func TestMockAPIValidation(t *testing.T) {
 			}
 		}
 		for _, tc := range puts {
-			r := l.do("PUT", "/api/mocks/"+first.ID, tc.payload)
+			r := l.do("PATCH", "/api/mocks/"+first.ID, tc.payload)
 			if r.status != tc.status {
 				t.Errorf("%s: status %d, want %d: %s", tc.name, r.status, tc.status, r.body)
 				continue
@@ -373,7 +375,7 @@ func TestMockAPIValidation(t *testing.T) {
 func TestMockServing(t *testing.T) {
 	eachEngine(t, func(t *testing.T, engine string) {
 		is := is.New(t)
-		s := startServer(t, engine, "--access-log=false")
+		s := testkit.Start(t, run, engine, "--access-log=false")
 		l := newLabClient(t, s)
 		users := l.createMock(`{"method":"GET","path_pattern":"/users","status":201,"headers":{"X-Mock-Server":"custom","Cache-Control":"no-store"},"body":"[{\"id\":1}]"}`)
 		l.createMock(`{"method":"GET","path_pattern":"/users/{id}","body":"one","content_type":"text/plain; charset=utf-8"}`)
@@ -419,7 +421,7 @@ func TestMockServing(t *testing.T) {
 			is.True(len(r.header.Values("Content-Type")) <= 1) // never two Content-Types
 		}
 
-		is.Equal(l.do("PUT", "/api/mocks/"+users.ID, `{"status":203,"body":"changed"}`).status, 200)
+		is.Equal(l.do("PATCH", "/api/mocks/"+users.ID, `{"status":203,"body":"changed"}`).status, 200)
 		r := l.do("GET", "/users", "")
 		is.Equal(r.status, 203) // the update serves at once
 		is.Equal(string(r.body), "changed")
@@ -437,7 +439,7 @@ func TestMockCORS(t *testing.T) {
 		for _, origins := range []string{app + ",https://other.example", "*"} {
 			t.Run(origins, func(t *testing.T) {
 				is := is.New(t)
-				s := startServer(t, engine, "--access-log=false", "--cors-origins", origins)
+				s := testkit.Start(t, run, engine, "--access-log=false", "--cors-origins", origins)
 				l := newLabClient(t, s)
 				l.createMock(`{"method":"GET","path_pattern":"/cors/{id}","body":"c"}`)
 				l.createMock(`{"method":"POST","path_pattern":"/cors/{id}","status":201}`)
@@ -483,7 +485,7 @@ func TestMockCORS(t *testing.T) {
 func TestMockCORSOff(t *testing.T) {
 	eachEngine(t, func(t *testing.T, engine string) {
 		is := is.New(t)
-		s := startServer(t, engine, "--access-log=false")
+		s := testkit.Start(t, run, engine, "--access-log=false")
 		l := newLabClient(t, s)
 		l.createMock(`{"method":"GET","path_pattern":"/nocors","body":"c"}`)
 		r := l.do("GET", "/nocors", "", "Origin: http://localhost:5173")
@@ -500,7 +502,7 @@ func TestMockCORSOff(t *testing.T) {
 func TestMockHostileRequests(t *testing.T) {
 	eachEngine(t, func(t *testing.T, engine string) {
 		is := is.New(t)
-		s := startServer(t, engine, "--access-log=false")
+		s := testkit.Start(t, run, engine, "--access-log=false")
 		l := newLabClient(t, s)
 		l.createMock(`{"method":"GET","path_pattern":"/h/{id}","body":"h"}`)
 		for _, raw := range []string{
@@ -510,15 +512,22 @@ func TestMockHostileRequests(t *testing.T) {
 			"GET http://x/h/abs HTTP/1.1\r\nHost: x\r\n\r\n",
 			"HEAD /h/1 HTTP/1.0\r\n\r\n",
 		} {
-			res := roundTrip(t, s, raw, []string{strings.SplitN(raw, " ", 2)[0]}, false)
-			is.NoErr(res.err)
-			is.Equal(res.resps[0].StatusCode, 200) // mock served
+			res := testkit.RoundTrip(t, s, raw, []string{strings.SplitN(raw, " ", 2)[0]}, false)
+			is.NoErr(res.Err)
+			is.Equal(res.Resps[0].StatusCode, 200) // mock served
 		}
-		for _, body := range []string{"\x00\x01\x02", `{"method":"GET","path_pattern":"/\u0000"}`,
-			strings.Repeat("[", 100000), `{"headers":{"a":{"b":{"c":[]}}}}`, fmt.Sprintf(`{"status":%s}`, strings.Repeat("9", 400))} {
-			r := l.do("POST", "/api/mocks", body)
-			is.True(r.status == 400 || r.status == 403) // refused
-			r.apiError(t)
+		for _, tc := range []struct{ body, code, names string }{
+			{"\x00\x01\x02", "invalid_json", "json"},
+			{`{"method":"GET","path_pattern":"/\u0000"}`, "invalid_mock", "path_pattern"},
+			{strings.Repeat("[", 100000), "invalid_json", "json"},
+			{`{"method":"GET","path_pattern":"/x","headers":{"a":{"b":{"c":[]}}}}`, "invalid_mock", "header"},
+			{fmt.Sprintf(`{"method":"GET","path_pattern":"/x","status":%s}`, strings.Repeat("9", 400)), "invalid_mock", "status"},
+		} {
+			r := l.do("POST", "/api/mocks", tc.body)
+			is.Equal(r.status, 400) // refused
+			e := r.apiError(t)
+			is.Equal(e.Code, tc.code)
+			is.True(strings.Contains(e.Message, tc.names)) // the message names what is wrong
 		}
 		is.Equal(l.do("GET", "/h/ok", "").status, 200) // still serving
 		is.True(bytes.Equal(l.do("GET", "/h/ok", "").body, []byte("h")))

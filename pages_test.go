@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/matryer/is"
+
+	"ownhttp/internal/testkit"
 )
 
 // pageCSP is the Content-Security-Policy of the control tower, the dashboard and their files.
@@ -29,9 +31,9 @@ func pageClient() *http.Client {
 }
 
 // pageGet sends method to path with headers ("Name: value") and returns the response and body.
-func pageGet(t *testing.T, c *http.Client, s *testServer, method, path string, headers ...string) (*http.Response, string) {
+func pageGet(t *testing.T, c *http.Client, s *testkit.Server, method, path string, headers ...string) (*http.Response, string) {
 	t.Helper()
-	req, err := http.NewRequest(method, "http://"+s.addr+path, nil)
+	req, err := http.NewRequest(method, "http://"+s.Addr+path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +59,7 @@ var assetRefRE = regexp.MustCompile(`(?:src|href)="(/assets/[^"]+)"`)
 // types, tags and security headers; gzip and conditional requests work on the wire.
 func TestPagesWire(t *testing.T) {
 	eachEngine(t, func(t *testing.T, engine string) {
-		s := startServer(t, engine, "--access-log=false")
+		s := testkit.Start(t, run, engine, "--access-log=false")
 		c := pageClient()
 		for _, page := range []struct{ path, title string }{
 			{"/playground", "control tower"},
@@ -113,21 +115,21 @@ func TestPagesWire(t *testing.T) {
 func TestPagesPipelined(t *testing.T) {
 	eachEngine(t, func(t *testing.T, engine string) {
 		is := is.New(t)
-		s := startServer(t, engine, "--access-log=false")
-		raw := "GET /playground HTTP/1.1\r\nHost: x\r\n\r\n" +
-			"HEAD /assets/css/tower.css HTTP/1.1\r\nHost: x\r\n\r\n" +
-			"GET /assets/nope.js HTTP/1.1\r\nHost: x\r\n\r\n" +
-			"GET /dashboard HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip\r\n\r\n"
+		s := testkit.Start(t, run, engine, "--access-log=false")
+		raw := "GET /playground HTTP/1.1\r\nHost: localhost\r\n\r\n" +
+			"HEAD /assets/css/tower.css HTTP/1.1\r\nHost: localhost\r\n\r\n" +
+			"GET /assets/nope.js HTTP/1.1\r\nHost: localhost\r\n\r\n" +
+			"GET /dashboard HTTP/1.1\r\nHost: localhost\r\nAccept-Encoding: gzip\r\n\r\n"
 		for _, byteByByte := range []bool{false, true} {
-			res := roundTrip(t, s, raw, []string{"GET", "HEAD", "GET", "GET"}, byteByByte)
-			is.NoErr(res.err)
-			is.Equal(len(res.resps), 4)
-			is.True(strings.Contains(res.bodies[0], "control tower"))
-			is.Equal(res.resps[1].Header.Get("Content-Type"), "text/css; charset=utf-8")
-			is.Equal(res.bodies[1], "")
-			is.Equal(res.resps[2].StatusCode, 404)
-			is.Equal(res.resps[3].Header.Get("Content-Encoding"), "gzip")
-			is.True(res.open) // keep-alive survives
+			res := testkit.RoundTrip(t, s, raw, []string{"GET", "HEAD", "GET", "GET"}, byteByByte)
+			is.NoErr(res.Err)
+			is.Equal(len(res.Resps), 4)
+			is.True(strings.Contains(res.Bodies[0], "control tower"))
+			is.Equal(res.Resps[1].Header.Get("Content-Type"), "text/css; charset=utf-8")
+			is.Equal(res.Bodies[1], "")
+			is.Equal(res.Resps[2].StatusCode, 404)
+			is.Equal(res.Resps[3].Header.Get("Content-Encoding"), "gzip")
+			is.True(res.Open) // keep-alive survives
 		}
 	})
 }
@@ -135,29 +137,29 @@ func TestPagesPipelined(t *testing.T) {
 // Hostile requests for the pages' files name nothing outside the embedded set, on the wire.
 func TestPagesWireHostile(t *testing.T) {
 	eachEngine(t, func(t *testing.T, engine string) {
-		s := startServer(t, engine, "--access-log=false")
+		s := testkit.Start(t, run, engine, "--access-log=false")
 		for _, tc := range []struct {
 			raw    string
 			status int
 		}{
-			{"GET /assets/ HTTP/1.1\r\nHost: x\r\n\r\n", 404},
-			{"GET /assets/../main.go HTTP/1.1\r\nHost: x\r\n\r\n", 404},
-			{"GET /assets/%2e%2e/main.go HTTP/1.1\r\nHost: x\r\n\r\n", 404},
-			{"GET /assets/..%2fmain.go HTTP/1.1\r\nHost: x\r\n\r\n", 404},
-			{"GET /assets/playground.html HTTP/1.1\r\nHost: x\r\n\r\n", 404},
-			{"GET /assets/js/tower.js/ HTTP/1.1\r\nHost: x\r\n\r\n", 404},
-			{"POST /playground HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc", 405},
-			{"PUT /assets/js/tower.js HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", 405},
-			{"GET /playground HTTP/1.1\r\nHost: x\r\nIf-None-Match: \"" + strings.Repeat("a", 4000) + "\r\n\r\n", 200},
-			{"GET /playground HTTP/1.1\r\nHost: x\r\nAccept-Encoding: " + strings.Repeat("gzip;q=0,", 300) + "\r\n\r\n", 200},
+			{"GET /assets/ HTTP/1.1\r\nHost: localhost\r\n\r\n", 404},
+			{"GET /assets/../main.go HTTP/1.1\r\nHost: localhost\r\n\r\n", 404},
+			{"GET /assets/%2e%2e/main.go HTTP/1.1\r\nHost: localhost\r\n\r\n", 404},
+			{"GET /assets/..%2fmain.go HTTP/1.1\r\nHost: localhost\r\n\r\n", 404},
+			{"GET /assets/playground.html HTTP/1.1\r\nHost: localhost\r\n\r\n", 404},
+			{"GET /assets/js/tower.js/ HTTP/1.1\r\nHost: localhost\r\n\r\n", 404},
+			{"POST /playground HTTP/1.1\r\nHost: localhost\r\nContent-Length: 3\r\n\r\nabc", 405},
+			{"PUT /assets/js/tower.js HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\n\r\n", 405},
+			{"GET /playground HTTP/1.1\r\nHost: localhost\r\nIf-None-Match: \"" + strings.Repeat("a", 4000) + "\r\n\r\n", 200},
+			{"GET /playground HTTP/1.1\r\nHost: localhost\r\nAccept-Encoding: " + strings.Repeat("gzip;q=0,", 300) + "\r\n\r\n", 200},
 		} {
 			t.Run(strings.SplitN(tc.raw, "\r\n", 2)[0], func(t *testing.T) {
 				is := is.New(t)
 				method := strings.SplitN(tc.raw, " ", 2)[0]
-				res := roundTrip(t, s, tc.raw, []string{method}, false)
-				is.NoErr(res.err)
-				is.Equal(res.resps[0].StatusCode, tc.status)
-				is.Equal(res.resps[0].Header.Get("Content-Encoding"), "")
+				res := testkit.RoundTrip(t, s, tc.raw, []string{method}, false)
+				is.NoErr(res.Err)
+				is.Equal(res.Resps[0].StatusCode, tc.status)
+				is.Equal(res.Resps[0].Header.Get("Content-Encoding"), "")
 			})
 		}
 	})
@@ -171,7 +173,7 @@ func TestPagesStaticDashboard(t *testing.T) {
 		dir := filepath.Join(t.TempDir(), "static")
 		is.NoErr(os.MkdirAll(dir, 0o755))
 		is.NoErr(os.WriteFile(filepath.Join(dir, "dashboard.html"), []byte("<title>my own dashboard</title>"), 0o644))
-		s := startServer(t, engine, "--access-log=false", "--static-dir", dir)
+		s := testkit.Start(t, run, engine, "--access-log=false", "--static-dir", dir)
 		c := pageClient()
 		resp, body := pageGet(t, c, s, "GET", "/static/dashboard.html")
 		is.Equal(resp.StatusCode, 200)

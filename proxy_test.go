@@ -7,8 +7,11 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"ownhttp/internal/testkit"
 	"regexp"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -194,7 +197,7 @@ func TestProxyPassThrough(t *testing.T) {
 		is.Equal(rep.Response.Body, `{"path":"/echo"}`)
 		is.True(hex16.MatchString(rep.TraceID))
 		is.Equal(rep.Truncated, false)
-		is.True(rep.LatencyMS >= 0)
+		is.True(rep.LatencyMS > 0) // a real round trip, measured (rounded to the microsecond)
 		is.Equal(rep.Error, nil)
 
 		seen := up.next(t)
@@ -387,4 +390,94 @@ func TestProxyPrivateRefused(t *testing.T) {
 		}
 		up.none(t)
 	})
+}
+
+// Slow upstreams do not starve the API (#11 item 3). Outbound calls have their own bounded
+// pool: with every outbound worker held by an upstream that does not answer, the admin API
+// still reads and writes, a full outbound pool answers 503 busy for proxy calls only, and a
+// call waiting for a worker ends at its timeout_ms counted from its arrival, not after the
+// calls ahead of it. Every check is an ordering: it happens while the flood is still held.
+func TestSlowUpstreamsDoNotStarveTheAPI(t *testing.T) {
+	eachEngine(t, func(t *testing.T, engine string) {
+		is := is.New(t)
+		release := make(chan struct{})
+		var arrived atomic.Int64
+		up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			arrived.Add(1)
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
+		}))
+		t.Cleanup(up.Close)
+		t.Cleanup(func() { close(release) }) // runs first: the held calls end, then up closes
+		const workers = 2
+		s := testkit.Start(t, run, engine, "--access-log=false", "--outbound-workers", strconv.Itoa(workers))
+		l := newLabClient(t, s)
+		l.createTarget(`{"id":"held","name":"Held","base_url":"` + up.URL + `","timeout_ms":60000}`)
+
+		// The flood: the workers plus their whole queue (16 each), then more.
+		client := &http.Client{Timeout: 90 * time.Second}
+		call := func(timeoutMS int) (int, string) {
+			body := fmt.Sprintf(`{"target_id":"held","path":"/slow","timeout_ms":%d}`, timeoutMS)
+			resp, err := client.Post("http://"+s.Addr+"/api/proxy/request", "application/json", strings.NewReader(body))
+			if err != nil {
+				return 0, err.Error()
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			return resp.StatusCode, string(b)
+		}
+		var finished atomic.Int64
+		hold := func(n int) {
+			for range n {
+				go func() {
+					if status, _ := call(60000); status != 503 { // a filler may find the queue full
+						finished.Add(1)
+					}
+				}()
+			}
+		}
+		hold(workers)
+		waitUntil(t, func() bool { return arrived.Load() == workers }) // every worker is held
+
+		// A call queued behind them ends at its own timeout, counted from its arrival,
+		// while the calls ahead still hold their workers.
+		status, body := call(300)
+		is.Equal(status, 200)
+		var rep pxReply
+		is.NoErr(json.Unmarshal([]byte(body), &rep))
+		is.Equal(rep.Response.Status, 504)
+		is.Equal(rep.Error.Code, "proxy_timeout")
+		is.Equal(finished.Load(), int64(0))
+
+		// The queue fills (16 per worker); a call past it is refused at once: 503 busy with
+		// Retry-After. A probe that still finds room waits 1 s and ends as a timeout.
+		hold(workers * 16)
+		waitUntil(t, func() bool {
+			status, body = call(1000)
+			return status == 503
+		})
+		is.True(strings.Contains(body, `"code":"busy"`))
+
+		// The admin API reads and writes meanwhile, and the rest of the server serves.
+		start := time.Now()
+		is.Equal(l.do("GET", "/api/mocks", "").status, 200)
+		l.createMock(`{"method":"GET","path_pattern":"/during-the-flood","body":"ok"}`)
+		t.Logf("%s: GET and POST /api/mocks during the flood took %s", engine, time.Since(start))
+		is.Equal(string(l.do("GET", "/during-the-flood", "").body), "ok")
+		is.Equal(finished.Load(), int64(0)) // none of the held calls has ended
+	})
+}
+
+// waitUntil waits (at most 20 s) until ok holds; the wait is bounded by an event, never
+// asserted on.
+func waitUntil(t *testing.T, ok func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); !ok(); {
+		if time.Now().After(deadline) {
+			t.Fatal("the condition did not hold within 20s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }

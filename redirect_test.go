@@ -1,10 +1,14 @@
 package main
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/matryer/is"
+
+	"ownhttp/internal/testkit"
+	"ownhttp/loop"
 )
 
 // redirectCase is one request to the plain port and the Location it must get; {https} in
@@ -20,10 +24,13 @@ type redirectCase struct {
 // the 308, its headers and body, and that the connection closes.
 func checkRedirects(t *testing.T, s *tlsServer, cases []redirectCase) {
 	t.Helper()
-	addrs := listenAddrs(t, s.testServer, 2)
-	https := addrs[0][strings.LastIndexByte(addrs[0], ':')+1:]
-	plain := *s.testServer
-	plain.addr = addrs[1]
+	redirect, ok := s.Bound.Listener(loop.RoleRedirect)
+	if !ok {
+		t.Fatalf("no redirect listener in %+v", s.Bound)
+	}
+	https := strconv.Itoa(int(s.Bound.Listeners[0].Addr.Port()))
+	plain := *s.Server
+	plain.Addr = redirect.Addr.String()
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			is := is.New(t)
@@ -31,19 +38,19 @@ func checkRedirects(t *testing.T, s *tlsServer, cases []redirectCase) {
 			if method == "" {
 				method = "GET"
 			}
-			res := roundTrip(t, &plain, tc.raw, []string{method}, false)
-			is.NoErr(res.err)
-			resp := res.resps[0]
+			res := testkit.RoundTrip(t, &plain, tc.raw, []string{method}, false)
+			is.NoErr(res.Err)
+			resp := res.Resps[0]
 			is.Equal(resp.Status, "308 Permanent Redirect")
 			is.Equal(resp.Header.Get("Location"), strings.ReplaceAll(tc.location, "{https}", https))
 			is.Equal(resp.Header.Get("Cache-Control"), "no-store")
 			is.True(resp.Close) // Connection: close
 			if method == "HEAD" {
-				is.Equal(res.bodies[0], "")
+				is.Equal(res.Bodies[0], "")
 			} else {
-				is.Equal(res.bodies[0], "Use HTTPS")
+				is.Equal(res.Bodies[0], "Use HTTPS")
 			}
-			is.True(res.closed)
+			is.True(res.Closed)
 		})
 	}
 }

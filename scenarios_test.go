@@ -17,18 +17,20 @@ import (
 	"github.com/matryer/is"
 
 	"ownhttp/state"
+
+	"ownhttp/internal/testkit"
 )
 
 // Wire tests of scenarios and their runs (issue #5, spec §5.1–5.4) on both engines.
 
 // scServer starts a server whose scenario and target files live in a temporary directory
 // (dir, when not empty, so that a second server can reuse them).
-func scServer(t *testing.T, engine, dir string, args ...string) *testServer {
+func scServer(t *testing.T, engine, dir string, args ...string) *testkit.Server {
 	t.Helper()
 	if dir == "" {
 		dir = t.TempDir()
 	}
-	return startServer(t, engine, append([]string{"--scenario-state-file", filepath.Join(dir, "scenarios.json"),
+	return testkit.Start(t, run, engine, append([]string{"--scenario-state-file", filepath.Join(dir, "scenarios.json"),
 		"--target-state-file", filepath.Join(dir, "targets.json")}, args...)...)
 }
 
@@ -351,7 +353,7 @@ func TestScenarioCRUD(t *testing.T) {
 		is.Equal(len(runs.Runs), 1) // max(1, N)
 
 		// Everything is on disk: a new server on the same files sees it.
-		s.stop(t)
+		s.Stop(t)
 		s2 := scServer(t, engine, dir, "--access-log=false")
 		l2 := newLabClient(t, s2)
 		r = l2.do("GET", "/api/scenarios/runs/"+first.RunID, "")
@@ -428,7 +430,7 @@ func TestScenarioValidation(t *testing.T) {
 		{"duplicate step ids", withStep(`{"id":"a","method":"GET","path":"/"},{"id":"a","method":"GET","path":"/"}`), 400, "invalid_scenario", `step 2: id "a" is already used by step 1`},
 		{"second step wrong", withStep(step + `,{"method":"GET","path":"/","delay_ms":null}`), 400, "invalid_scenario", "step 2: delay_ms must be an integer"},
 		{"id reserved", `{"id":"runs","name":"n","steps":[` + step + `]}`, 400, "invalid_scenario", "id runs is reserved"},
-		{"id with a slash", `{"id":"a/b","name":"n","steps":[` + step + `]}`, 400, "invalid_scenario", "id must be 1 to 64 letters, digits, '.', '_' or '-'"},
+		{"id with a slash", `{"id":"a/b","name":"n","steps":[` + step + `]}`, 400, "invalid_scenario", "id must be 1 to 64 letters, digits, '.', '_' or '-', and not . or .."},
 		{"too many steps", `{"name":"n","steps":[` + manySteps + `]}`, 413, "scenario_too_large", "scenario has too many steps"},
 		{"too many assertions", withStep(`{"method":"GET","path":"/","expect":{"body_contains":` + manyTokens + `}}`), 413, "scenario_too_large", "step 1: too many assertions"},
 	}
@@ -610,12 +612,11 @@ func TestScenarioRunAgainstMocks(t *testing.T) {
 		is.Equal(failEvs[3].Payload.Status, "fail")
 
 		// One log line per step (spec §10).
-		logs := s.logs.String()
 		for _, want := range []string{
 			"msg=scenario_step scenario_id=shop run_id=" + rep.RunID + " step_id=item assertion_fail_count=0 chaos_applied=false scenario_seed=9",
 			"msg=scenario_step scenario_id=strict run_id=" + fail.RunID + " step_id=wants-201 assertion_fail_count=1 chaos_applied=false scenario_seed=1337",
 		} {
-			is.True(strings.Contains(logs, want)) // the step's log line
+			s.Logs.WaitFor(t, want) // the step's log line
 		}
 	})
 }
@@ -820,7 +821,7 @@ func TestScenarioExampleFile(t *testing.T) {
 
 // A target step goes through the proxy to the target's base_url with the step's path and
 // headers — never the caller's Authorization; an unknown target is a 404 target_not_found
-// view. Skipped while the targets API or the proxy have not landed.
+// view.
 func TestScenarioTargetStep(t *testing.T) {
 	eachEngine(t, func(t *testing.T, engine string) {
 		is := is.New(t)
@@ -845,17 +846,11 @@ func TestScenarioTargetStep(t *testing.T) {
 		is.Equal(rep.StepResults[0].Request.TargetID, "missing")
 
 		r := l.do("POST", "/api/targets", `{"id":"fx","name":"Fixture","base_url":"`+fixture.URL+`"}`)
-		if r.status == 501 {
-			t.Skip("the targets API is not implemented yet")
-		}
 		is.Equal(r.status, 201)
 		l.scCreate(`{"id":"remote","name":"Remote","steps":[{"method":"GET","path":"/hello?x=1","target_id":"fx",
 			"headers":{"X-Custom":"c"},"expect":{"body_contains":["hi from fixture"],"header_equals":{"x-fixture":"yes"}}}]}`)
 		rep, _ = l.scRun("remote", "", "Authorization: Bearer caller-secret")
 		sr := rep.StepResults[0]
-		if strings.Contains(sr.Response.Body, "proxy not implemented yet") {
-			t.Skip("the proxy is not implemented yet")
-		}
 		is.Equal(rep.Status, "pass")
 		is.Equal(sr.Request.TargetID, "fx")
 		is.Equal(len(sr.TraceID), 16)

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/matryer/is"
+
+	"ownhttp/internal/testkit"
 )
 
 // staticSecret is the content of files placed outside the static root; no response may ever
@@ -92,22 +94,22 @@ func staticRequest(method, target string, headers ...string) string {
 }
 
 // staticDo sends one request on a fresh connection and reads its response.
-func staticDo(t *testing.T, s *testServer, method, target string, headers ...string) (*http.Response, string, []byte) {
+func staticDo(t *testing.T, s *testkit.Server, method, target string, headers ...string) (*http.Response, string, []byte) {
 	t.Helper()
-	c := s.dial(t)
+	c := s.Dial(t)
 	if _, err := c.Write([]byte(staticRequest(method, target, headers...))); err != nil {
 		t.Fatal(err)
 	}
-	res := readResponses(c, []string{method}, false)
-	if res.err != nil {
-		t.Fatalf("%s %s: %v\n%s", method, target, res.err, res.raw)
+	res := testkit.ReadResponses(c, []string{method}, false)
+	if res.Err != nil {
+		t.Fatalf("%s %s: %v\n%s", method, target, res.Err, res.Raw)
 	}
-	return res.resps[0], res.bodies[0], res.raw
+	return res.Resps[0], res.Bodies[0], res.Raw
 }
 
-func startStatic(t *testing.T, engine string, site *staticSite) *testServer {
+func startStatic(t *testing.T, engine string, site *staticSite) *testkit.Server {
 	t.Helper()
-	return startServer(t, engine, "--static-dir", site.root, "--access-log=false")
+	return testkit.Start(t, run, engine, "--static-dir", site.root, "--access-log=false")
 }
 
 func TestStaticServe(t *testing.T) {
@@ -169,17 +171,17 @@ func TestStaticPipelined(t *testing.T) {
 		raw := staticRequest("GET", "/static/hello.txt") + staticRequest("GET", "/static/missing") +
 			staticRequest("HEAD", "/static/page.html") + staticRequest("GET", "/static/%00") +
 			staticRequest("GET", "/static/digits.txt", "Range: bytes=2-4")
-		res := roundTrip(t, s, raw, []string{"GET", "GET", "HEAD", "GET", "GET"}, false)
-		is.NoErr(res.err)
-		is.Equal(res.resps[0].StatusCode, 200)
-		is.Equal(res.bodies[0], "hello static\n")
-		is.Equal(res.resps[1].StatusCode, 404)
-		is.Equal(res.resps[2].StatusCode, 200)
-		is.Equal(res.bodies[2], "")
-		is.Equal(res.resps[3].StatusCode, 400)
-		is.Equal(res.resps[4].StatusCode, 206)
-		is.Equal(res.bodies[4], "234")
-		is.True(res.open) // still serving afterwards
+		res := testkit.RoundTrip(t, s, raw, []string{"GET", "GET", "HEAD", "GET", "GET"}, false)
+		is.NoErr(res.Err)
+		is.Equal(res.Resps[0].StatusCode, 200)
+		is.Equal(res.Bodies[0], "hello static\n")
+		is.Equal(res.Resps[1].StatusCode, 404)
+		is.Equal(res.Resps[2].StatusCode, 200)
+		is.Equal(res.Bodies[2], "")
+		is.Equal(res.Resps[3].StatusCode, 400)
+		is.Equal(res.Resps[4].StatusCode, 206)
+		is.Equal(res.Bodies[4], "234")
+		is.True(res.Open) // still serving afterwards
 	})
 }
 
@@ -227,7 +229,7 @@ func TestStaticNotFound(t *testing.T) {
 func TestStaticAbsentDir(t *testing.T) {
 	eachEngine(t, func(t *testing.T, engine string) {
 		is := is.New(t)
-		s := startServer(t, engine, "--access-log=false")
+		s := testkit.Start(t, run, engine, "--access-log=false")
 		resp, body, _ := staticDo(t, s, "GET", "/static/hello.txt")
 		is.Equal(resp.StatusCode, 404)
 		is.Equal(body, "Not Found")
@@ -378,7 +380,7 @@ func TestStaticLargeFile(t *testing.T) {
 			})
 			return serr
 		}}
-		c, err := d.Dial("tcp", s.addr)
+		c, err := d.Dial("tcp", s.Addr)
 		is.NoErr(err)
 		defer c.Close()
 		c.SetDeadline(time.Now().Add(60 * time.Second))

@@ -9,18 +9,20 @@ import (
 	"time"
 
 	"github.com/matryer/is"
+
+	"ownhttp/internal/testkit"
 )
 
 // Wire tests of the target API (issue #5, spec §7.1 fixed) on both engines.
 
 // labServer starts a server whose target and scenario files live in the test's temporary
 // directory (the defaults are relative to the working directory, which is the repository).
-func labServer(t *testing.T, engine string, args ...string) (*testServer, *labClient) {
+func labServer(t *testing.T, engine string, args ...string) (*testkit.Server, *labClient) {
 	t.Helper()
 	dir := t.TempDir()
 	all := append([]string{"--access-log=false", "--target-state-file", dir + "/targets.json",
 		"--scenario-state-file", dir + "/scenarios.json"}, args...)
-	s := startServer(t, engine, all...)
+	s := testkit.Start(t, run, engine, all...)
 	return s, newLabClient(t, s)
 }
 
@@ -56,7 +58,7 @@ func TestTargetAPI(t *testing.T) {
 
 		is.Equal(string(l.do("GET", "/api/targets", "").body), `{"targets":[]}`)
 
-		r := l.do("POST", "/api/targets", `{"name":" fixture ","base_url":" http://127.0.0.1:9000 ","unknown":1}`)
+		r := l.do("POST", "/api/targets", `{"name":" fixture ","base_url":" http://127.0.0.1:9000 ","updated_at":"2000-01-01T00:00:00Z"}`)
 		is.Equal(r.status, 201)
 		var created struct {
 			Target labTarget `json:"target"`
@@ -71,7 +73,7 @@ func TestTargetAPI(t *testing.T) {
 		is.Equal(a.TimeoutMS, 5000)                  // default
 		_, err := time.Parse(time.RFC3339, a.CreatedAt)
 		is.NoErr(err)
-		is.Equal(a.UpdatedAt, a.CreatedAt)
+		is.Equal(a.UpdatedAt, a.CreatedAt) // an updated_at sent is ignored
 		var raw map[string]map[string]json.RawMessage
 		r.decode(t, &raw)
 		is.Equal(len(raw["target"]), 7) // exactly the documented fields
@@ -163,12 +165,12 @@ func TestTargetPersistence(t *testing.T) {
 	dir := t.TempDir()
 	args := []string{"--access-log=false", "--target-state-file", dir + "/targets.json",
 		"--scenario-state-file", dir + "/scenarios.json"}
-	s := startServer(t, "epoll", args...)
+	s := testkit.Start(t, run, "epoll", args...)
 	l := newLabClient(t, s)
 	a := l.createTarget(`{"id":"keep","name":"kept","base_url":"http://127.0.0.1:1","timeout_ms":42}`)
-	is.NoErr(s.stop(t))
+	is.NoErr(s.Stop(t))
 
-	s2 := startServer(t, "threadpool", args...)
+	s2 := testkit.Start(t, run, "threadpool", args...)
 	list := newLabClient(t, s2).listTargets()
 	is.Equal(list, []labTarget{a})
 }

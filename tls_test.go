@@ -18,21 +18,23 @@ import (
 	"time"
 
 	"github.com/matryer/is"
+
+	"ownhttp/internal/testkit"
 )
 
 // tlsServer is a server started with --enable-tls on --https-port 0, its certificate made by
 // "ownhttp certs" in a temporary directory (never ./certs).
 type tlsServer struct {
-	*testServer
+	*testkit.Server
 	roots *x509.CertPool
 }
 
-// startTLSServer runs the server with TLS (and the redirect port) on the given engine. The
-// harness's s.addr is the HTTPS address: the TLS engine logs "listening" first.
+// startTLSServer runs the server with TLS (and the redirect port) on the given engine. s.Addr
+// is the HTTPS address (the application's listener comes first in s.Bound).
 func startTLSServer(t *testing.T, engine string, args ...string) *tlsServer {
 	t.Helper()
 	dir := t.TempDir()
-	if err := run(context.Background(), []string{"certs", "--dir", dir}, io.Discard, io.Discard); err != nil {
+	if err := run(context.Background(), []string{"certs", "--dir", dir}, io.Discard, io.Discard, nil); err != nil {
 		t.Fatalf("certs: %v", err)
 	}
 	certFile, keyFile := filepath.Join(dir, "dev-cert.pem"), filepath.Join(dir, "dev-key.pem")
@@ -45,7 +47,7 @@ func startTLSServer(t *testing.T, engine string, args ...string) *tlsServer {
 		t.Fatal("the development certificate does not parse")
 	}
 	flags := append([]string{"--enable-tls", "--https-port", "0", "--cert-file", certFile, "--key-file", keyFile}, args...)
-	return &tlsServer{testServer: startServer(t, engine, flags...), roots: roots}
+	return &tlsServer{Server: testkit.Start(t, run, engine, flags...), roots: roots}
 }
 
 // clientConfig verifies the server against the development certificate, as localhost.
@@ -57,7 +59,7 @@ func (s *tlsServer) clientConfig() *tls.Config {
 func (s *tlsServer) dialTLS(t *testing.T, cfg *tls.Config) (*tls.Conn, error) {
 	t.Helper()
 	d := &net.Dialer{Timeout: 5 * time.Second}
-	c, err := tls.DialWithDialer(d, "tcp", s.addr, cfg)
+	c, err := tls.DialWithDialer(d, "tcp", s.Addr, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -83,26 +85,6 @@ func (s *tlsServer) get(t *testing.T, path string) (*http.Response, string) {
 		t.Fatalf("GET %s body: %v", path, err)
 	}
 	return resp, string(body)
-}
-
-// listenAddrs waits (at most 5 s) until the server has logged n "listening" lines and returns
-// their addresses in order: with TLS, the HTTPS address and then the redirect address.
-func listenAddrs(t *testing.T, s *testServer, n int) []string {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		var addrs []string
-		for _, m := range addrRE.FindAllStringSubmatch(s.logs.String(), -1) {
-			addrs = append(addrs, m[1])
-		}
-		if len(addrs) >= n {
-			return addrs[:n]
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("want %d listening addresses, have %q\n%s", n, addrs, s.logs.String())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
 
 // tlsHandshakeFailures reads the tls_handshake error count from GET /metrics over TLS.
@@ -133,7 +115,7 @@ func waitHandshakeFailures(t *testing.T, s *tlsServer, want int) {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("tls_handshake failures: have %s, want %d\n%s", got, want, s.logs.String())
+			t.Fatalf("tls_handshake failures: have %s, want %d\n%s", got, want, s.Logs.String())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -164,11 +146,11 @@ func TestTLSServesHTTP(t *testing.T) {
 				is.True(st.Version >= tls.VersionTLS12)
 				is.Equal(st.NegotiatedProtocol, "http/1.1")
 				c.Write([]byte("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n"))
-				res := readResponses(c, []string{"GET"}, true)
-				is.NoErr(res.err)
-				is.Equal(res.resps[0].StatusCode, 200)
-				is.Equal(res.bodies[0], "Hello World")
-				is.True(res.open) // keep-alive over TLS
+				res := testkit.ReadResponses(c, []string{"GET"}, true)
+				is.NoErr(res.Err)
+				is.Equal(res.Resps[0].StatusCode, 200)
+				is.Equal(res.Bodies[0], "Hello World")
+				is.True(res.Open) // keep-alive over TLS
 			})
 		}
 	})
@@ -184,14 +166,14 @@ func TestTLSPipeliningAndStream(t *testing.T) {
 		is.NoErr(err)
 		c.Write([]byte("GET / HTTP/1.1\r\nHost: x\r\n\r\nPOST /submit HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi" +
 			"GET /stream HTTP/1.1\r\nHost: x\r\n\r\nHEAD / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"))
-		res := readResponses(c, []string{"GET", "POST", "GET", "HEAD"}, false)
-		is.NoErr(res.err)
-		is.Equal(res.bodies[0], "Hello World")
-		is.Equal(res.bodies[1], "Received POST body: hi")
-		is.Equal(res.resps[2].TransferEncoding, []string{"chunked"})
-		is.Equal(res.bodies[2], "chunk-one\nchunk-two\nchunk-three\n")
-		is.Equal(res.resps[3].StatusCode, 200)
-		is.Equal(res.bodies[3], "")
+		res := testkit.ReadResponses(c, []string{"GET", "POST", "GET", "HEAD"}, false)
+		is.NoErr(res.Err)
+		is.Equal(res.Bodies[0], "Hello World")
+		is.Equal(res.Bodies[1], "Received POST body: hi")
+		is.Equal(res.Resps[2].TransferEncoding, []string{"chunked"})
+		is.Equal(res.Bodies[2], "chunk-one\nchunk-two\nchunk-three\n")
+		is.Equal(res.Resps[3].StatusCode, 200)
+		is.Equal(res.Bodies[3], "")
 		rest, err := io.ReadAll(c) // the server ends the session after the close request
 		is.NoErr(err)
 		is.Equal(len(rest), 0)
@@ -227,14 +209,13 @@ func TestTLSPlainHTTPClient(t *testing.T) {
 		is := is.New(t)
 		s := startTLSServer(t, engine, "--access-log=false")
 		is.Equal(tlsHandshakeFailures(t, s), "0")
-		res := roundTrip(t, s.testServer, "GET / HTTP/1.1\r\nHost: localhost\r\n\r\n", []string{"GET"}, false)
-		is.NoErr(res.err)
-		is.Equal(res.resps[0].StatusCode, 400)
-		is.Equal(res.bodies[0], "Client sent an HTTP request to an HTTPS server.\n")
-		is.True(res.closed)
+		res := testkit.RoundTrip(t, s.Server, "GET / HTTP/1.1\r\nHost: localhost\r\n\r\n", []string{"GET"}, false)
+		is.NoErr(res.Err)
+		is.Equal(res.Resps[0].StatusCode, 400)
+		is.Equal(res.Bodies[0], "Client sent an HTTP request to an HTTPS server.\n")
+		is.True(res.Closed)
 		waitHandshakeFailures(t, s, 1)
-		is.True(strings.Contains(s.logs.String(), "msg=tls_handshake_failed"))
-		is.True(strings.Contains(s.logs.String(), "reason=plain_http"))
+		is.True(strings.Contains(s.Logs.WaitFor(t, "reason=plain_http"), "msg=tls_handshake_failed"))
 		_, body := s.get(t, "/")
 		is.Equal(body, "Hello World")
 	})
@@ -257,11 +238,11 @@ func TestTLSHostileClients(t *testing.T) {
 		for _, tc := range raw {
 			t.Run(tc.name, func(t *testing.T) {
 				is := is.New(t)
-				c := s.dial(t)
+				c := s.Dial(t)
 				c.Write([]byte(tc.data))
 				c.(*net.TCPConn).CloseWrite()
 				got, err := io.ReadAll(c) // the server closes
-				is.True(err == nil || isReset(err))
+				is.True(err == nil || testkit.IsReset(err))
 				is.True(!bytes.Contains(got, []byte("HTTP/1.1 200")))
 			})
 		}
@@ -302,7 +283,7 @@ func TestTLSSilentClients(t *testing.T) {
 		const silent = 8
 		closed := make(chan struct{}, silent)
 		for range silent {
-			c := s.dial(t)
+			c := s.Dial(t)
 			go func() {
 				io.Copy(io.Discard, c) // returns when the server closes
 				closed <- struct{}{}
@@ -324,7 +305,7 @@ func TestTLSSilentClients(t *testing.T) {
 			}
 		}
 		waitHandshakeFailures(t, s, silent)
-		is.True(strings.Contains(s.logs.String(), "reason=timeout"))
+		s.Logs.WaitFor(t, "reason=timeout")
 	})
 }
 
@@ -336,7 +317,7 @@ func TestTLSDrainEndsHandshakes(t *testing.T) {
 		s := startTLSServer(t, engine, "--handshake-timeout", "1h", "--drain-timeout", "1h", "--access-log=false")
 		// One byte of a ClientHello record: the kernel hands the connection over (listeners
 		// defer accept until data arrives) and its handshake stalls in the server's read.
-		silent := s.dial(t)
+		silent := s.Dial(t)
 		silent.Write([]byte{0x16})
 		idle, err := s.dialTLS(t, s.clientConfig())
 		is.NoErr(err)
@@ -345,12 +326,12 @@ func TestTLSDrainEndsHandshakes(t *testing.T) {
 		resp, err := http.ReadResponse(br, nil)
 		is.NoErr(err)
 		io.ReadAll(resp.Body)
-		is.NoErr(s.stop(t)) // bounded by the harness (10 s), far below either hour
+		is.NoErr(s.Stop(t)) // bounded by the harness (10 s), far below either hour
 		n, _ := silent.Read(make([]byte, 1))
 		is.Equal(n, 0)
 		n, _ = br.Read(make([]byte, 1))
 		is.Equal(n, 0)
-		is.True(!strings.Contains(s.logs.String(), "tls_handshake_failed")) // a drain is no failure
+		is.True(!strings.Contains(s.Logs.String(), "tls_handshake_failed")) // a drain is no failure
 	})
 }
 
@@ -370,9 +351,9 @@ func TestTLSMaxConnections(t *testing.T) {
 			c, err := s.dialTLS(t, s.clientConfig())
 			if err == nil {
 				c.Write([]byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
-				res := readResponses(c, []string{"GET"}, false)
-				is.NoErr(res.err)
-				is.Equal(res.bodies[0], "Hello World")
+				res := testkit.ReadResponses(c, []string{"GET"}, false)
+				is.NoErr(res.Err)
+				is.Equal(res.Bodies[0], "Hello World")
 				return
 			}
 			if time.Now().After(deadline) {
@@ -390,7 +371,7 @@ func TestCertsCommand(t *testing.T) {
 	is := is.New(t)
 	dir := filepath.Join(t.TempDir(), "nested", "certs")
 	var out bytes.Buffer
-	is.NoErr(run(context.Background(), []string{"certs", "--dir", dir}, &out, io.Discard))
+	is.NoErr(run(context.Background(), []string{"certs", "--dir", dir}, &out, io.Discard, nil))
 	certFile, keyFile := filepath.Join(dir, "dev-cert.pem"), filepath.Join(dir, "dev-key.pem")
 	is.True(strings.Contains(out.String(), certFile))
 	certPEM, err := os.ReadFile(certFile)
@@ -416,7 +397,7 @@ func TestCertsCommand(t *testing.T) {
 	is.NoErr(err)
 
 	// A second call reuses the files.
-	is.NoErr(run(context.Background(), []string{"certs", "--dir", dir}, io.Discard, io.Discard))
+	is.NoErr(run(context.Background(), []string{"certs", "--dir", dir}, io.Discard, io.Discard, nil))
 	again, err := os.ReadFile(certFile)
 	is.NoErr(err)
 	is.Equal(again, certPEM)
@@ -426,7 +407,7 @@ func TestCertsCommand(t *testing.T) {
 
 	// Broken files are replaced by a fresh, matching pair.
 	is.NoErr(os.WriteFile(certFile, []byte("not a certificate"), 0o644))
-	is.NoErr(run(context.Background(), []string{"certs", "--dir", dir}, io.Discard, io.Discard))
+	is.NoErr(run(context.Background(), []string{"certs", "--dir", dir}, io.Discard, io.Discard, nil))
 	fresh, err := os.ReadFile(certFile)
 	is.NoErr(err)
 	freshKey, err := os.ReadFile(keyFile)

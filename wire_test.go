@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/matryer/is"
+
+	"ownhttp/internal/testkit"
 )
 
 // want is one expected response.
@@ -159,10 +161,10 @@ func hostileCases() []wireCase {
 var requestIDRE = regexp.MustCompile(`^[0-9a-f]{16}$`)
 
 func TestWire(t *testing.T) {
-	for _, engine := range engines {
+	for _, engine := range testkit.Engines {
 		t.Run(engine, func(t *testing.T) {
 			t.Parallel()
-			s := startServer(t, engine, "--access-log=false")
+			s := testkit.Start(t, run, engine, "--access-log=false")
 			for _, table := range []struct {
 				name  string
 				cases []wireCase
@@ -187,7 +189,7 @@ func TestWire(t *testing.T) {
 	}
 }
 
-func checkCase(t *testing.T, s *testServer, tc wireCase, byteByByte bool) {
+func checkCase(t *testing.T, s *testkit.Server, tc wireCase, byteByByte bool) {
 	is := is.NewRelaxed(t)
 	methods := make([]string, len(tc.resps))
 	for i, w := range tc.resps {
@@ -196,17 +198,17 @@ func checkCase(t *testing.T, s *testServer, tc wireCase, byteByByte bool) {
 			methods[i] = "GET"
 		}
 	}
-	res := roundTrip(t, s, tc.raw, methods, byteByByte)
-	if res.err != nil {
-		t.Fatalf("reading responses: %v\nraw so far: %q", res.err, res.raw)
+	res := testkit.RoundTrip(t, s, tc.raw, methods, byteByByte)
+	if res.Err != nil {
+		t.Fatalf("reading responses: %v\nraw so far: %q", res.Err, res.Raw)
 	}
 	for i, w := range tc.resps {
-		r := res.resps[i]
+		r := res.Resps[i]
 		is.Equal(r.StatusCode, w.status) // status
 		if w.body != nil {
-			is.Equal(res.bodies[i], *w.body) // body
+			is.Equal(res.Bodies[i], *w.body) // body
 		}
-		head := headOf(res.raw, i)
+		head := headOf(res.Raw, i)
 		for name, v := range w.headers {
 			got, present := headerLookup(head, name)
 			switch {
@@ -223,10 +225,10 @@ func checkCase(t *testing.T, s *testServer, tc wireCase, byteByByte bool) {
 			t.Errorf("no Date header")
 		}
 	}
-	if tc.closed && !res.closed {
+	if tc.closed && !res.Closed {
 		t.Errorf("connection left open, want closed")
 	}
-	if tc.open && !res.open {
+	if tc.open && !res.Open {
 		t.Errorf("connection does not serve a further request, want it kept open")
 	}
 }

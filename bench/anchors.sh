@@ -18,7 +18,7 @@ repo="$(cd "$here/.." && pwd)"
 shared="${OWNHTTP_SHARED:-$repo/../shared}"
 [ -f "$shared/bench/run-anchors.sh" ] || {
   echo "run-anchors.sh not found under $shared/bench: run from a checkout beside the workplace's" \
-    "shared/ folder, or set OWNHTTP_SHARED to that folder (OWNHTTP_SHARED=/work/shared)" >&2; exit 1; }
+    "shared/ folder, or set OWNHTTP_SHARED to that folder (OWNHTTP_SHARED=PATH/TO/shared)" >&2; exit 1; }
 
 export PATH="/usr/local/go/bin:$PATH"
 missing=()

@@ -26,13 +26,15 @@ command -v curl >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninterac
 work="$(mktemp -d)"
 trap 'kill $pid 2>/dev/null || true; rm -rf "$work"' EXIT
 (cd "$repo" && go build -o "$work/ownhttp" .)
-port=$((20000 + RANDOM % 10000))
-taskset -c 0 env GOMAXPROCS=1 "$work/ownhttp" --port "$port" --access-log=false \
+taskset -c 0 env GOMAXPROCS=1 "$work/ownhttp" --port 0 --access-log=false \
   --max-keepalive-requests 100000000 --keepalive-timeout 300s --state-file "$work/s.json" \
-  --scenario-state-file "$work/sc.json" --target-state-file "$work/t.json" 2>"$work/log" &
+  --scenario-state-file "$work/sc.json" --target-state-file "$work/t.json" \
+  --ready-file "$work/ready.json" 2>"$work/log" &
 pid=$!
-base="http://127.0.0.1:$port"
-for i in $(seq 1 50); do curl -sf "$base/healthz" >/dev/null && break; sleep 0.1; done
+# The server writes the ready file (atomically) once it serves; it names the bound URL.
+for i in $(seq 1 100); do [ -s "$work/ready.json" ] && break; sleep 0.1; done
+base=$(sed -n 's/.*"url":"\([^"]*\)".*/\1/p' "$work/ready.json" 2>/dev/null)
+[ -n "$base" ] || { echo "the server did not become ready:" >&2; cat "$work/log" >&2; exit 1; }
 mk() { curl -sf -o /dev/null -X POST "$base/api/mocks" -H 'Content-Type: application/json' -d "$1"; }
 for i in $(seq 1 100); do mk "{\"method\":\"GET\",\"path_pattern\":\"/exact/$i\",\"body\":\"e$i\"}"; done
 for i in $(seq 1 98); do mk "{\"method\":\"GET\",\"path_pattern\":\"/p$i/{id}/item/{n}\",\"body\":\"p$i\"}"; done

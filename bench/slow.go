@@ -76,6 +76,11 @@ func StartSlowReaders(ctx context.Context, o SlowOptions) *SlowReaders {
 func (s *SlowReaders) Stop() SlowStats {
 	s.cancel()
 	s.wg.Wait()
+	return s.Stats()
+}
+
+// Stats returns the counts so far; the readers keep running.
+func (s *SlowReaders) Stats() SlowStats {
 	return SlowStats{Bytes: s.bodyBytes.Load(), Responses: s.responses.Load(), Errors: s.errs.Load()}
 }
 

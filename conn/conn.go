@@ -1,10 +1,12 @@
 package conn
 
 import (
+	"bytes"
 	"errors"
 	"net/netip"
 	"os"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"ownhttp/proto"
@@ -26,6 +28,11 @@ type Conn struct {
 	id      uint64
 	tls     bool
 
+	// unsent mirrors the response bytes the socket has not taken (len(out)-outPos), written
+	// by the owner after each flush and stream append, read by stream producers (Stream.Write)
+	// to bound what they queue.
+	unsent atomic.Int64
+
 	now time.Time
 
 	// Inbound. in holds bytes not yet consumed (own copy); bytes handed to OnData are parsed
@@ -35,13 +42,21 @@ type Conn struct {
 	reqActive bool      // a request has started arriving (head or body incomplete)
 	headDone  bool      // the current request's head has arrived (its body has not)
 	reqStart  time.Time // first byte of the current request
-	lastRead  time.Time
-	chunk     proto.ChunkedDecoder
-	chunkOn   bool // chunk decoder belongs to the current request
-	chunkOff  int  // undecoded chunked bytes start here, relative to the request
-	body      []byte
-	sent100   bool
-	served    int
+	bodyStart time.Time // when the current request's head was complete
+	// headParsed is how many bytes of the current, incomplete head the last parse saw (0:
+	// none yet): see worthParsing.
+	headParsed int
+	// bodyEnd is where the current request's Content-Length body ends in its bytes, once its
+	// head is parsed and the body is short (0: not known); until then the head is not parsed
+	// again.
+	bodyEnd  int
+	lastRead time.Time
+	chunk    proto.ChunkedDecoder
+	chunkOn  bool // chunk decoder belongs to the current request
+	chunkOff int  // undecoded chunked bytes start here, relative to the request
+	body     []byte
+	sent100  bool
+	served   int
 
 	// Outbound, in order: out[outPos:], then file, then the active stream, then queue.
 	// out is nil while nothing waits to be sent; during an event it is usually sh.Out (see
@@ -110,6 +125,18 @@ func Init(c *Conn, srv *Server, t Transport, owner Owner, obs Observer, date *pr
 	c.starter, _ = obs.(Starter)
 }
 
+// UseScratch gives c the Scratch its events work in from now on and returns the one it had.
+// An owner whose connections are handled concurrently (the threadpool) lends each one a
+// Scratch per event instead of one for good, so an idle connection keeps none: nothing of an
+// earlier event (views into the read buffer, the output buffer) stays with it. With nil, c's
+// event methods (On…, RunPosted, Abort) must not be called until it has one again. Call it
+// between events only.
+func (c *Conn) UseScratch(sh *Scratch) *Scratch {
+	old := c.sh
+	c.sh = sh
+	return old
+}
+
 // ID returns the connection id given to New.
 func (c *Conn) ID() uint64 { return c.id }
 
@@ -162,8 +189,36 @@ func (c *Conn) OnData(p []byte, now time.Time) {
 	c.flush()
 }
 
-// OnEOF handles the client's end of input. Queued responses are still sent; then the
-// connection closes.
+// OnBusy handles bytes read when the engine has no capacity to serve them (the threadpool's
+// workers are busy and its wait queue is full). The next request — the one p starts or
+// continues, or the first one held back in the inbound buffer — is answered 503 with
+// Retry-After: 1 and Connection: close in its turn, after the responses already due on the
+// connection, so the refusal never lands ahead of or inside another response. p and any
+// buffered input are dropped and no further request is read; the connection closes once the
+// 503 is written. The refusal is not an exchange: the observer is not told. On a connection
+// that is already closing (see Closing) nothing is refused and p is handled as by OnData.
+func (c *Conn) OnBusy(p []byte, now time.Time) {
+	if c.closed || c.closeAfter {
+		c.OnData(p, now)
+		return
+	}
+	c.sh.endSet = false
+	c.now, c.lastRead = now, now
+	var r Reply
+	r.Text(503, "text/plain; charset=utf-8", []byte("Service Unavailable"))
+	r.Header("Retry-After", "1")
+	c.refuse(&r, false)
+	c.flush()
+}
+
+// Closing reports that the connection serves no further request: it closes once the
+// responses already due are written. Input read meanwhile is dropped (or drained while
+// lingering), so an engine need not give it a worker.
+func (c *Conn) Closing() bool { return c.closed || c.closeAfter }
+
+// OnEOF handles the client's end of input, a half-close: complete requests already received
+// are still answered (those held back behind earlier responses too) and queued responses are
+// sent; a partial request is dropped unanswered; then the connection closes.
 func (c *Conn) OnEOF(now time.Time) {
 	c.sh.endSet = false
 	if c.closed {
@@ -175,10 +230,9 @@ func (c *Conn) OnEOF(now time.Time) {
 		c.shut()
 		return
 	}
-	c.reqActive, c.headDone = false, false // a partial request can never complete
-	c.in = c.in[:0]
-	c.closeAfter = true
-	c.linger = false
+	if c.reqActive { // in holds exactly this request (parsing stopped at its start)
+		c.dropIn()
+	}
 	c.flush()
 }
 
@@ -215,7 +269,12 @@ func (c *Conn) Deadline() time.Time {
 	case c.reqActive && !c.headDone:
 		return c.reqStart.Add(c.srv.HeaderTimeout)
 	case c.reqActive:
-		return c.lastRead.Add(c.srv.HeaderTimeout)
+		// A body must keep coming (HeaderTimeout between reads) and end in BodyTimeout.
+		d := c.lastRead.Add(c.srv.HeaderTimeout)
+		if end := c.bodyStart.Add(c.srv.BodyTimeout); end.Before(d) {
+			d = end
+		}
+		return d
 	case c.Idle():
 		return c.lastWrite.Add(c.srv.KeepAliveTimeout)
 	}
@@ -246,8 +305,10 @@ func (c *Conn) OnTimer(now time.Time) {
 	}
 }
 
-// OnDrain is called once when the server starts draining: an idle connection closes now;
-// a busy one finishes its request and closes at the next one.
+// OnDrain is called once when the server starts draining (after Server.StartDrain): an idle
+// connection closes now; a busy one finishes the responses it owes and closes once idle. A
+// request completed later on a reused connection gets 503 with Retry-After and closes it;
+// the first request of a connection is still served.
 func (c *Conn) OnDrain(now time.Time) {
 	c.sh.endSet = false
 	if c.closed {
@@ -265,8 +326,8 @@ func (c *Conn) Abort() { c.shut() }
 // consumeIn processes buffered input and drops what was consumed.
 func (c *Conn) consumeIn() {
 	n := c.process(c.in)
-	if c.closed || c.closeAfter {
-		c.in = c.in[:0]
+	if c.closed || c.closeAfter || c.readEOF && c.reqActive {
+		c.dropIn() // nothing more is read: after EOF a partial request can never complete
 		return
 	}
 	rest := copy(c.in, c.in[n:])
@@ -276,11 +337,42 @@ func (c *Conn) consumeIn() {
 	}
 }
 
+// dropIn forgets unconsumed input and the request being read from it.
+func (c *Conn) dropIn() {
+	c.reqActive, c.headDone, c.chunkOn = false, false, false
+	c.headParsed, c.bodyEnd = 0, 0
+	c.in = c.in[:0]
+}
+
 // blocked reports whether request processing must pause: too many responses wait, or too
 // many bytes are unsent (backpressure).
 func (c *Conn) blocked() bool {
 	return len(c.queue) >= c.srv.MaxPending || len(c.out)-c.outPos > c.srv.MaxOutput ||
 		c.file != nil || c.active != nil || c.unsafePending > 0
+}
+
+// parseHead is proto.ParseHead; tests count the bytes it is handed.
+var parseHead = proto.ParseHead
+
+// headReparseBytes is how many bytes may arrive on an incomplete head before it is parsed
+// again without a line having ended.
+const headReparseBytes = 512
+
+// worthParsing reports whether rb, an incomplete head the last parse saw headParsed bytes
+// of, must be parsed again: always the first time; then once a line has ended in the new
+// bytes (the head may be complete, and every rule of the line is decided), once
+// headReparseBytes more have come (a line that will not end is still refused promptly: an
+// over-long target, a bad byte), or at the head size limit. So a head that trickles in is
+// parsed a bounded number of times per line and per headReparseBytes, not once per read:
+// the work follows the bytes that arrive. Parsing is positional, so the answer (complete,
+// or the error) is the same as parsing every read.
+func (c *Conn) worthParsing(rb []byte, lim *proto.Limits) bool {
+	if c.headParsed == 0 || c.headParsed > len(rb) {
+		return true
+	}
+	fresh := rb[c.headParsed:]
+	return len(fresh) >= headReparseBytes || len(rb) >= lim.HeaderBytes() ||
+		bytes.IndexByte(fresh, '\n') >= 0
 }
 
 // safeMethod reports RFC 9110 §9.2.1 safe methods.
@@ -307,16 +399,27 @@ func (c *Conn) process(buf []byte) int {
 			c.reqActive = true
 			c.reqStart = c.now
 		}
-		err := proto.ParseHead(rb, lim, req)
+		if c.headDone && c.bodyEnd > len(rb) {
+			return pos // the Content-Length body is still short: no need to parse the head again
+		}
+		if !c.headDone && !c.worthParsing(rb, lim) {
+			break // still ErrNeedMore: the new bytes can neither end the head nor decide it
+		}
+		err := parseHead(rb, lim, req)
 		if err == proto.ErrNeedMore {
 			c.headDone = false
+			c.headParsed = len(rb)
 			break
 		}
+		c.headParsed = 0
 		if err != nil {
 			c.protoError(err)
 			return len(buf)
 		}
 		n := req.HeadLen
+		if !c.headDone {
+			c.bodyStart = c.now // the body's whole-time deadline runs from here
+		}
 		c.headDone = true
 		var body []byte
 		switch {
@@ -342,12 +445,14 @@ func (c *Conn) process(buf []byte) int {
 			end := n + int(req.ContentLength)
 			if len(rb) < end {
 				c.maybeContinue()
+				c.bodyEnd = end
 				return pos
 			}
 			body, n = rb[req.HeadLen:end], end
 		}
 		c.dispatch(rb[req.HeadStart:req.HeadLen], body, int64(n))
 		c.reqActive, c.headDone = false, false
+		c.headParsed, c.bodyEnd = 0, 0
 		pos += n
 	}
 	c.wantRead = true
@@ -449,27 +554,38 @@ func (c *Conn) protoError(err error) {
 	if !ok {
 		pe = &proto.Error{Status: 400, Msg: err.Error()}
 	}
-	c.reqActive, c.headDone = false, false
-	c.chunkOn = false
-	c.closeAfter, c.linger = true, true
-	c.in = c.in[:0]
 	if c.starter != nil {
 		c.starter.Started() // every observed exchange was started, so in-flight stays exact
 	}
 	var r Reply
 	r.Text(pe.Status, "text/plain; charset=utf-8", []byte(proto.StatusText(pe.Status)))
+	c.refuse(&r, true)
+}
+
+// refuse answers the next request with r and closes the connection after it: the request in
+// progress is abandoned and buffered input dropped; r goes out after the responses already
+// due (at once when none is). observed reports it as a protocol error.
+func (c *Conn) refuse(r *Reply, observed bool) {
+	c.reqActive, c.headDone = false, false
+	c.headParsed, c.bodyEnd = 0, 0
+	c.chunkOn = false
+	c.closeAfter, c.linger = true, true
+	c.in = c.in[:0]
 	seq := c.served + 1
 	trace := c.srv.traceID(c.id, seq)
 	if c.queueEmpty() {
 		start := len(c.out)
 		c.borrowOut()
-		c.out = c.render(c.out, &r, proto.MethodUnknown, true, trace, seq, true)
-		c.observe(&r, nil, nil, nil, proto.MethodUnknown, seq, trace, 0, int64(len(c.out)-start), c.reqStart)
+		c.out = c.render(c.out, r, proto.MethodUnknown, true, trace, seq, true)
+		if observed {
+			c.observe(r, nil, nil, nil, proto.MethodUnknown, seq, trace, 0, int64(len(c.out)-start), c.reqStart)
+		}
 		return
 	}
-	s := &slot{method: proto.MethodUnknown, http11: true, seq: seq, trace: trace, start: c.reqStart, close: true, protoErr: true}
+	s := &slot{method: proto.MethodUnknown, http11: true, seq: seq, trace: trace, start: c.reqStart, close: true,
+		protoErr: observed, interim: !observed}
 	c.queue = append(c.queue, s)
-	c.complete(s, &r)
+	c.complete(s, r)
 }
 
 // observe reports a finished exchange to the observer.
@@ -539,7 +655,7 @@ func (c *Conn) render(dst []byte, r *Reply, m proto.Method, http11 bool, trace u
 type slot struct {
 	ready    bool
 	unsafe   bool // counted in Conn.unsafePending until the reply arrives
-	interim  bool // a 100 Continue, not an exchange
+	interim  bool // not an exchange (a 100 Continue, a busy refusal): sent in turn, never observed
 	protoErr bool
 	buf      []byte // rendered head (and byte body)
 	close    bool
@@ -681,28 +797,23 @@ func (c *Conn) dropSlot(s *slot) {
 	}
 }
 
-// streamData appends stream bytes (on the owner goroutine).
-func (c *Conn) streamData(st *Stream, p []byte) {
+// streamData appends stream bytes, already chunk-encoded unless the stream is raw (on the
+// owner goroutine).
+func (c *Conn) streamData(st *Stream, enc []byte) {
 	s := st.slot
 	if c.closed {
 		st.finish()
 		return
 	}
-	var enc []byte
-	if s.rawStream {
-		enc = p
-	} else {
-		enc = proto.AppendChunk(nil, p)
-	}
 	if c.active != s {
 		s.pendingSB = append(s.pendingSB, enc...)
-		if len(s.pendingSB) > 8*c.srv.MaxOutput {
+		if len(s.pendingSB) > c.srv.MaxStreamBacklog {
 			st.finish()
 			c.shut()
 		}
 		return
 	}
-	if len(c.out)-c.outPos > 8*c.srv.MaxOutput {
+	if len(c.out)-c.outPos > c.srv.MaxStreamBacklog {
 		// The client does not read: cut it off rather than buffer without bound.
 		st.finish()
 		c.shut()
@@ -711,6 +822,7 @@ func (c *Conn) streamData(st *Stream, p []byte) {
 	c.borrowOut()
 	c.out = append(c.out, enc...)
 	s.bytesOut += int64(len(enc))
+	c.unsent.Store(int64(len(c.out) - c.outPos))
 }
 
 // streamEnd finishes a stream's body (on the owner goroutine).
@@ -779,6 +891,7 @@ func (c *Conn) flush() {
 }
 
 func (c *Conn) flushOut() {
+	defer func() { c.unsent.Store(int64(len(c.out) - c.outPos)) }()
 	for !c.closed {
 		for c.outPos < len(c.out) {
 			var n int
@@ -848,7 +961,7 @@ func (c *Conn) flushOut() {
 	if c.closed {
 		return
 	}
-	if c.closeAfter && c.queueEmpty() && c.outPos == len(c.out) {
+	if (c.closeAfter || c.readEOF) && c.queueEmpty() && c.outPos == len(c.out) {
 		c.startClose()
 		return
 	}

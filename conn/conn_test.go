@@ -2,6 +2,7 @@ package conn
 
 import (
 	"bytes"
+	"fmt"
 	"net/netip"
 	"os"
 	"regexp"
@@ -74,9 +75,18 @@ func (s *syncOffload) runAll() {
 	}
 }
 
-type recorder struct{ statuses []int }
+// recorder keeps what the observer was told of each exchange.
+type recorder struct {
+	statuses []int
+	protos   []bool // Completed.Proto
+	bytesOut []int64
+}
 
-func (r *recorder) Done(c *Completed) { r.statuses = append(r.statuses, c.Status) }
+func (r *recorder) Done(c *Completed) {
+	r.statuses = append(r.statuses, c.Status)
+	r.protos = append(r.protos, c.Proto)
+	r.bytesOut = append(r.bytesOut, c.BytesOut)
+}
 
 func newTestConn(h HandlerFunc) (*Conn, *fakeTransport, *fakeOwner, *syncOffload, *recorder) {
 	off := &syncOffload{}
@@ -327,4 +337,67 @@ func TestAnswered(t *testing.T) {
 	c.OnData([]byte("GET /stream HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"), now)
 	is.True(!c.Closed())
 	is.True(c.Answered()) // a closing connection whose stream goes on
+}
+
+// A head that trickles in one byte per read is parsed a bounded number of times per line and
+// per headReparseBytes, not once per read (#11 item 5): the bytes handed to the parser stay
+// a small multiple of the head, where parsing every read hands it about n²/2.
+func TestTrickledHeadParsedInProportion(t *testing.T) {
+	is := is.New(t)
+	var handed int
+	parseHead = func(buf []byte, lim *proto.Limits, req *proto.Request) error {
+		handed += len(buf)
+		return proto.ParseHead(buf, lim, req)
+	}
+	t.Cleanup(func() { parseHead = proto.ParseHead })
+	c, tr, _, _, _ := newTestConn(func(x *Exchange) { x.Text(200, "text/plain", []byte("ok")) })
+	var head strings.Builder
+	head.WriteString("GET / HTTP/1.1\r\nHost: x\r\n")
+	for i := 0; head.Len() < 10<<10; i++ {
+		fmt.Fprintf(&head, "X-Field-%d: %s\r\n", i, strings.Repeat("v", 120))
+	}
+	head.WriteString("X-Long: " + strings.Repeat("l", 4000) + "\r\n\r\n") // one long line too
+	raw := head.String()
+	now := time.Unix(1, 0)
+	for i := range len(raw) {
+		c.OnData([]byte{raw[i]}, now)
+	}
+	is.Equal(statusLines(tr.out.String()), []string{"HTTP/1.1 200 OK"}) // the same answer
+	t.Logf("a %d-byte head, one byte per read: %d bytes handed to the parser", len(raw), handed)
+	is.True(handed < 200*len(raw)) // every read would be about len²/2 (≈ 9,000 × len)
+
+	// Its body, trickled too, does not make the head be parsed again at every read.
+	handed = 0
+	body := strings.Repeat("b", 4000)
+	post := strings.Replace(raw, "GET / ", "POST / ", 1)
+	post = strings.Replace(post, "Host: x\r\n", "Host: x\r\nContent-Length: 4000\r\n", 1)
+	c.OnData([]byte(post), now)
+	for i := range len(body) {
+		c.OnData([]byte{body[i]}, now)
+	}
+	is.Equal(len(statusLines(tr.out.String())), 2)
+	t.Logf("the same head with a 4000-byte body a byte per read: %d bytes handed to the parser", handed)
+	is.True(handed < 3*len(post)) // the head is parsed on arrival and once the body is whole
+}
+
+// A stream's bound holds when bytes are queued, not when its owner gets round to them: a
+// producer that writes while the owner runs nothing is cut past MaxStreamBacklog (#11 item
+// 1), and the server's count of queued stream bytes comes back to zero.
+func TestStreamBoundAtQueueTime(t *testing.T) {
+	is := is.New(t)
+	var st *Stream
+	c, _, ow, _, _ := newTestConn(func(x *Exchange) { st = x.Stream(200) })
+	now := time.Unix(1, 0)
+	c.OnData([]byte("GET /events HTTP/1.1\r\nHost: x\r\n\r\n"), now)
+	chunk := bytes.Repeat([]byte("e"), 10<<10)
+	var err error
+	writes := 0
+	for ; writes < 100 && err == nil; writes++ {
+		err = st.Write(chunk) // the owner does not run: nothing is taken
+	}
+	is.Equal(err, ErrStreamClosed)
+	is.True(writes <= 5) // cut at 32 KiB held, not after 100 writes
+	ow.drain(now)
+	is.True(c.Closed())
+	is.Equal(c.srv.streamsBacklog.Load(), int64(0)) // every queued byte accounted for
 }

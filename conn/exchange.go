@@ -106,12 +106,51 @@ func TraceString(id uint64) string {
 // Route, Tags, Close; status 200). Anything fn needs from the request must be copied before
 // Go returns (the request's views die with Serve). When the pool is full the client gets 503
 // (the handler's own if it implements BusyReplier).
-func (x *Exchange) Go(fn func(r *Reply)) {
-	d := x.Defer()
-	if x.c.srv.Offload.Go(func() { d.Done(fn) }) {
-		return
+func (x *Exchange) Go(fn func(r *Reply)) { x.GoOn(x.c.srv.Offload, fn) }
+
+// GoOn is Go on a pool of the caller's choosing (blocking work of one kind, bounded on its
+// own; nil is the connection's default pool): when that pool is full the 503 answers this
+// request alone, whatever the other pools hold.
+func (x *Exchange) GoOn(pool Offloader, fn func(r *Reply)) {
+	if pool == nil {
+		pool = x.c.srv.Offload
 	}
-	// The pool is full: answer 503 now, in this response's place.
+	d := x.Defer()
+	if !pool.Go(func() { d.Done(fn) }) {
+		x.busy(d)
+	}
+}
+
+// GoWithin is GoOn for work that is worthless past deadline: when no worker has started fn
+// by then (the pool's workers are all busy), expired fills the reply instead, from a timer
+// goroutine, and fn never runs. Once fn has started, deadline is fn's own business (it
+// derives a context from it).
+func (x *Exchange) GoWithin(pool Offloader, deadline time.Time, fn, expired func(r *Reply)) {
+	if pool == nil {
+		pool = x.c.srv.Offload
+	}
+	d := x.Defer()
+	var claimed atomic.Bool // the first of worker, timer and busy answer to set it completes d
+	timer := time.AfterFunc(time.Until(deadline), func() {
+		if claimed.CompareAndSwap(false, true) {
+			d.Done(expired)
+		}
+	})
+	ok := pool.Go(func() {
+		if claimed.CompareAndSwap(false, true) {
+			timer.Stop()
+			d.Done(fn)
+		}
+	})
+	if !ok && claimed.CompareAndSwap(false, true) {
+		timer.Stop()
+		x.busy(d)
+	}
+}
+
+// busy answers d's request with 503 now, in its place (its pool is full): the handler's own
+// answer when it implements BusyReplier. Owner goroutine only.
+func (x *Exchange) busy(d *Deferred) {
 	d.done.Store(true)
 	r := &Reply{Route: d.r.Route, Tags: d.r.Tags}
 	if b, ok := x.c.srv.Handler.(BusyReplier); ok {
@@ -181,6 +220,7 @@ func (x *Exchange) Stream(status int) *Stream {
 	st.slot = s
 	r := &Reply{Status: status, hdr: append([]byte(nil), x.hdr...), Route: x.Route, Tags: x.Tags, Close: x.Close, stream: st}
 	c.complete(s, r)
+	st.raw = s.rawStream
 	return st
 }
 
@@ -195,28 +235,82 @@ var ErrStreamClosed = errors.New("conn: stream closed")
 type Stream struct {
 	c      *Conn
 	slot   *slot
+	raw    bool // HTTP/1.0: written as is, no chunk framing; set before the stream is handed out
 	closed atomic.Bool
+	// queued is the bytes Write handed to the owner that streamData has not taken yet.
+	queued atomic.Int64
 	once   sync.Once
 	done   chan struct{} // closed when the stream or its connection ends
 }
 
-// Write sends p as one chunk (raw=false) or, with WriteRaw, as bytes inside the body. It
-// copies p and never blocks.
-func (s *Stream) Write(p []byte) error { return s.write(p, false) }
-
-func (s *Stream) write(p []byte, raw bool) error {
+// Write sends p as one chunk of the body. It copies p and never blocks; ErrStreamClosed
+// once the stream or its connection has ended. The bound holds here, when p is queued: a
+// write that would take the stream past Server.MaxStreamBacklog unsent bytes (queued here
+// and not yet taken by the connection, plus the connection's unsent output; a stream with
+// nothing unsent takes any one write), or every stream's queued bytes past
+// Server.MaxStreamsBacklog, cuts the stream and its connection instead of queuing more.
+func (s *Stream) Write(p []byte) error {
 	if s.closed.Load() {
 		return ErrStreamClosed
 	}
 	if len(p) == 0 {
 		return nil
 	}
-	b := append([]byte(nil), p...)
-	if !s.c.owner.Post(func() { s.c.streamData(s, b) }) {
+	srv, n := s.c.srv, int64(len(p))
+	if held := s.queued.Load() + s.c.unsent.Load(); held > 0 && held+n > int64(srv.MaxStreamBacklog) ||
+		srv.streamsBacklog.Load()+n > srv.MaxStreamsBacklog {
+		s.cut()
+		return ErrStreamClosed
+	}
+	s.queued.Add(n)
+	srv.streamsBacklog.Add(n)
+	if s.closed.Load() { // finished meanwhile: its release may have missed these bytes
+		s.release(n)
+		return ErrStreamClosed
+	}
+	// The one copy is the encoded chunk: streamData appends it as it is.
+	var b []byte
+	if s.raw {
+		b = append([]byte(nil), p...)
+	} else {
+		b = proto.AppendChunk(make([]byte, 0, len(p)+chunkFraming), p)
+	}
+	if !s.c.owner.Post(func() {
+		s.release(n)
+		s.c.streamData(s, b)
+	}) {
+		s.release(n)
 		s.finish()
 		return ErrStreamClosed
 	}
 	return nil
+}
+
+// release takes n bytes off the stream's and the server's queued counts, unless finish
+// already took everything (a posted task can be dropped with its connection, so finish is
+// what guarantees the counts come back).
+func (s *Stream) release(n int64) {
+	for {
+		q := s.queued.Load()
+		if q < n {
+			return
+		}
+		if s.queued.CompareAndSwap(q, q-n) {
+			s.c.srv.streamsBacklog.Add(-n)
+			return
+		}
+	}
+}
+
+// cut ends the stream and closes its connection: its client fell behind.
+func (s *Stream) cut() {
+	s.closed.Store(true)
+	if !s.c.owner.Post(func() {
+		s.finish()
+		s.c.shut()
+	}) {
+		s.finish()
+	}
 }
 
 // Close ends the body (the last chunk is sent). It is idempotent.
@@ -234,10 +328,14 @@ func (s *Stream) Done() <-chan struct{} { return s.done }
 
 func (s *Stream) finish() {
 	s.closed.Store(true)
+	s.c.srv.streamsBacklog.Add(-s.queued.Swap(0))
 	s.once.Do(func() { close(s.done) })
 }
 
 const hexDigits = "0123456789abcdef"
+
+// chunkFraming is the most a chunk's framing adds to its data: 16 hex digits and two CRLFs.
+const chunkFraming = 16 + 4
 
 func appendHex16(dst []byte, v uint64) []byte {
 	for i := 60; i >= 0; i -= 4 {

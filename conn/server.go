@@ -18,6 +18,7 @@ type Server struct {
 	Limits               proto.Limits
 	KeepAliveTimeout     time.Duration // idle time allowed between requests
 	HeaderTimeout        time.Duration // whole-head deadline, and the body's inactivity bound
+	BodyTimeout          time.Duration // whole-body deadline, from the end of the head
 	MaxKeepAliveRequests int           // responses per connection before it is closed
 	Handler              Handler
 	Offload              Offloader
@@ -25,8 +26,20 @@ type Server struct {
 	// TraceKey randomizes trace ids (X-Request-ID) so they cannot be predicted.
 	TraceKey uint64
 	// MaxOutput is how many unsent response bytes a connection may hold before it stops
-	// reading requests (backpressure); a stream past 8 × MaxOutput drops the client.
+	// reading requests (backpressure).
 	MaxOutput int
+	// MaxStreamBacklog bounds what one stream (SSE, /stream, any Exchange.Stream) may hold
+	// unsent: the bytes its producer queued that the connection has not taken, plus the
+	// connection's unsent output. A Write that finds the stream past it cuts the stream and
+	// its connection (the client is not reading: the kernel's socket buffers, which absorb bursts, are
+	// full). Default 32 KiB.
+	MaxStreamBacklog int
+	// MaxStreamsBacklog bounds the bytes all streams together have queued and their
+	// connections not yet taken; a Write past it cuts its stream the same way. Default
+	// 8 MiB.
+	MaxStreamsBacklog int64
+	// streamsBacklog is what MaxStreamsBacklog bounds.
+	streamsBacklog atomic.Int64
 	// MaxPending bounds responses waiting for their turn (pipelining depth in flight).
 	MaxPending int
 	// LingerTimeout bounds the lingering close: how long input is drained after an error
@@ -49,6 +62,9 @@ func (s *Server) Defaults() {
 	if s.HeaderTimeout <= 0 {
 		s.HeaderTimeout = 10 * time.Second
 	}
+	if s.BodyTimeout <= 0 {
+		s.BodyTimeout = 60 * time.Second
+	}
 	if s.MaxKeepAliveRequests <= 0 {
 		s.MaxKeepAliveRequests = 1000
 	}
@@ -57,6 +73,12 @@ func (s *Server) Defaults() {
 	}
 	if s.MaxPending <= 0 {
 		s.MaxPending = 64
+	}
+	if s.MaxStreamBacklog <= 0 {
+		s.MaxStreamBacklog = 32 << 10
+	}
+	if s.MaxStreamsBacklog <= 0 {
+		s.MaxStreamsBacklog = 8 << 20
 	}
 	if s.LingerTimeout <= 0 {
 		s.LingerTimeout = 2 * time.Second

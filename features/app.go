@@ -6,10 +6,12 @@ package features
 
 import (
 	"bytes"
+	"context"
 	"log/slog"
 	"time"
 
 	"ownhttp/conn"
+	"ownhttp/features/metrics"
 	"ownhttp/proto"
 	"ownhttp/state"
 )
@@ -32,12 +34,24 @@ type Config struct {
 
 	// State owns mocks, history and events; nil disables those APIs (503 JSON).
 	State *state.Actor
-	// CORSOrigins lists origins allowed on mock responses ("*" for any); empty for none.
+	// CORSOrigins lists origins allowed on mock responses ("*" for any); empty for none. An
+	// origin named here (not "*") may also use the API from a browser (origin.go).
 	CORSOrigins []string
+	// BindHost is the address the server listens on (--host); AllowedHosts are further
+	// hosts that name it (--public-host, --allowed-hosts). The lab's own surface answers
+	// only to them and to loopback names (origin.go).
+	BindHost     string
+	AllowedHosts []string
 	// EventHeartbeat spaces SSE heartbeat comments.
 	EventHeartbeat time.Duration
+	// MockSources reports the mock files of --mocks-dir for GET /api/mocks/sources (nil:
+	// an empty list).
+	MockSources func() any
 	// EngineStats reports live engine gauges for metrics (may be nil).
 	EngineStats func() EngineStats
+	// LogDropped reports the log records dropped because the log's writer could not keep
+	// up, for metrics (may be nil).
+	LogDropped func() uint64
 	// MaxMockBodyBytes caps mock bodies and the playground's manual request bodies.
 	MaxMockBodyBytes int
 	// DefaultChaosSeed seeds a scenario run that names no seed.
@@ -52,10 +66,29 @@ type Config struct {
 	// DemoToken and RequireDemoToken guard the admin, live and proxy APIs with a bearer token.
 	DemoToken        string
 	RequireDemoToken bool
+	// Outbound runs the blocking work that waits on other servers (proxy calls, the
+	// playground's requests) and Files the static and CodeCrafters file opens, each pool
+	// bounded on its own so that one kind filling up answers 503 for that kind alone. The
+	// rest (admin writes waiting for fsync, file uploads, state round trips) runs on the
+	// connection's default pool (Server.Offload). nil: that default pool.
+	Outbound conn.Offloader
+	Files    conn.Offloader
+	// Lifetime is cancelled when the server's drain deadline passes: every outbound call,
+	// scenario run and other blocking work derives its context from it, so a stop keeps
+	// its deadline whatever is in flight. nil: never cancelled.
+	Lifetime context.Context
 	// SelfURL returns this server's own base URL ("http://127.0.0.1:8080", or https with TLS)
 	// for requests it sends to itself (replay, the playground's local requests, scenario
 	// steps); available once the server listens.
 	SelfURL func() string
+}
+
+// lifetime is Config.Lifetime, or a context never cancelled.
+func (a *App) lifetime() context.Context {
+	if a.cfg.Lifetime != nil {
+		return a.cfg.Lifetime
+	}
+	return context.Background()
 }
 
 // EngineStats are the engine gauges metrics report.
@@ -69,11 +102,15 @@ type EngineStats struct {
 type App struct {
 	cfg     Config
 	routes  *router
-	metrics *metrics
+	metrics *metrics.Registry
 	// eventStreams counts the open SSE streams (events.go).
 	eventStreams eventStreamLimit
-	// proxy is the proxy's upstream client, built on first use (proxy.go).
+	// proxy is the proxy's upstream client (package upstream), built on first use (proxy.go).
 	proxy proxyUpstream
+	// hosts name this server for the Host rule; namesOrigins: CORSOrigins names an origin
+	// other than "*" (origin.go). Both fixed by New.
+	hosts        *hostNames
+	namesOrigins bool
 
 	// Scenario runner (scenarios.go): runSlots bounds the runs executing at once, each on a
 	// goroutine of its own (never the offload pool, never an event loop).
@@ -85,8 +122,11 @@ func New(cfg Config) *App {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	a := &App{cfg: cfg}
-	a.metrics = newMetrics()
+	a := &App{cfg: cfg, hosts: newOwnHosts(&cfg)}
+	for _, o := range cfg.CORSOrigins {
+		a.namesOrigins = a.namesOrigins || o != "*"
+	}
+	a.metrics = metrics.New(cfg.Engine)
 	a.runSlots = newRunSlots(cfg.MaxConcurrentRuns)
 	a.routes = a.buildRoutes()
 	embeddedPages() // the pages' bytes, tags and gzip copies are built at start, not on a loop
@@ -109,7 +149,7 @@ func (a *App) Serve(x *conn.Exchange) {
 		x.Status = 200
 		return
 	}
-	if a.routes.serve(x) {
+	if a.routes.serve(x, a.gate) {
 		return
 	}
 	if a.serveMock(x) {
@@ -120,12 +160,15 @@ func (a *App) Serve(x *conn.Exchange) {
 
 const allowServer = "GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH"
 
+// codeBusy is the code of the 503 that answers an API request when the offload pool is full.
+const codeBusy = "busy"
+
 // Busy implements conn.BusyReplier: when the offload pool is full, an API route answers 503
 // in the API's error shape, anything else in plain text; both say when to retry.
 func (a *App) Busy(x *conn.Exchange, r *conn.Reply) {
 	r.Header("Retry-After", "1")
 	if bytes.HasPrefix(x.Req.Path, []byte("/api/")) {
-		answerError(r, 503, "busy", "the server is busy; retry shortly")
+		answerErr(r, labErr(state.KindUnavailable, codeBusy, "the server is busy; retry shortly"))
 		return
 	}
 	r.Text(503, textPlain, []byte("Service Unavailable"))
@@ -136,7 +179,7 @@ func (a *App) Busy(x *conn.Exchange, r *conn.Reply) {
 func (a *App) fallback(x *conn.Exchange) {
 	if bytes.HasPrefix(x.Req.Path, []byte("/api/")) {
 		x.Route = "404"
-		writeError(x, 404, "not_found", "endpoint not found")
+		writeErr(x, labErr(state.KindNotFound, state.CodeNotFound, "endpoint not found"))
 		return
 	}
 	switch x.Req.Method {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/hex"
 
 	"ownhttp/conn"
 )
@@ -49,8 +50,13 @@ const (
 	maxQueryToken = 256
 )
 
-// unauthorizedBody is the 401 body; never modified.
-var unauthorizedBody = []byte(`{"error":{"code":"unauthorized","message":"a valid demo token is required: Authorization: Bearer <token>"}}`)
+// unauthorizedStatus and unauthorizedBody are the guard's answer, rendered once so that
+// refusing allocates nothing; never modified.
+var unauthorizedStatus, unauthorizedBody = func() (int, []byte) {
+	status, code, msg := statusOf(labErr(kindUnauthorized, "unauthorized",
+		"a valid demo token is required: Authorization: Bearer <token>"))
+	return status, errorJSON(code, msg)
+}()
 
 // guardOn reports whether the demo-token guard is enabled.
 func (a *App) guardOn() bool { return a.cfg.RequireDemoToken || a.cfg.DemoToken != "" }
@@ -67,7 +73,7 @@ func (a *App) guard(x *conn.Exchange) bool {
 	}
 	x.Route = "401"
 	x.Header("WWW-Authenticate", authRealm)
-	x.Text(401, jsonType, unauthorizedBody)
+	x.Text(unauthorizedStatus, jsonType, unauthorizedBody)
 	return true
 }
 
@@ -84,7 +90,7 @@ func guardedPath(path []byte) bool {
 func guardedFamily(seg []byte) bool {
 	switch string(seg) {
 	case "mocks", "history", "replay", "playground", "scenarios", "targets", "proxy", "events",
-		"incidents", "metrics":
+		"incidents", "metrics", "reset":
 		return true
 	}
 	return false
@@ -164,14 +170,14 @@ func unescapeQuery(v, dst []byte) ([]byte, bool) {
 		case '+':
 			c = ' '
 		case '%':
+			var b [1]byte
 			if i+2 >= len(v) {
 				return nil, false
 			}
-			hi, lo := unhex(v[i+1]), unhex(v[i+2]) // static.go
-			if hi < 0 || lo < 0 {
+			if _, err := hex.Decode(b[:], v[i+1:i+3]); err != nil {
 				return nil, false
 			}
-			c = byte(hi<<4 | lo)
+			c = b[0]
 			i += 2
 		}
 		if len(dst) == cap(dst) {

@@ -3,16 +3,11 @@ package features
 import (
 	"bytes"
 	"compress/gzip"
-	"crypto/rand"
 	"errors"
-	"io/fs"
-	"net/url"
-	"os"
-	"strings"
 	"sync"
-	"syscall"
 
 	"ownhttp/conn"
+	"ownhttp/features/files"
 	"ownhttp/proto"
 )
 
@@ -28,11 +23,6 @@ import (
 const (
 	ccTextPlain   = "text/plain" // exactly, no charset: CodeCrafters testers compare it
 	ccOctetStream = "application/octet-stream"
-	// ccMaxName is the longest file name accepted (NAME_MAX on Linux).
-	ccMaxName = 255
-	// ccTempPrefix starts the names of uploads in progress; a finished upload is renamed
-	// over its target, so readers see the old file or the new one, never part of one.
-	ccTempPrefix = ".ownhttp-upload-"
 )
 
 var echoPrefix = []byte("/echo/")
@@ -61,143 +51,59 @@ func (a *App) ccEcho(x *conn.Exchange, _ *params) {
 // ccUserAgent answers GET /user-agent with the User-Agent field's value (the first one, with
 // surrounding whitespace removed), or an empty body when there is none.
 func (a *App) ccUserAgent(x *conn.Exchange, _ *params) {
-	x.Text(200, ccTextPlain, x.Req.Header("user-agent")) // Header wants the name in lower case
+	x.Text(200, ccTextPlain, x.Req.Header("user-agent"))
 }
 
 // ccFileGet answers GET /files/{name} with the bytes of that regular file in --directory as
 // application/octet-stream, sent with sendfile. Everything else is a plain 404: no
-// --directory, a missing directory, an invalid name (ccFileName), a missing file, a name that
-// is not a regular file (directories, FIFOs, devices), or a symbolic link that leads outside
-// the directory. Opening and stat-ing happen off the event loop.
+// --directory, a missing directory, an invalid name (files.FlatName), a missing file, a name
+// that is not a regular file (directories, FIFOs, devices), or a symbolic link that leads
+// outside the directory (files.Open refuses them all). Opening and stat-ing happen off the
+// event loop.
 func (a *App) ccFileGet(x *conn.Exchange, p *params) {
-	name, ok := ccFileName(p[0])
+	name, ok := files.FlatName(p[0])
 	if !ok || a.cfg.Directory == "" {
 		x.Text(404, textPlain, notFound)
 		return
 	}
-	dir, route := a.cfg.Directory, x.Route
-	x.Go(func(r *conn.Reply) {
-		r.Route = route // a Go reply starts empty
-		f, size, err := ccOpenFile(dir, name)
-		if err != nil {
+	dir := a.cfg.Directory
+	x.GoOn(a.cfg.Files, func(r *conn.Reply) { // r starts with x's Route
+		f, fi, status := files.Open(dir, name)
+		if status != 0 {
 			r.Text(404, textPlain, notFound)
 			return
 		}
 		r.Header("Content-Type", ccOctetStream)
-		r.File(f, 0, size)
+		r.File(f, 0, fi.Size())
 	})
 }
 
 // ccFilePost writes the request body to the file {name} in --directory, replacing it
 // atomically (a temporary file in the same directory, synced, then renamed over the name),
 // and answers 201 Created with an empty body. It answers a plain 404 when there is no
-// --directory or the directory is missing, the name is invalid (ccFileName), or the name
+// --directory or the directory is missing, the name is invalid (files.FlatName), or the name
 // exists and is not a regular file (a directory, a symbolic link, a FIFO…); a failure to
 // write is a 500 and an error log line. The write happens off the event loop, on a copy of
 // the body.
 func (a *App) ccFilePost(x *conn.Exchange, p *params) {
-	name, ok := ccFileName(p[0])
+	name, ok := files.FlatName(p[0])
 	if !ok || a.cfg.Directory == "" {
 		x.Text(404, textPlain, notFound)
 		return
 	}
-	dir, route, log := a.cfg.Directory, x.Route, a.cfg.Logger
+	dir, log := a.cfg.Directory, a.cfg.Logger
 	body := bytes.Clone(x.Body) // x.Body dies when this handler returns
-	x.Go(func(r *conn.Reply) {
-		r.Route = route // a Go reply starts empty
-		switch err := ccWriteFile(dir, name, body); {
+	x.Go(func(r *conn.Reply) {  // r starts with x's Route
+		switch err := files.Replace(dir, name, body); {
 		case err == nil:
 			r.Status = 201
-		case errors.Is(err, errCCNotWritable):
+		case errors.Is(err, files.ErrNotWritable):
 			r.Text(404, textPlain, notFound)
 		default:
 			log.Error("codecrafters: file not written", "directory", dir, "name", name, "err", err)
 			r.Text(500, textPlain, []byte(proto.StatusText(500)))
 		}
 	})
-}
-
-// ccFileName decodes the raw {name} path segment (percent-encoding, RFC 3986 §2.1; "+" stays
-// "+") and reports whether the result names a file directly inside the directory: not
-// empty, not "." or "..", at most ccMaxName bytes, with no "/", "\", NUL or other control
-// character, and not one of our temporary upload names. A malformed %-escape is invalid.
-func ccFileName(raw []byte) (string, bool) {
-	name, err := url.PathUnescape(string(raw))
-	if err != nil || name == "" || name == "." || name == ".." || len(name) > ccMaxName ||
-		strings.HasPrefix(name, ccTempPrefix) {
-		return "", false
-	}
-	for i := 0; i < len(name); i++ {
-		if c := name[i]; c == '/' || c == '\\' || c < ' ' || c == 0x7f {
-			return "", false
-		}
-	}
-	return name, true
-}
-
-// ccOpenFile opens the regular file name inside dir, following symbolic links only while
-// they stay inside dir (os.Root), and returns it with its size. It blocks (disk). The open is
-// non-blocking so that a FIFO cannot hang the caller; anything but a regular file is refused.
-func ccOpenFile(dir, name string) (*os.File, int64, error) {
-	root, err := os.OpenRoot(dir)
-	if err != nil {
-		return nil, 0, err
-	}
-	defer root.Close()
-	f, err := root.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
-	if err != nil {
-		return nil, 0, err
-	}
-	st, err := f.Stat()
-	if err != nil || !st.Mode().IsRegular() {
-		f.Close()
-		return nil, 0, errCCNotRegular
-	}
-	return f, st.Size(), nil
-}
-
-var (
-	errCCNotRegular = errors.New("features: not a regular file")
-	// errCCNotWritable reports a target that cannot be written for a reason of the request:
-	// the directory is missing or the name is taken by something other than a regular file.
-	errCCNotWritable = errors.New("features: file cannot be written")
-)
-
-// ccWriteFile replaces the file name inside dir with data: written to a temporary file in
-// dir, synced, then renamed over name, so that no reader ever sees a partial file. It blocks
-// (disk). It returns errCCNotWritable when dir cannot be opened or name exists and is not a
-// regular file; other errors are I/O failures. The temporary file is removed on failure.
-func ccWriteFile(dir, name string, data []byte) error {
-	root, err := os.OpenRoot(dir)
-	if err != nil {
-		return errCCNotWritable
-	}
-	defer root.Close()
-	if st, err := root.Lstat(name); err == nil && !st.Mode().IsRegular() {
-		return errCCNotWritable
-	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return err
-	}
-	tmp := ccTempPrefix + rand.Text()
-	f, err := root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o666)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = root.Rename(tmp, name)
-	}
-	if err != nil {
-		root.Remove(tmp)
-		return err
-	}
-	return nil
 }
 
 // acceptsGzip reports whether the Accept-Encoding fields (all of them, as one list, RFC 9110

@@ -6,31 +6,46 @@ package features
 // Snapshot. GET /api/events/snapshot answers one state.EventPage: the OLDEST `limit` events
 // after the cursor, so a client that advances its cursor to the last id it received never
 // skips one (has_more says another page is waiting; overflowed says the ring rotated past the
-// cursor). The actor round trip runs in Exchange.Go.
+// cursor). The actor round trip runs in Exchange.Go. Each event's JSON is the envelope the
+// state ring rendered once for it (state.Event.MarshalJSON): the page is assembled, not
+// re-encoded.
 //
 // Stream. GET /api/events/stream is a real, long-lived text/event-stream on both engines. The
 // handler answers with Exchange.Stream and starts one feeder goroutine per stream; the feeder
 // subscribes to the actor, pages through the events after its cursor (state.Actor.Events, a
 // blocking round trip that never runs on an event loop) and writes SSE frames with
 // Stream.Write, which copies the bytes and posts them to the connection's owner: the event
-// loop only appends them to the output. The feeder never waits for the client: conn cuts off
+// loop only appends them to the output. A frame is rendered once per event, in the state
+// ring (state.Event.Frame); every stream copies the same bytes, so a thousand subscribers
+// cost a thousand copies, not a thousand encodings. The feeder never waits for the client: conn cuts off
 // a client that does not read, and the feeder sees Stream.Done. Its wire format:
 //
 //	retry: 1000                      first, once (reconnection delay, ms)
-//	id: <id>                          one frame per event
+//	id: <epoch>-<id>                  one frame per event (the envelope's id is <id>)
 //	event: <type>
 //	data: <event envelope JSON>
+//
+//	event: stream.restarted           first, when the cursor is from another epoch (no id line)
+//	data: {"restarted":true,"previous_epoch":E0,"epoch":E1}
 //
 //	event: stream.gap                 when the cursor fell out of the ring (no id line)
 //	data: {"overflowed":true,"oldest_id":N,"latest_id":M}
 //
 //	: heartbeat                       every Config.EventHeartbeat
 //
+// Epochs. Event ids begin at 1 each time the server starts, so an id alone is ambiguous
+// across a restart. Every frame's id is "<epoch>-<id>", the epoch being the server's start
+// time in Unix milliseconds (state.Actor.Epoch; snapshot pages carry it as "epoch"). A
+// cursor from another epoch gets stream.restarted (pages: "restarted":true) and every
+// buffered event from the oldest. A bare numeric cursor, as clients from before epochs send,
+// is taken as an id of the current epoch, as it always was.
+//
 // The cursor is the Last-Event-ID header when it parses (that is what EventSource sends when
 // it reconnects, with the URL of the first connection, so it must win over since_id), else the
-// since_id query parameter, else 0 (the whole ring). topics filters by type. After a gap the
-// stream continues from the oldest buffered event. A cursor above the newest id (the server
-// restarted and ids began again) is also a gap: the stream restarts from the oldest event.
+// since_id query parameter (with the epoch parameter for a bare id), else 0 (the whole ring).
+// topics filters by type. After a gap the stream continues from the oldest buffered event. A
+// cursor above the newest id (a bare id from before a restart) is also a gap: the stream
+// restarts from the oldest event.
 //
 // The response carries Connection: close, so the connection ends with the stream instead of
 // idling as a keep-alive connection afterwards. Streams end when the client goes away, when
@@ -49,7 +64,6 @@ package features
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/url"
 	"runtime/debug"
@@ -63,6 +77,16 @@ import (
 	"ownhttp/state"
 )
 
+// Refusals of the event endpoints.
+const (
+	codeInvalidTopics  = "invalid_topics"
+	codeDraining       = "draining"
+	codeTooManyStreams = "too_many_streams"
+)
+
+// errEventsUnavailable answers an event endpoint on an App without a state actor.
+var errEventsUnavailable = labErr(state.KindUnavailable, state.CodeUnavailable, "live events are unavailable")
+
 // Limits and timings of the event endpoints.
 const (
 	// maxEventStreams bounds the SSE streams open at once on one App.
@@ -72,9 +96,10 @@ const (
 	maxEventTopics = 64
 	// sseRetryMs is the reconnection delay sent in the stream's retry field.
 	sseRetryMs = 1000
-	// ssePageLimit is how many events a feeder asks the actor for per round trip (one
-	// Stream.Write per page).
-	ssePageLimit = 200
+	// sseWriteBytes is about how much a feeder hands to its stream per Write.
+	sseWriteBytes = 16 << 10
+	// ssePageLimit is how many events a feeder asks the actor for per round trip.
+	ssePageLimit = 64
 	// drainPollInterval is how often a feeder checks whether the server is draining.
 	drainPollInterval = 250 * time.Millisecond
 	// defaultEventHeartbeat is used when Config.EventHeartbeat is not positive.
@@ -89,37 +114,30 @@ const (
 func (a *App) eventsSnapshot(x *conn.Exchange, _ *params) {
 	actor := a.cfg.State
 	if actor == nil {
-		writeError(x, 503, "unavailable", "live events are unavailable")
+		writeErr(x, errEventsUnavailable)
 		return
 	}
-	// proto.Request.Header wants the name in lower case.
 	q, err := parseEventQuery(x.Req.Query, x.Req.Header("last-event-id"), false)
 	if err != "" {
-		writeError(x, 400, "invalid_topics", err)
+		writeErr(x, labErr(state.KindInvalid, codeInvalidTopics, err))
 		return
 	}
+	restarted := q.restartedFor(actor.Epoch())
+	if restarted {
+		q.since = 0 // another epoch's ids: everything buffered is new to the client
+	}
 	x.Go(func(r *conn.Reply) {
-		ctx, cancel := context.WithTimeout(context.Background(), eventsCallTimeout)
+		ctx, cancel := context.WithTimeout(a.lifetime(), eventsCallTimeout)
 		defer cancel()
 		page, err := actor.Events(ctx, q.since, q.limit, q.topics)
 		if err != nil {
-			status, code, msg := statusOf(err)
-			replyEventsJSON(r, status, errorBody{Error: errorDetail{Code: code, Message: msg}})
+			answerErr(r, err)
 			return
 		}
+		page.Restarted = restarted
 		r.Header("Cache-Control", "no-store")
-		replyEventsJSON(r, 200, page)
+		answerJSON(r, 200, page)
 	})
-}
-
-// replyEventsJSON fills a Go reply with v as JSON.
-func replyEventsJSON(r *conn.Reply, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		status = 500
-		b = []byte(`{"error":{"code":"internal","message":"response could not be encoded"}}`)
-	}
-	r.Text(status, jsonType, b)
 }
 
 // eventsStream answers GET /api/events/stream with a long-lived SSE stream (see the file
@@ -127,23 +145,23 @@ func replyEventsJSON(r *conn.Reply, status int, v any) {
 func (a *App) eventsStream(x *conn.Exchange, _ *params) {
 	actor := a.cfg.State
 	if actor == nil {
-		writeError(x, 503, "unavailable", "live events are unavailable")
+		writeErr(x, errEventsUnavailable)
 		return
 	}
 	if x.Draining {
 		x.Header("Retry-After", "2")
-		writeError(x, 503, "draining", "the server is shutting down")
+		writeErr(x, labErr(state.KindUnavailable, codeDraining, "the server is shutting down"))
 		return
 	}
 	q, err := parseEventQuery(x.Req.Query, x.Req.Header("last-event-id"), true)
 	if err != "" {
-		writeError(x, 400, "invalid_topics", err)
+		writeErr(x, labErr(state.KindInvalid, codeInvalidTopics, err))
 		return
 	}
 	head := x.Req.Method == proto.MethodHEAD
 	if !head && !a.eventStreams.acquire(maxEventStreams) {
 		x.Header("Retry-After", "5")
-		writeError(x, 503, "too_many_streams", "too many open event streams")
+		writeErr(x, labErr(state.KindUnavailable, codeTooManyStreams, "too many open event streams"))
 		return
 	}
 	x.Header("Content-Type", "text/event-stream")
@@ -164,6 +182,9 @@ func (a *App) eventsStream(x *conn.Exchange, _ *params) {
 	}
 	f := &eventFeeder{sink: st, actor: actor, cursor: q.since, topics: q.topics,
 		heartbeat: heartbeat, drainPoll: drainPollInterval, draining: draining}
+	if q.restartedFor(actor.Epoch()) {
+		f.cursor, f.restarted, f.previousEpoch = 0, true, q.epoch
+	}
 	go func() {
 		defer a.eventStreams.release()
 		defer func() {
@@ -215,29 +236,44 @@ func (a *App) eventsLiveMode(x *conn.Exchange, _ *params) {
 
 // eventQuery is a parsed events query; it shares nothing with the request.
 type eventQuery struct {
-	since  uint64
-	limit  int      // 1..state.MaxEventPageLimit
-	topics []string // nil for every type
+	since    uint64
+	epoch    uint64 // the epoch the cursor belongs to, when hasEpoch
+	hasEpoch bool
+	limit    int      // 1..state.MaxEventPageLimit
+	topics   []string // nil for every type
 }
 
-// parseEventQuery reads since_id, limit and topics from a raw query string, and the
-// Last-Event-ID header value (nil when absent). since_id: a non-negative integer; negative or
-// invalid values mean 0. limit: clamped to 1..1000; 200 when absent or not an integer.
-// topics: a comma-separated list of types, blanks dropped, duplicates merged. The cursor comes
-// from since_id, or from Last-Event-ID when since_id is absent; with headerFirst (the stream)
-// a Last-Event-ID that parses wins over since_id. It never fails on bad values; the only
-// error (a message) is a topics list longer than maxEventTopics.
+// restartedFor reports whether the cursor belongs to another epoch than the server's: the
+// server restarted since the client's last event, so its ids mean other events.
+func (q *eventQuery) restartedFor(epoch uint64) bool { return q.hasEpoch && q.epoch != epoch }
+
+// parseEventQuery reads since_id, epoch, limit and topics from a raw query string, and the
+// Last-Event-ID header value (nil when absent). A cursor (since_id or Last-Event-ID) is
+// "<epoch>-<id>", the id of an SSE frame, or a bare id as before epochs (see
+// state.ParseSSEEventID); an invalid one means 0. The epoch query parameter gives the epoch
+// of a bare since_id. limit: clamped to 1..1000; 200 when absent or not an integer. topics:
+// a comma-separated list of types, blanks dropped, duplicates merged. The cursor comes from
+// since_id, or from Last-Event-ID when since_id is absent; with headerFirst (the stream) a
+// Last-Event-ID that parses wins over since_id. It never fails on bad values; the only error
+// (a message) is a topics list longer than maxEventTopics.
 func parseEventQuery(rawQuery, lastEventID []byte, headerFirst bool) (eventQuery, string) {
 	q := eventQuery{limit: state.DefaultEventPageLimit}
 	// ParseQuery keeps every well-formed pair when others are malformed.
 	vals, _ := url.ParseQuery(string(rawQuery))
-	header, headerOK := parseEventID(lastEventID)
+	hEpoch, header, hHasEpoch, headerOK := state.ParseSSEEventID(string(lastEventID))
 	sinceVals, sinceGiven := vals["since_id"]
 	switch {
 	case headerOK && (headerFirst || !sinceGiven):
-		q.since = header
+		q.since, q.epoch, q.hasEpoch = header, hEpoch, hHasEpoch
 	case sinceGiven && len(sinceVals) > 0:
-		q.since, _ = parseEventID([]byte(sinceVals[0]))
+		if e, id, hasEpoch, ok := state.ParseSSEEventID(sinceVals[0]); ok {
+			q.since, q.epoch, q.hasEpoch = id, e, hasEpoch
+		}
+		if v, ok := vals["epoch"]; ok && len(v) > 0 && !q.hasEpoch {
+			if e, err := strconv.ParseUint(strings.TrimSpace(v[0]), 10, 64); err == nil {
+				q.epoch, q.hasEpoch = e, true
+			}
+		}
 	}
 	if v, ok := vals["limit"]; ok && len(v) > 0 {
 		if n, err := strconv.ParseInt(strings.TrimSpace(v[0]), 10, 64); err == nil {
@@ -263,20 +299,6 @@ func parseEventQuery(rawQuery, lastEventID []byte, headerFirst bool) (eventQuery
 		}
 	}
 	return q, ""
-}
-
-// parseEventID parses a cursor: a decimal event id with optional surrounding blanks. Anything
-// else, including negative numbers and values past uint64, is invalid (0, false).
-func parseEventID(b []byte) (uint64, bool) {
-	s := strings.TrimSpace(string(b))
-	if s == "" {
-		return 0, false
-	}
-	n, err := strconv.ParseUint(s, 10, 64)
-	if err != nil {
-		return 0, false
-	}
-	return n, true
 }
 
 func containsString(list []string, s string) bool {
@@ -329,7 +351,11 @@ type eventFeeder struct {
 	heartbeat time.Duration
 	drainPoll time.Duration
 	draining  func() bool
-	buf       []byte // frames of the page being written; reused (Write copies)
+	// restarted is set when the client's cursor belongs to another epoch (previousEpoch)
+	// than the server's: the stream starts with a stream.restarted frame, then the whole ring.
+	restarted     bool
+	previousEpoch uint64
+	buf           []byte // frames of the page being written; reused (Write copies)
 }
 
 var sseHeartbeat = []byte(": heartbeat\n\n")
@@ -348,6 +374,9 @@ func (f *eventFeeder) run() {
 	f.buf = append(f.buf[:0], "retry: "...)
 	f.buf = strconv.AppendInt(f.buf, sseRetryMs, 10)
 	f.buf = append(f.buf, "\n\n"...)
+	if f.restarted {
+		f.buf = appendSSERestarted(f.buf, f.previousEpoch, f.actor.Epoch())
+	}
 	if f.sink.Write(f.buf) != nil {
 		return
 	}
@@ -401,8 +430,18 @@ func (f *eventFeeder) catchUp() bool {
 			}
 			continue
 		}
-		for i := range page.Events {
-			f.buf = appendSSEEvent(f.buf, &page.Events[i])
+		// The page goes out in writes of about sseWriteBytes (a frame is never split), so a
+		// stream that falls behind holds at most one of them beyond its bound.
+		for rest := page.Events; len(rest) > 0; {
+			var n int
+			f.buf, n = appendEventFrames(f.buf, rest, sseWriteBytes)
+			rest = rest[n:]
+			if len(f.buf) >= sseWriteBytes {
+				if f.sink.Write(f.buf) != nil {
+					return false
+				}
+				f.buf = f.buf[:0]
+			}
 		}
 		if n := len(page.Events); n > 0 {
 			f.cursor = page.Events[n-1].ID
@@ -413,6 +452,9 @@ func (f *eventFeeder) catchUp() bool {
 		}
 		if len(f.buf) > 0 && f.sink.Write(f.buf) != nil {
 			return false
+		}
+		if cap(f.buf) > 4*sseWriteBytes {
+			f.buf = nil // one large frame does not stay with an idle stream
 		}
 		if !page.HasMore {
 			return true
@@ -428,13 +470,32 @@ func (f *eventFeeder) catchUp() bool {
 	}
 }
 
-// appendSSEEvent appends e as one frame: its id, its type and its JSON envelope.
-func appendSSEEvent(dst []byte, e *state.Event) []byte {
-	data, err := json.Marshal(e)
-	if err != nil {
-		return dst // cannot happen: the actor stores valid JSON payloads
+// appendEventFrames appends the frames of evs, each rendered once in the state actor's ring
+// (state.Event.Frame) and only copied here: a page costs no encoding, however many streams
+// read it. It stops once dst holds limit bytes (a frame is never split) and returns how many
+// of evs it took. An event without a frame (a payload that is not JSON, which the actor
+// never stores) is skipped.
+func appendEventFrames(dst []byte, evs []state.Event, limit int) ([]byte, int) {
+	for i := range evs {
+		if len(dst) >= limit {
+			return dst, i
+		}
+		dst = append(dst, evs[i].Frame()...)
 	}
-	return appendSSEFrame(dst, strconv.FormatUint(e.ID, 10), e.Type, data)
+	return dst, len(evs)
+}
+
+// appendSSERestarted appends the stream.restarted frame (no id: it is not an event of the
+// ring): the client's cursor belongs to the epoch previous, the server now runs epoch, and
+// the events that follow start again from the oldest buffered one.
+func appendSSERestarted(dst []byte, previous, epoch uint64) []byte {
+	var data [96]byte
+	d := append(data[:0], `{"restarted":true,"previous_epoch":`...)
+	d = strconv.AppendUint(d, previous, 10)
+	d = append(d, `,"epoch":`...)
+	d = strconv.AppendUint(d, epoch, 10)
+	d = append(d, '}')
+	return state.AppendSSEFrame(dst, "", "stream.restarted", d)
 }
 
 // appendSSEGap appends the stream.gap frame (no id: it is not an event of the ring).
@@ -445,56 +506,5 @@ func appendSSEGap(dst []byte, oldest, latest uint64) []byte {
 	d = append(d, `,"latest_id":`...)
 	d = strconv.AppendUint(d, latest, 10)
 	d = append(d, '}')
-	return appendSSEFrame(dst, "", "stream.gap", d)
-}
-
-// appendSSEFrame appends one SSE frame (WHATWG HTML §9.2.6): an id line when id is not empty,
-// an event line with typ made a safe token (sseToken), one data line per line of data (split
-// at CRLF, CR and LF, the line ends SSE knows; a client joins them back with LF), and the
-// blank line that dispatches it. id must not contain CR, LF or NUL.
-func appendSSEFrame(dst []byte, id, typ string, data []byte) []byte {
-	if id != "" {
-		dst = append(dst, "id: "...)
-		dst = append(dst, id...)
-		dst = append(dst, '\n')
-	}
-	dst = append(dst, "event: "...)
-	dst = appendSSEToken(dst, typ)
-	dst = append(dst, '\n')
-	for {
-		i := 0
-		for i < len(data) && data[i] != '\n' && data[i] != '\r' {
-			i++
-		}
-		dst = append(dst, "data: "...)
-		dst = append(dst, data[:i]...)
-		dst = append(dst, '\n')
-		if i == len(data) {
-			break
-		}
-		if data[i] == '\r' && i+1 < len(data) && data[i+1] == '\n' {
-			i++
-		}
-		data = data[i+1:]
-	}
-	return append(dst, '\n')
-}
-
-// appendSSEToken appends typ with every byte outside [A-Za-z0-9._-] replaced by '_', so no
-// type can end the field early or inject another field; an empty type becomes "message" (the
-// EventSource default).
-func appendSSEToken(dst []byte, typ string) []byte {
-	if typ == "" {
-		return append(dst, "message"...)
-	}
-	for i := 0; i < len(typ); i++ {
-		c := typ[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '.', c == '_', c == '-':
-			dst = append(dst, c)
-		default:
-			dst = append(dst, '_')
-		}
-	}
-	return dst
+	return state.AppendSSEFrame(dst, "", "stream.gap", d)
 }

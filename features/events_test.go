@@ -2,11 +2,11 @@ package features
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"io"
+	"math"
 	"net/http"
 	"net/netip"
 	"strconv"
@@ -19,76 +19,14 @@ import (
 	"github.com/matryer/is"
 
 	"ownhttp/conn"
+	"ownhttp/internal/sse"
+	"ownhttp/internal/testkit"
 	"ownhttp/proto"
 	"ownhttp/state"
 )
 
-func TestAppendSSEFrame(t *testing.T) {
-	tests := []struct {
-		name, id, typ, data, want string
-	}{
-		{"one line", "7", "request.completed", `{"a":1}`, "id: 7\nevent: request.completed\ndata: {\"a\":1}\n\n"},
-		{"no id", "", "stream.gap", `{}`, "event: stream.gap\ndata: {}\n\n"},
-		{"LF lines", "1", "x", "a\nb\nc", "id: 1\nevent: x\ndata: a\ndata: b\ndata: c\n\n"},
-		{"CRLF lines", "1", "x", "a\r\nb", "id: 1\nevent: x\ndata: a\ndata: b\n\n"},
-		{"CR lines", "1", "x", "a\rb", "id: 1\nevent: x\ndata: a\ndata: b\n\n"},
-		{"CR CR", "1", "x", "a\r\rb", "id: 1\nevent: x\ndata: a\ndata: \ndata: b\n\n"},
-		{"trailing LF", "1", "x", "a\n", "id: 1\nevent: x\ndata: a\ndata: \n\n"},
-		{"empty data", "1", "x", "", "id: 1\nevent: x\ndata: \n\n"},
-		{"leading space kept", "1", "x", " a", "id: 1\nevent: x\ndata:  a\n\n"},
-		{"blank line inside", "1", "x", "a\n\nb", "id: 1\nevent: x\ndata: a\ndata: \ndata: b\n\n"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			is := is.New(t)
-			got := appendSSEFrame([]byte("prefix|"), tt.id, tt.typ, []byte(tt.data))
-			is.Equal(string(got), "prefix|"+tt.want)
-			// What a client reads back is the data as sent, with line ends made LF.
-			f := parseSSEFrames(t, got[len("prefix|"):])
-			is.Equal(len(f), 1)
-			is.Equal(f[0].data, strings.NewReplacer("\r\n", "\n", "\r", "\n").Replace(tt.data))
-		})
-	}
-}
-
-// Hostile event types never end the field early or add fields: each byte outside
-// [A-Za-z0-9._-] becomes '_'.
-func TestAppendSSETokenHostile(t *testing.T) {
-	tests := []struct{ typ, want string }{
-		{"", "message"},
-		{"a\nb", "a_b"},
-		{"a\r\ndata: injected", "a__data__injected"},
-		{"x\x00y", "x_y"},
-		{"évènement", "__v__nement"},
-		{"id: 9", "id__9"},
-		{"scenario.run-started_2", "scenario.run-started_2"},
-		{":comment", "_comment"},
-	}
-	for _, tt := range tests {
-		is := is.New(t)
-		got := string(appendSSEToken(nil, tt.typ))
-		is.Equal(got, tt.want)
-		for _, c := range []byte(got) {
-			is.True(c != '\n' && c != '\r' && c != ':' && c != ' ' && c != 0) // safe token byte
-		}
-	}
-}
-
-func TestAppendSSEEventAndGap(t *testing.T) {
+func TestAppendSSEGap(t *testing.T) {
 	is := is.New(t)
-	e := state.Event{ID: 42, TS: "2026-01-01T00:00:00Z", Type: "request.completed", Source: "server",
-		TraceID: "00000000000000ab", Payload: json.RawMessage("{\n  \"path\": \"/x\"\n}")}
-	f := parseSSEFrames(t, appendSSEEvent(nil, &e))
-	is.Equal(len(f), 1)
-	is.Equal(f[0].id, "42")
-	is.Equal(f[0].event, "request.completed")
-	is.True(!strings.Contains(f[0].data, "\n")) // the envelope is compact JSON: one data line
-	var back state.Event
-	is.NoErr(json.Unmarshal([]byte(f[0].data), &back))
-	is.Equal(back.ID, uint64(42))
-	is.Equal(back.TraceID, "00000000000000ab")
-	is.Equal(string(back.Payload), `{"path":"/x"}`)
-
 	gap := string(appendSSEGap(nil, 52, 151))
 	is.Equal(gap, "event: stream.gap\ndata: {\"overflowed\":true,\"oldest_id\":52,\"latest_id\":151}\n\n")
 }
@@ -259,14 +197,14 @@ func (s *recordingSink) poke() {
 }
 
 // frames waits (at most 10 s) until the recorded frames satisfy ok, and returns them.
-func (s *recordingSink) frames(t *testing.T, ok func([]sseFrame) bool) []sseFrame {
+func (s *recordingSink) frames(t *testing.T, ok func([]sse.Frame) bool) []sse.Frame {
 	t.Helper()
 	deadline := time.After(10 * time.Second)
 	for {
 		s.mu.Lock()
 		b := append([]byte(nil), s.buf...)
 		s.mu.Unlock()
-		f := parseSSEFrames(t, b)
+		f := testkit.ParseSSE(t, b)
 		if ok(f) {
 			return f
 		}
@@ -278,60 +216,20 @@ func (s *recordingSink) frames(t *testing.T, ok func([]sseFrame) bool) []sseFram
 	}
 }
 
-type sseFrame struct {
-	id, event, data, comment, retry string
-	hasID                           bool
-}
-
-// parseSSEFrames splits complete frames (a trailing partial frame is left out).
-func parseSSEFrames(t *testing.T, b []byte) []sseFrame {
-	t.Helper()
-	var out []sseFrame
-	for {
-		i := bytes.Index(b, []byte("\n\n"))
-		if i < 0 {
-			return out
-		}
-		var f sseFrame
-		var data []string
-		for _, line := range strings.Split(string(b[:i]), "\n") {
-			name, value, _ := strings.Cut(line, ":")
-			value = strings.TrimPrefix(value, " ")
-			switch name {
-			case "":
-				f.comment = value
-			case "id":
-				f.id, f.hasID = value, true
-			case "event":
-				f.event = value
-			case "data":
-				data = append(data, value)
-			case "retry":
-				f.retry = value
-			default:
-				t.Fatalf("unknown field %q in %q", name, b[:i])
-			}
-		}
-		f.data = strings.Join(data, "\n")
-		out = append(out, f)
-		b = b[i+2:]
-	}
-}
-
 // eventIDs lists the ids of event frames, in order.
-func eventIDs(f []sseFrame) []uint64 {
+func eventIDs(f []sse.Frame) []uint64 {
 	var ids []uint64
 	for _, x := range f {
-		if x.hasID {
-			n, _ := strconv.ParseUint(x.id, 10, 64)
+		if x.HasID {
+			_, n, _, _ := state.ParseSSEEventID(x.ID)
 			ids = append(ids, n)
 		}
 	}
 	return ids
 }
 
-func hasID(id uint64) func([]sseFrame) bool {
-	return func(f []sseFrame) bool {
+func hasID(id uint64) func([]sse.Frame) bool {
+	return func(f []sse.Frame) bool {
 		ids := eventIDs(f)
 		return len(ids) > 0 && ids[len(ids)-1] >= id
 	}
@@ -409,10 +307,10 @@ func TestEventFeederCatchUpAndLive(t *testing.T) {
 	publishN(t, a, "test.one", 3) // ids 2..4 (1 is system.health)
 	r := startFeeder(t, a, 0, nil, time.Hour)
 	f := r.sink.frames(t, hasID(4))
-	is.Equal(f[0].retry, strconv.Itoa(sseRetryMs))
+	is.Equal(f[0].Retry, strconv.Itoa(sseRetryMs))
 	is.Equal(eventIDs(f), []uint64{1, 2, 3, 4})
-	is.Equal(f[1].event, "system.health")
-	is.Equal(f[2].event, "test.one")
+	is.Equal(f[1].Event, "system.health")
+	is.Equal(f[2].Event, "test.one")
 
 	publishN(t, a, "test.two", 300) // more than one page
 	f = r.sink.frames(t, hasID(304))
@@ -420,7 +318,7 @@ func TestEventFeederCatchUpAndLive(t *testing.T) {
 	for i, id := range ids {
 		is.Equal(id, uint64(i+1)) // every id once, in order
 	}
-	is.Equal(f[len(f)-1].event, "test.two")
+	is.Equal(f[len(f)-1].Event, "test.two")
 
 	r.sink.gone()
 	r.wait(t)
@@ -446,14 +344,14 @@ func TestEventFeederGap(t *testing.T) {
 			is := is.New(t)
 			r := startFeeder(t, a, cursor, nil, time.Hour)
 			f := r.sink.frames(t, hasID(151))
-			is.Equal(f[1].event, "stream.gap")
-			is.True(!f[1].hasID)
+			is.Equal(f[1].Event, "stream.gap")
+			is.True(!f[1].HasID)
 			var gap struct {
 				Overflowed bool   `json:"overflowed"`
 				OldestID   uint64 `json:"oldest_id"`
 				LatestID   uint64 `json:"latest_id"`
 			}
-			is.NoErr(json.Unmarshal([]byte(f[1].data), &gap))
+			is.NoErr(json.Unmarshal([]byte(f[1].Data), &gap))
 			is.True(gap.Overflowed)
 			is.Equal(gap.OldestID, uint64(52))
 			is.Equal(gap.LatestID, uint64(151))
@@ -467,7 +365,7 @@ func TestEventFeederGap(t *testing.T) {
 		is := is.New(t)
 		r := startFeeder(t, a, 51, nil, time.Hour)
 		f := r.sink.frames(t, hasID(151))
-		is.Equal(f[1].id, "52")
+		is.Equal(eventIDs(f[1:2]), []uint64{52})
 	})
 }
 
@@ -486,12 +384,125 @@ func TestEventFeederTopics(t *testing.T) {
 	is.Equal(eventIDs(f), []uint64{1, 5, 6, 12})
 }
 
+// Fanning a page out to a stream copies the frames the ring rendered once: no encoding, and
+// no allocation once the stream's buffer has grown.
+func TestAppendEventFramesAllocs(t *testing.T) {
+	is := is.New(t)
+	a, _ := startActor(t, state.Config{})
+	publishN(t, a, "test.one", 50)
+	var page state.EventPage
+	waitFor(t, func() bool {
+		var err error
+		page, err = a.Events(context.Background(), 0, 100, nil)
+		return err == nil && len(page.Events) == 51
+	})
+	buf, n := appendEventFrames(nil, page.Events, math.MaxInt)
+	is.Equal(n, 51)
+	allocs := testing.AllocsPerRun(100, func() {
+		buf, _ = appendEventFrames(buf[:0], page.Events, math.MaxInt)
+	})
+	is.Equal(allocs, 0.0)
+	_, n = appendEventFrames(nil, page.Events, 1)
+	is.Equal(n, 1) // past the limit after one frame: the rest is left for the next write
+	f := testkit.ParseSSE(t, buf)
+	is.Equal(eventIDs(f), seq(1, 51))
+}
+
+// gatedSink is a recordingSink whose second Write (the first page of events, after retry)
+// waits until open is closed: a subscriber that falls behind while the ring rotates.
+type gatedSink struct {
+	*recordingSink
+	open   chan struct{}
+	writes atomic.Int64
+}
+
+func (s *gatedSink) Write(p []byte) error {
+	if s.writes.Add(1) == 2 {
+		select {
+		case <-s.open:
+		case <-s.done:
+			return errors.New("sink gone")
+		}
+	}
+	return s.recordingSink.Write(p)
+}
+
+// A subscriber that falls behind the ring gets its stream.gap marker and continues from the
+// oldest buffered event, while a subscriber that kept up gets no gap; both copy the same frame
+// bytes for the events they share.
+func TestEventFeederSlowSubscriberGetsGap(t *testing.T) {
+	is := is.New(t)
+	a, _ := startActor(t, state.Config{EventBufferSize: 100})
+	slow := &gatedSink{recordingSink: newRecordingSink(), open: make(chan struct{})}
+	slowDone := make(chan struct{})
+	sf := &eventFeeder{sink: slow, actor: a, heartbeat: time.Hour, drainPoll: 5 * time.Millisecond,
+		draining: func() bool { return false }}
+	go func() {
+		defer close(slowDone)
+		sf.run()
+	}()
+	t.Cleanup(func() {
+		slow.gone()
+		<-slowDone
+	})
+	waitFor(t, func() bool { return slow.writes.Load() >= 2 }) // holding event 1's page
+
+	fast := startFeeder(t, a, 0, nil, time.Hour)
+	var ff []sse.Frame
+	for last := uint64(51); last <= 151; last += 50 { // ids 2..151; the ring keeps 52..151
+		publishN(t, a, "test.one", 50) // never more than the ring holds ahead of the fast reader
+		ff = fast.sink.frames(t, hasID(last))
+	}
+	close(slow.open)
+	sfr := slow.frames(t, hasID(151))
+
+	is.Equal(eventIDs(sfr[1:2]), []uint64{1})
+	is.Equal(sfr[2].Event, "stream.gap")
+	is.Equal(sfr[2].Data, `{"overflowed":true,"oldest_id":52,"latest_id":151}`)
+	ids := eventIDs(sfr)
+	is.Equal(ids, append([]uint64{1}, seq(52, 151)...))
+	for _, x := range ff {
+		is.True(x.Event != "stream.gap")
+	}
+	byID := map[string]sse.Frame{}
+	for _, x := range ff {
+		if x.HasID {
+			byID[x.ID] = x
+		}
+	}
+	for _, x := range sfr {
+		if y, ok := byID[x.ID]; ok && x.HasID {
+			is.Equal(x, y) // the same frame on both streams
+		}
+	}
+}
+
+func seq(from, to uint64) []uint64 {
+	var out []uint64
+	for i := from; i <= to; i++ {
+		out = append(out, i)
+	}
+	return out
+}
+
+// waitFor polls ok for at most 10 s.
+func waitFor(t *testing.T, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 10s")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
 func TestEventFeederHeartbeat(t *testing.T) {
 	a, _ := startActor(t, state.Config{})
 	r := startFeeder(t, a, 0, nil, 10*time.Millisecond)
-	r.sink.frames(t, func(f []sseFrame) bool {
+	r.sink.frames(t, func(f []sse.Frame) bool {
 		for _, x := range f {
-			if x.comment == "heartbeat" {
+			if x.Comment == "heartbeat" {
 				return true
 			}
 		}
@@ -553,7 +564,7 @@ func TestEventsWithoutState(t *testing.T) {
 	for _, path := range []string{"/api/events/snapshot", "/api/events/stream"} {
 		t.Run(path, func(t *testing.T) {
 			is := is.New(t)
-			resp, body := evServeInline(t, app, "GET "+path+" HTTP/1.1\r\nHost: x\r\n\r\n", false)
+			resp, body := evServeInline(t, app, "GET "+path+" HTTP/1.1\r\nHost: localhost\r\n\r\n", false)
 			is.Equal(resp.StatusCode, 503)
 			is.Equal(resp.Header.Get("Content-Type"), "application/json")
 			is.Equal(string(body), `{"error":{"code":"unavailable","message":"live events are unavailable"}}`)
@@ -561,7 +572,7 @@ func TestEventsWithoutState(t *testing.T) {
 	}
 	t.Run("live-mode", func(t *testing.T) {
 		is := is.New(t)
-		resp, body := evServeInline(t, app, "GET /api/events/live-mode HTTP/1.1\r\nHost: x\r\n\r\n", false)
+		resp, body := evServeInline(t, app, "GET /api/events/live-mode HTTP/1.1\r\nHost: localhost\r\n\r\n", false)
 		is.Equal(resp.StatusCode, 200)
 		is.Equal(string(body), `{"available":false,"engine":"epoll","required_engine":"epoll",`+
 			`"reason":"live_events_disabled","fallback":{"mode":"snapshot_polling","refresh_ms":1000},`+
@@ -579,7 +590,7 @@ func TestEventsStreamRefusals(t *testing.T) {
 	app := New(Config{Engine: "threadpool", State: a})
 	t.Run("draining", func(t *testing.T) {
 		is := is.New(t)
-		resp, body := evServeInline(t, app, "GET /api/events/stream HTTP/1.1\r\nHost: x\r\n\r\n", true)
+		resp, body := evServeInline(t, app, "GET /api/events/stream HTTP/1.1\r\nHost: localhost\r\n\r\n", true)
 		is.Equal(resp.StatusCode, 503)
 		is.Equal(resp.Header.Get("Retry-After"), "2")
 		is.True(strings.Contains(string(body), `"code":"draining"`))
@@ -592,7 +603,7 @@ func TestEventsStreamRefusals(t *testing.T) {
 	for _, path := range []string{"/api/events/snapshot", "/api/events/stream"} {
 		t.Run(path, func(t *testing.T) {
 			is := is.New(t)
-			raw := "GET " + path + "?topics=" + strings.Join(topics, ",") + " HTTP/1.1\r\nHost: x\r\n\r\n"
+			raw := "GET " + path + "?topics=" + strings.Join(topics, ",") + " HTTP/1.1\r\nHost: localhost\r\n\r\n"
 			resp, body := evServeInline(t, app, raw, false)
 			is.Equal(resp.StatusCode, 400)
 			is.True(strings.Contains(string(body), `"code":"invalid_topics"`))

@@ -31,15 +31,10 @@ func (a *App) withState(x *conn.Exchange, fn func(ctx context.Context, st *state
 		return
 	}
 	x.Go(func(r *conn.Reply) {
-		ctx, cancel := context.WithTimeout(context.Background(), stateTimeout)
+		ctx, cancel := context.WithTimeout(a.lifetime(), stateTimeout)
 		defer cancel()
 		fn(ctx, st, r)
 	})
-}
-
-// labErr builds a product error for statusOf; the Kind decides the status there.
-func labErr(k state.Kind, code, message string) error {
-	return &state.Error{Kind: k, Code: code, Message: message}
 }
 
 type mockListBody struct {
@@ -100,9 +95,9 @@ func (a *App) mockGet(x *conn.Exchange, p *params) {
 	})
 }
 
-// mockUpdate is PUT /api/mocks/{id}: a partial update (absent fields keep their values),
-// 200 {"mock":{…}} once durable.
-func (a *App) mockUpdate(x *conn.Exchange, p *params) {
+// mockPatch is PATCH /api/mocks/{id}: a partial update (absent fields keep their values),
+// 200 {"mock":{…}} once durable; 404 not_found when there is no such mock.
+func (a *App) mockPatch(x *conn.Exchange, p *params) {
 	id := string(p[0])
 	body := append([]byte(nil), x.Body...)
 	a.withState(x, func(ctx context.Context, st *state.Actor, r *conn.Reply) {
@@ -120,6 +115,33 @@ func (a *App) mockUpdate(x *conn.Exchange, p *params) {
 	})
 }
 
+// mockPut is PUT /api/mocks/{id}: the body is a whole mock, validated as on POST. It replaces
+// the mock with that id (200 {"mock":{…}}, created_at kept) or creates it (201 with a
+// Location header, as POST does), once durable. An id in the body must equal the path's
+// (400 invalid_mock); a mock loaded from a mock file is read-only (409 read_only_mock).
+func (a *App) mockPut(x *conn.Exchange, p *params) {
+	id := string(p[0])
+	body := append([]byte(nil), x.Body...)
+	a.withState(x, func(ctx context.Context, st *state.Actor, r *conn.Reply) {
+		in, e := state.DecodeMockInput(body)
+		if e != nil {
+			answerErr(r, e)
+			return
+		}
+		m, created, err := st.UpsertMock(ctx, id, in)
+		if err != nil {
+			answerErr(r, err)
+			return
+		}
+		if created {
+			r.Header("Location", "/api/mocks/"+m.ID) // ids are letters, digits, '.', '_', '-'
+			answerJSON(r, 201, mockBody{Mock: m})
+			return
+		}
+		answerJSON(r, 200, mockBody{Mock: m})
+	})
+}
+
 // mockDelete is DELETE /api/mocks/{id}: 200 {"deleted":true,"id":…} once durable.
 func (a *App) mockDelete(x *conn.Exchange, p *params) {
 	id := string(p[0])
@@ -129,6 +151,23 @@ func (a *App) mockDelete(x *conn.Exchange, p *params) {
 			return
 		}
 		answerJSON(r, 200, mockDeletedBody{Deleted: true, ID: id})
+	})
+}
+
+type mocksDeletedBody struct {
+	Deleted int `json:"deleted"`
+}
+
+// mockDeleteAll is DELETE /api/mocks: every mock created through the API is deleted (those
+// loaded from mock files stay), 200 {"deleted":N} once durable.
+func (a *App) mockDeleteAll(x *conn.Exchange, _ *params) {
+	a.withState(x, func(ctx context.Context, st *state.Actor, r *conn.Reply) {
+		n, err := st.DeleteAllMocks(ctx)
+		if err != nil {
+			answerErr(r, err)
+			return
+		}
+		answerJSON(r, 200, mocksDeletedBody{Deleted: n})
 	})
 }
 
@@ -219,16 +258,22 @@ func (a *App) servePreflight(x *conn.Exchange, snap *state.Snapshot) bool {
 			methods = append(methods, m)
 		}
 	}
+	answerPreflight(x, allow, strings.Join(methods, ", "))
+	return true
+}
+
+// answerPreflight answers a CORS preflight for origin: 204 with the allowed origin and
+// methods, the requested headers that are tokens, and a max age.
+func answerPreflight(x *conn.Exchange, origin, methods string) {
 	x.Route = "OPTIONS (CORS preflight)"
 	x.Status = 204
-	x.Header("Access-Control-Allow-Origin", allow)
+	x.Header("Access-Control-Allow-Origin", origin)
 	x.Header("Vary", "Origin")
-	x.Header("Access-Control-Allow-Methods", strings.Join(methods, ", "))
-	if h := requestedHeaders(req.Header("access-control-request-headers")); h != "" {
+	x.Header("Access-Control-Allow-Methods", methods)
+	if h := requestedHeaders(x.Req.Header("access-control-request-headers")); h != "" {
 		x.Header("Access-Control-Allow-Headers", h)
 	}
 	x.Header("Access-Control-Max-Age", preflightMaxAge)
-	return true
 }
 
 // requestedHeaders returns the comma-separated header names of an

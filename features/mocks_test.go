@@ -87,7 +87,7 @@ func mkServe(t *testing.T, app *App, raw string) (*http.Response, string) {
 }
 
 func mkReq(method, target string, headers ...string) string {
-	return method + " " + target + " HTTP/1.1\r\nHost: x\r\n" + strings.Join(headers, "") + "\r\n"
+	return method + " " + target + " HTTP/1.1\r\nHost: localhost\r\n" + strings.Join(headers, "") + "\r\n"
 }
 
 // Serving a matched mock allocates nothing, with 200 mocks loaded (exact and patterns), CORS

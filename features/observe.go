@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"ownhttp/conn"
+	"ownhttp/features/metrics"
 	"ownhttp/state"
 )
 
@@ -15,19 +16,19 @@ import (
 // history and live events in a batch handed to the state actor once per loop wakeup, and
 // writes the access log line.
 func (a *App) NewObserver() conn.Observer {
-	return &loopObserver{a: a, m: a.metrics.newShard()}
+	return &loopObserver{a: a, m: a.metrics.NewShard()}
 }
 
 // loopObserver belongs to one event loop; it is not safe for concurrent use.
 type loopObserver struct {
 	a     *App
-	m     *metricsShard
+	m     *metrics.Shard
 	batch *state.Batch // records not yet handed to the actor; nil when empty
 }
 
 // Done implements conn.Observer.
 func (o *loopObserver) Done(c *conn.Completed) {
-	o.m.done(c)
+	o.m.Done(c)
 	if st := o.a.cfg.State; st != nil {
 		rec := state.Record{TraceID: c.TraceID, Start: c.Start.UnixNano(), Latency: c.End.Sub(c.Start),
 			Status: uint16(c.Status), BytesIn: c.BytesIn, BytesOut: c.BytesOut, RouteKey: c.Route,
@@ -47,14 +48,14 @@ func (o *loopObserver) Done(c *conn.Completed) {
 }
 
 // Started implements conn.Starter: the in-flight gauge counts dispatched requests.
-func (o *loopObserver) Started() { o.m.started() }
+func (o *loopObserver) Started() { o.m.Started() }
 
 // Flush implements loop.Flusher: the wakeup's counts are published to the metrics, and its
 // batch goes to the actor in one message. When the actor's queue is full the batch stays
 // here and keeps filling; records are dropped (and counted) only when it is full as well
 // (see Done).
 func (o *loopObserver) Flush() {
-	o.m.flush()
+	o.m.Flush()
 	if o.batch != nil && o.batch.Len() > 0 && o.a.cfg.State.TrySubmitBatch(o.batch) {
 		o.batch = nil
 	}
@@ -118,3 +119,47 @@ func (a *App) accessLog(c *conn.Completed) {
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// The metrics routes and gauges (the counting and rendering are package metrics).
+
+// metricsJSON serves GET /_metrics.
+func (a *App) metricsJSON(x *conn.Exchange, _ *params) {
+	x.Header("Cache-Control", "no-store")
+	writeJSON(x, 200, a.metrics.Document(a.metrics.Read(), a.gauges(x.Now)))
+}
+
+// metricsPrometheus serves GET /metrics in the Prometheus text exposition format 0.0.4.
+func (a *App) metricsPrometheus(x *conn.Exchange, _ *params) {
+	x.Header("Cache-Control", "no-store")
+	x.Text(200, metrics.PrometheusContentType, a.metrics.AppendPrometheus(nil, a.metrics.Read(), a.gauges(x.Now)))
+}
+
+// CountError counts an error that no exchange reports (a failed TLS handshake:
+// "tls_handshake"; socket "read" and "write" failures). Unknown classes count as "other".
+// Safe for concurrent use from any goroutine.
+func (a *App) CountError(class string) { a.metrics.CountError(class) }
+
+// gauges reads the figures metrics report from outside the shards: the engine's, the log
+// writer's, the drain's and the state owner's.
+func (a *App) gauges(now time.Time) metrics.Gauges {
+	var g metrics.Gauges
+	if a.cfg.EngineStats != nil {
+		e := a.cfg.EngineStats()
+		g.ActiveConnections, g.Accepted, g.Rejected = e.ActiveConnections, e.Accepted, e.Rejected
+	}
+	if a.cfg.LogDropped != nil {
+		g.LogDropped = a.cfg.LogDropped()
+	}
+	if srv := a.cfg.Server; srv != nil && srv.Draining() {
+		g.Draining = true
+		if t := srv.DrainStarted(); !t.IsZero() && now.After(t) {
+			g.DrainElapsed = now.Sub(t)
+		}
+	}
+	if st := a.cfg.State; st != nil {
+		g.Mocks = st.Snapshot().Len()
+		stats := st.Stats()
+		g.HistoryDropped, g.EventsDropped = stats.HistoryDropped, stats.EventsDropped
+	}
+	return g
+}

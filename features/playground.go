@@ -2,16 +2,15 @@ package features
 
 import (
 	"context"
-	"crypto/tls"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
 	"ownhttp/conn"
+	"ownhttp/features/upstream"
 	"ownhttp/proto"
 	"ownhttp/state"
 )
@@ -36,9 +35,10 @@ const (
 	maxPlaygroundBody = state.DefaultMaxMockBodyBytes
 )
 
-// selfHeader marks the requests this server sends to itself. Replay and the playground's
-// manual request refuse a request carrying it (508), so a request to self can never ask for
-// another one: each holds an offload worker while it waits, and nesting could starve the pool.
+// selfHeader marks the requests this server sends to itself. Replay, the playground's manual
+// request, scenario runs and the proxy refuse a request carrying it, or the proxy's Via entry
+// (fromSelf: 508), so a request to self can never ask for another one: each holds a worker
+// or a run slot while it waits, and nesting could starve them.
 const (
 	selfHeader      = "X-Ownhttp-Self"
 	selfHeaderLower = "x-ownhttp-self" // proto.Request.Header wants lower-case names
@@ -46,7 +46,7 @@ const (
 
 // Error codes of this file (the state package owns the others).
 const (
-	codeInvalidRequest = "invalid_request"
+	codeInvalidRequest = state.CodeInvalidRequest
 	codeNotReplayable  = "not_replayable"
 	codeUpstream       = "upstream_failed"
 	codeLoop           = "loop_detected"
@@ -125,8 +125,8 @@ type replayBody struct {
 // Authorization goes instead. Unknown id: 404 not_found; an entry without replay input:
 // 400 not_replayable; the request failing: 502 upstream_failed.
 func (a *App) replay(x *conn.Exchange, p *params) {
-	if x.Req.Header(selfHeaderLower) != nil {
-		writeError(x, 508, codeLoop, "a request sent by this server to itself cannot start another")
+	if fromSelf(x) {
+		writeErr(x, loopErr("a request sent by this server to itself cannot start another"))
 		return
 	}
 	id := string(p[0])
@@ -227,11 +227,11 @@ type playgroundResponse struct {
 // (default GET) is upper-cased and must be a token; path (default "/") must start with "/";
 // headers is an object of strings whose names are tokens and values hold no control
 // characters (framing and hop-by-hop fields are dropped); body is a string of at most
-// max_mock_body_bytes (413 past it). Without an Authorization of its own, the request
+// max_mock_body_bytes (413 past it); any other key is 400 `unknown field "…"`. Without an Authorization of its own, the request
 // carries the caller's. Failure to reach the server: 502 upstream_failed.
 func (a *App) playgroundRequest(x *conn.Exchange, _ *params) {
-	if x.Req.Header(selfHeaderLower) != nil {
-		writeError(x, 508, codeLoop, "a request sent by this server to itself cannot start another")
+	if fromSelf(x) {
+		writeErr(x, loopErr("a request sent by this server to itself cannot start another"))
 		return
 	}
 	if a.cfg.SelfURL == nil {
@@ -240,7 +240,7 @@ func (a *App) playgroundRequest(x *conn.Exchange, _ *params) {
 	}
 	payload := append([]byte(nil), x.Body...)
 	auth := string(x.Req.Header("authorization"))
-	x.Go(func(r *conn.Reply) {
+	x.GoOn(a.cfg.Outbound, func(r *conn.Reply) {
 		req, sent, err := decodePlaygroundRequest(payload, a.maxMockBody())
 		if err != nil {
 			answerErr(r, err)
@@ -270,6 +270,9 @@ func decodePlaygroundRequest(payload []byte, maxBody int) (selfRequest, playgrou
 	obj, e := state.DecodeJSONObject(payload)
 	if e != nil {
 		return req, sent, e
+	}
+	if msg := state.UnknownField(obj, "method", "path", "headers", "body"); msg != "" {
+		return req, sent, invalidRequest(msg)
 	}
 	str := func(key, def, msg string) (string, error) {
 		raw, ok := obj[key]
@@ -379,7 +382,7 @@ func (a *App) answerSelfFailure(r *conn.Reply, err error) {
 		answerErr(r, labErr(state.KindUnavailable, state.CodeUnavailable, err.Error()))
 		return
 	}
-	answerError(r, 502, codeUpstream, "the request to this server failed: "+err.Error())
+	answerErr(r, labErr(state.KindUpstream, codeUpstream, "the request to this server failed: "+err.Error()))
 }
 
 // sendToSelf sends req to this server and reads the response, its body capped at
@@ -404,7 +407,7 @@ func (a *App) sendToSelf(req selfRequest) (selfResponse, error) {
 		// Opaque sends the target's bytes exactly as stored or typed.
 		u.Opaque, u.RawQuery, u.ForceQuery = path, query, hasQuery && query == ""
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), selfTimeout)
+	ctx, cancel := context.WithTimeout(a.lifetime(), selfTimeout)
 	defer cancel()
 	hr, err := http.NewRequestWithContext(ctx, req.method, base.Scheme+"://"+base.Host+"/", strings.NewReader(req.body))
 	if err != nil {
@@ -425,49 +428,14 @@ func (a *App) sendToSelf(req selfRequest) (selfResponse, error) {
 		hr.Header["User-Agent"] = []string{""} // net/http then sends none of its own
 	}
 	hr.Header.Set(selfHeader, "1")
-	client := newSelfClient(base.Scheme == "https")
-	resp, err := client.Do(hr)
+	resp, err := upstream.Self(base.Scheme == "https", selfTimeout, maxPreviewBytes).Do(hr)
 	if err != nil {
 		return res, err
 	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxPreviewBytes+1))
-	if err != nil {
-		return res, err
-	}
-	if len(b) > maxPreviewBytes {
-		b, res.Truncated = b[:maxPreviewBytes], true
-	}
-	res.Status = resp.StatusCode
-	res.Headers = make(map[string]string, len(resp.Header))
-	for k, v := range resp.Header {
-		res.Headers[k] = strings.Join(v, ", ")
-	}
-	res.Body = string(appendValidUTF8(make([]byte, 0, len(b)), b))
+	res.Status, res.Truncated = resp.Status, resp.Truncated
+	res.Headers = joinHeaders(resp.Header)
+	res.Body = string(appendValidUTF8(make([]byte, 0, len(resp.Body)), resp.Body))
 	return res, nil
-}
-
-// newSelfClient returns the client for one request to self: no proxy (it is our own
-// loopback listener), no redirects followed (the 3xx is the result), no transparent
-// compression (the stored headers go as they are), no kept-alive connections (nothing
-// lingers to hold up a drain), and for https no certificate check — the peer is this very
-// process, whose certificate (often the self-signed development one) no client here trusts.
-func newSelfClient(https bool) *http.Client {
-	tr := &http.Transport{
-		Proxy:                  nil,
-		DisableKeepAlives:      true,
-		DisableCompression:     true,
-		ResponseHeaderTimeout:  selfTimeout,
-		MaxResponseHeaderBytes: 1 << 20,
-	}
-	if https {
-		tr.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} // our own listener
-	}
-	return &http.Client{
-		Transport:     tr,
-		Timeout:       selfTimeout,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
 }
 
 // maxMockBody is --max-mock-body-bytes, or the default when unset.

@@ -3,22 +3,20 @@ package features
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"ownhttp/conn"
+	"ownhttp/features/upstream"
 	"ownhttp/proto"
 	"ownhttp/state"
 )
@@ -27,18 +25,9 @@ import (
 //
 // POST /api/proxy/request and the scenario runner's target steps send requests to a target's
 // base_url through proxyDo, which blocks and so runs inside x.Go or the runner's pool, never
-// on an event loop. Every request goes through one net/http client per App, built on first
-// use, which:
-//   - never follows redirects (a 3xx is the result, with its Location);
-//   - never uses the environment's HTTP(S)_PROXY (Transport.Proxy is nil);
-//   - never decompresses (the body comes back exactly as sent);
-//   - checks every address it dials, after name resolution, in the dialer's Control hook:
-//     link-local, cloud metadata, unspecified, multicast and reserved addresses are always
-//     refused, loopback and private ones unless Config.ProxyAllowPrivate. The check is on the
-//     socket about to connect, so a name that resolves (or rebinds) to a refused address is
-//     refused too, and no packet leaves for it;
-//   - keeps idle connections to upstreams for proxyIdleConnTimeout, at most
-//     proxyMaxConnsPerHost connections per upstream.
+// on an event loop. Every request goes through one guarded upstream client per App (package
+// upstream: the SSRF guard on every dialled address, no redirects, no environment proxy, no
+// decompression, a capped body), built on first use.
 //
 // Outcomes. A request that is refused before anything is sent is a product error with its
 // own HTTP status: 400 invalid_proxy_request, 404 target_not_found, 409 target_disabled (the
@@ -60,25 +49,6 @@ const (
 	codeProxyTimeout    = "proxy_timeout"
 )
 
-// Limits of the upstream client.
-const (
-	// defaultMaxProxyBodyBytes caps upstream bodies when Config.MaxProxyBodyBytes is not set.
-	defaultMaxProxyBodyBytes = 1 << 20
-	// proxyDialTimeout bounds one connection attempt (the request's timeout bounds it too).
-	proxyDialTimeout = 10 * time.Second
-	// proxyTLSHandshakeTimeout bounds a TLS handshake with an upstream.
-	proxyTLSHandshakeTimeout = 10 * time.Second
-	// proxyIdleConnTimeout closes an idle upstream connection (and its goroutines).
-	proxyIdleConnTimeout = 30 * time.Second
-	// proxyMaxConnsPerHost bounds the connections to one upstream; further requests wait
-	// for one, within their own timeout.
-	proxyMaxConnsPerHost = 32
-	// proxyMaxIdleConnsPerHost bounds the idle connections kept for one upstream.
-	proxyMaxIdleConnsPerHost = 4
-	// proxyMaxResponseHeaderBytes caps an upstream response head.
-	proxyMaxResponseHeaderBytes = 64 << 10
-)
-
 // proxyVia is the Via entry (RFC 9110 §7.6.3) this server adds to every proxied request; a
 // proxy request that already carries it came from this server and is refused (508), so a
 // target pointing back at this server cannot make the proxy call itself without end.
@@ -88,7 +58,7 @@ const proxyVia = "1.1 ownhttp"
 type proxyResult struct {
 	Status    int
 	Header    http.Header
-	Body      []byte // at most MaxProxyBodyBytes
+	Body      []byte // at most MaxProxyBodyBytes (upstream.DefaultMaxBody when unset)
 	Truncated bool
 	TraceID   string // the trace id of this proxied exchange (16 hex)
 	LatencyMS float64
@@ -102,139 +72,20 @@ type proxyResult struct {
 // built on first use and is safe for concurrent use.
 type proxyUpstream struct {
 	once   sync.Once
-	client *http.Client
+	client *upstream.Client
 	// resolver resolves upstream host names; nil means net.DefaultResolver. Tests set it
 	// before the first proxied request; nothing else does.
 	resolver *net.Resolver
 }
 
 // upstreamClient returns the App's proxy client, building it on first use.
-func (a *App) upstreamClient() *http.Client {
+func (a *App) upstreamClient() *upstream.Client {
 	p := &a.proxy
-	p.once.Do(func() { p.client = newProxyClient(a.cfg.ProxyAllowPrivate, p.resolver) })
+	p.once.Do(func() {
+		p.client = upstream.New(upstream.Config{AllowPrivate: a.cfg.ProxyAllowPrivate,
+			Resolver: p.resolver, MaxBody: a.cfg.MaxProxyBodyBytes})
+	})
 	return p.client
-}
-
-// newProxyClient builds the upstream client described in the file comment.
-func newProxyClient(allowPrivate bool, resolver *net.Resolver) *http.Client {
-	d := &net.Dialer{
-		Timeout:   proxyDialTimeout,
-		KeepAlive: 30 * time.Second,
-		Resolver:  resolver,
-		Control:   dialGuard(allowPrivate),
-	}
-	tr := &http.Transport{
-		Proxy:                  nil,
-		DialContext:            d.DialContext,
-		TLSClientConfig:        &tls.Config{MinVersion: tls.VersionTLS12},
-		TLSHandshakeTimeout:    proxyTLSHandshakeTimeout,
-		DisableCompression:     true,
-		MaxIdleConns:           64,
-		MaxIdleConnsPerHost:    proxyMaxIdleConnsPerHost,
-		MaxConnsPerHost:        proxyMaxConnsPerHost,
-		IdleConnTimeout:        proxyIdleConnTimeout,
-		MaxResponseHeaderBytes: proxyMaxResponseHeaderBytes,
-	}
-	return &http.Client{
-		Transport:     tr,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
-}
-
-// ---- The SSRF guard ----
-
-// addrClass says whether the proxy may connect to an address.
-type addrClass uint8
-
-const (
-	addrPublic    addrClass = iota // always allowed
-	addrPrivate                    // loopback and private ranges: only with ProxyAllowPrivate
-	addrForbidden                  // never: link-local, metadata, unspecified, multicast, reserved
-)
-
-var (
-	prefixThisNetwork = netip.MustParsePrefix("0.0.0.0/8")      // "this network"; 0.0.0.0 reaches the local host
-	prefixReserved4   = netip.MustParsePrefix("240.0.0.0/4")    // reserved, and the limited broadcast address
-	prefixCGNAT       = netip.MustParsePrefix("100.64.0.0/10")  // shared address space (RFC 6598)
-	prefixSiteLocal   = netip.MustParsePrefix("fec0::/10")      // deprecated site-local
-	prefixV4Compat    = netip.MustParsePrefix("::/96")          // deprecated IPv4-compatible IPv6
-	prefixNAT64       = netip.MustParsePrefix("64:ff9b::/96")   // NAT64 well-known prefix (RFC 6052)
-	prefixNAT64Local  = netip.MustParsePrefix("64:ff9b:1::/48") // NAT64 local-use prefix (RFC 8215)
-	// Cloud metadata services outside the link-local range.
-	addrMetadataAWS6    = netip.MustParseAddr("fd00:ec2::254")   // AWS IMDS over IPv6
-	addrMetadataAlibaba = netip.MustParseAddr("100.100.100.200") // Alibaba Cloud
-)
-
-// classifyAddr classifies ip for the proxy and says why, for the refusal message. An
-// IPv4-mapped IPv6 address is classified as its IPv4 address, and a NAT64 address as the
-// IPv4 address it embeds (that is where it leads). Zones are ignored.
-func classifyAddr(ip netip.Addr) (addrClass, string) {
-	ip = ip.WithZone("").Unmap()
-	if ip.Is6() && (prefixNAT64.Contains(ip) || prefixNAT64Local.Contains(ip)) {
-		b := ip.As16()
-		ip = netip.AddrFrom4([4]byte(b[12:16]))
-	}
-	switch {
-	case !ip.IsValid():
-		return addrForbidden, "not an IP address"
-	case ip == addrMetadataAWS6 || ip == addrMetadataAlibaba:
-		return addrForbidden, "a cloud metadata address"
-	case ip.Is4() && ip.As4() == [4]byte{169, 254, 169, 254}:
-		return addrForbidden, "a cloud metadata address"
-	case ip.IsUnspecified() || prefixThisNetwork.Contains(ip):
-		return addrForbidden, "an unspecified address"
-	case ip.IsLinkLocalUnicast():
-		return addrForbidden, "a link-local address"
-	case ip.IsMulticast():
-		return addrForbidden, "a multicast address"
-	case prefixReserved4.Contains(ip):
-		return addrForbidden, "a reserved or broadcast address"
-	case ip.IsLoopback():
-		return addrPrivate, "a loopback address"
-	case prefixV4Compat.Contains(ip):
-		return addrForbidden, "an IPv4-compatible IPv6 address"
-	case ip.IsPrivate() || prefixCGNAT.Contains(ip) || prefixSiteLocal.Contains(ip):
-		return addrPrivate, "a private address"
-	}
-	return addrPublic, ""
-}
-
-// forbiddenAddrError is the SSRF guard's refusal of a dialled address.
-type forbiddenAddrError struct {
-	addr   string
-	class  addrClass
-	reason string
-}
-
-func (e *forbiddenAddrError) Error() string {
-	if e.class == addrPrivate {
-		return "the proxy may not connect to " + e.addr + ": " + e.reason +
-			" (allowed only with --proxy-allow-private)"
-	}
-	return "the proxy may not connect to " + e.addr + ": " + e.reason + " (always refused)"
-}
-
-// checkDialAddr returns a *forbiddenAddrError when the proxy must not connect to address
-// ("ip:port", as a net.Dialer's Control hook receives it after name resolution), else nil.
-// Anything that does not parse as an IP address and port is refused.
-func checkDialAddr(address string, allowPrivate bool) error {
-	ap, err := netip.ParseAddrPort(address)
-	if err != nil {
-		return &forbiddenAddrError{addr: address, class: addrForbidden, reason: "not an IP address"}
-	}
-	class, reason := classifyAddr(ap.Addr())
-	if class == addrForbidden || class == addrPrivate && !allowPrivate {
-		return &forbiddenAddrError{addr: ap.Addr().WithZone("").String(), class: class, reason: reason}
-	}
-	return nil
-}
-
-// dialGuard is the net.Dialer Control hook of the proxy: it runs on every socket after name
-// resolution and before connect, and refuses the addresses checkDialAddr refuses.
-func dialGuard(allowPrivate bool) func(network, address string, _ syscall.RawConn) error {
-	return func(_, address string, _ syscall.RawConn) error {
-		return checkDialAddr(address, allowPrivate)
-	}
 }
 
 // ---- proxyDo ----
@@ -303,23 +154,16 @@ func (a *App) proxyDo(ctx context.Context, t *state.Target, method, rawTarget st
 	start := time.Now()
 	res := proxyResult{TraceID: traceID}
 	resp, err := a.upstreamClient().Do(req)
-	if err == nil {
-		res.Status, res.Header = resp.StatusCode, resp.Header
-		res.Body, res.Truncated, err = readCapped(resp.Body, a.maxProxyBody())
-		resp.Body.Close()
-	}
-	res.LatencyMS = round3(float64(time.Since(start)) / 1e6)
+	res.Status, res.Header, res.Body, res.Truncated = resp.Status, resp.Header, resp.Body, resp.Truncated
+	res.LatencyMS = state.RoundMS(float64(time.Since(start)) / 1e6)
 	if err != nil {
 		fail := proxyFailure(parent, timeout, err)
 		if fail.Kind != state.KindUpstream && fail.Kind != state.KindTimeout {
 			return proxyResult{}, fail // refused or canceled: nothing to report
 		}
-		res.Status = 502
-		if fail.Kind == state.KindTimeout {
-			res.Status = 504
-		}
+		res.Status, _, _ = statusOf(fail) // 502 or 504
 		res.Header = http.Header{"Content-Type": {jsonType}}
-		res.Body, _ = json.Marshal(errorBody{Error: errorDetail{Code: fail.Code, Message: fail.Message}})
+		res.Body = errorJSON(fail.Code, fail.Message)
 		res.Truncated, res.Failure = false, fail
 		a.publishProxy(t.ID, method, rawTarget, res.Status, traceID)
 		return res, fail
@@ -328,35 +172,15 @@ func (a *App) proxyDo(ctx context.Context, t *state.Target, method, rawTarget st
 	return res, nil
 }
 
-// maxProxyBody is the cap on an upstream body.
-func (a *App) maxProxyBody() int64 {
-	if n := a.cfg.MaxProxyBodyBytes; n > 0 {
-		return n
-	}
-	return defaultMaxProxyBodyBytes
-}
-
-// readCapped reads r up to limit bytes, reporting whether more followed.
-func readCapped(r io.Reader, limit int64) ([]byte, bool, error) {
-	b, err := io.ReadAll(io.LimitReader(r, limit+1))
-	if err != nil {
-		return nil, false, err
-	}
-	if int64(len(b)) > limit {
-		return b[:limit], true, nil
-	}
-	return b, false, nil
-}
-
 // proxyFailure turns a failed exchange into its product error: target_forbidden for the SSRF
 // guard, canceled when the caller's ctx ended, proxy_timeout when the exchange's own timeout
 // ran out, proxy_error otherwise.
 func proxyFailure(parent context.Context, timeout time.Duration, err error) *state.Error {
-	var fe *forbiddenAddrError
+	var fe *upstream.ForbiddenError
 	if errors.As(err, &fe) {
 		return &state.Error{Kind: state.KindForbidden, Code: codeTargetForbidden, Message: fe.Error()}
 	}
-	if parent.Err() != nil {
+	if parent.Err() != nil && !errors.Is(parent.Err(), context.DeadlineExceeded) {
 		return &state.Error{Kind: state.KindUnavailable, Code: state.CodeCanceled, Message: "the proxy request was canceled"}
 	}
 	var ne net.Error
@@ -465,6 +289,9 @@ func decodeProxyRequest(payload []byte) (proxyInput, error) {
 	if e != nil {
 		return in, e
 	}
+	if msg := state.UnknownField(obj, "target_id", "method", "path", "headers", "body", "timeout_ms"); msg != "" {
+		return in, invalidProxy(msg)
+	}
 	str := func(key string) (string, bool, bool) { // value, present, ok
 		raw, found := obj[key]
 		if !found || string(raw) == "null" {
@@ -561,9 +388,19 @@ type proxyResponse struct {
 	Body    string            `json:"body"`
 }
 
-// viaOwnhttp reports whether a Via field value names this server's proxy.
-func viaOwnhttp(via []byte) bool {
-	return bytes.Contains(bytes.ToLower(via), []byte("ownhttp"))
+// fromSelf reports whether x's request was sent by this server: to itself (it carries the
+// self marker) or through the proxy (one of its Via fields, however many, names ownhttp), as
+// when a target points back at this server. Such a request cannot start a scenario run, a
+// replay, a manual request or a proxy request (508 loop_detected); a request through another
+// ownhttp's proxy is treated the same way.
+func fromSelf(x *conn.Exchange) bool {
+	for _, h := range x.Req.Headers {
+		if proto.EqualFold(h.Name, selfHeaderLower) ||
+			proto.EqualFold(h.Name, "via") && bytes.Contains(bytes.ToLower(h.Value), []byte("ownhttp")) {
+			return true
+		}
+	}
+	return false
 }
 
 // proxyRequest is POST /api/proxy/request (spec §7.2, fixed). The payload is
@@ -574,7 +411,8 @@ func viaOwnhttp(via []byte) bool {
 //   - headers: an object of strings, or null — "headers must be an object"; names must be
 //     tokens and values hold no control characters; hop-by-hop fields are dropped (proxyDo);
 //   - body: a string, or null for none — "body must be a string";
-//   - timeout_ms: an integer 1..60000, default the target's timeout_ms.
+//   - timeout_ms: an integer 1..60000, default the target's timeout_ms;
+//   - any other key: `unknown field "…"`.
 //
 // An unknown target is 404 target_not_found, a disabled one 409 target_disabled, an address
 // the SSRF guard refuses 403 target_forbidden. Otherwise the answer is 200
@@ -586,8 +424,8 @@ func viaOwnhttp(via []byte) bool {
 // top-level "error":{code,message}. A request carrying this server's Via entry or its
 // request-to-self marker is refused with 508 loop_detected.
 func (a *App) proxyRequest(x *conn.Exchange, _ *params) {
-	if x.Req.Header(selfHeaderLower) != nil || viaOwnhttp(x.Req.Header("via")) {
-		writeError(x, 508, codeLoop, "a request sent by this server cannot start a proxy request")
+	if fromSelf(x) {
+		writeErr(x, loopErr("a request sent by this server cannot start a proxy request"))
 		return
 	}
 	st := a.cfg.State
@@ -595,25 +433,35 @@ func (a *App) proxyRequest(x *conn.Exchange, _ *params) {
 		writeErr(x, labErr(state.KindUnavailable, state.CodeUnavailable, "the state service is not running"))
 		return
 	}
-	payload := append([]byte(nil), x.Body...)
-	x.Go(func(r *conn.Reply) {
-		in, err := decodeProxyRequest(payload)
-		if err != nil {
-			answerErr(r, err)
-			return
-		}
-		t, ok := st.TargetSnapshot().Target(in.targetID)
-		if !ok {
-			answerErr(r, labErr(state.KindNotFound, state.CodeTargetNotFound, "target not found"))
-			return
-		}
-		res, err := a.proxyDo(context.Background(), t, in.method, in.path, in.header, in.body, in.timeout)
+	// Decoded here (bounded by --max-body-bytes; the copies it makes outlive x.Body), so that
+	// the timeout is known at arrival: timeout_ms counts from then, time spent waiting for a
+	// free outbound worker included.
+	in, err := decodeProxyRequest(x.Body)
+	if err != nil {
+		writeErr(x, err)
+		return
+	}
+	t, ok := st.TargetSnapshot().Target(in.targetID)
+	if !ok {
+		writeErr(x, labErr(state.KindNotFound, state.CodeTargetNotFound, "target not found"))
+		return
+	}
+	timeout := in.timeout
+	if timeout <= 0 {
+		timeout = t.Timeout()
+	}
+	deadline := x.Now.Add(timeout)
+	sent := proxySent{TargetID: t.ID, Method: in.method, Path: in.path}
+	x.GoWithin(a.cfg.Outbound, deadline, func(r *conn.Reply) {
+		ctx, cancel := context.WithDeadline(a.lifetime(), deadline)
+		defer cancel()
+		res, err := a.proxyDo(ctx, t, in.method, in.path, in.header, in.body, timeout)
 		if err != nil && res.Failure == nil {
 			answerErr(r, err)
 			return
 		}
 		reply := proxyReplyBody{
-			Request:   proxySent{TargetID: t.ID, Method: in.method, Path: in.path},
+			Request:   sent,
 			Response:  proxyResponse{Status: res.Status, Headers: joinHeaders(res.Header), Body: string(appendValidUTF8(make([]byte, 0, len(res.Body)), res.Body))},
 			TraceID:   res.TraceID,
 			Truncated: res.Truncated,
@@ -623,6 +471,16 @@ func (a *App) proxyRequest(x *conn.Exchange, _ *params) {
 			reply.Error = &errorDetail{Code: f.Code, Message: f.Message}
 		}
 		answerJSON(r, 200, reply)
+	}, func(r *conn.Reply) {
+		// Never sent: every outbound worker stayed busy past the deadline.
+		fail := &state.Error{Kind: state.KindTimeout, Code: codeProxyTimeout,
+			Message: "no outbound worker was free within " + timeout.String()}
+		status, _, _ := statusOf(fail)
+		answerJSON(r, 200, proxyReplyBody{Request: sent,
+			Response: proxyResponse{Status: status, Headers: map[string]string{"Content-Type": jsonType},
+				Body: string(errorJSON(fail.Code, fail.Message))},
+			LatencyMS: state.RoundMS(float64(time.Since(deadline.Add(-timeout))) / 1e6),
+			Error:     &errorDetail{Code: fail.Code, Message: fail.Message}})
 	})
 }
 

@@ -16,6 +16,7 @@ import (
 func (a *App) buildRoutes() *router {
 	r := newRouter()
 	GET, POST, PUT, DELETE := proto.MethodGET, proto.MethodPOST, proto.MethodPUT, proto.MethodDELETE
+	PATCH := proto.MethodPATCH
 
 	// Demo routes and health (issue #2).
 	r.add(GET, "/", a.home)
@@ -37,8 +38,9 @@ func (a *App) buildRoutes() *router {
 	// Mocks, history, replay, playground API and live events (issue #4).
 	r.add(GET, "/api/mocks", a.mockList)
 	r.add(POST, "/api/mocks", a.mockCreate)
+	r.add(GET, "/api/mocks/sources", a.mockSources)
 	r.add(GET, "/api/mocks/{id}", a.mockGet)
-	r.add(PUT, "/api/mocks/{id}", a.mockUpdate)
+	r.add(PUT, "/api/mocks/{id}", a.mockPut)
 	r.add(DELETE, "/api/mocks/{id}", a.mockDelete)
 	r.add(GET, "/api/history", a.historyList)
 	r.add(POST, "/api/replay/{request_id}", a.replay)
@@ -68,6 +70,16 @@ func (a *App) buildRoutes() *router {
 	r.add(PUT, "/api/targets/{id}", a.targetUpdate)
 	r.add(DELETE, "/api/targets/{id}", a.targetDelete)
 	r.add(POST, "/api/proxy/request", a.proxyRequest)
+
+	// Upsert and reset (issue #13).
+	r.add(PATCH, "/api/mocks/{id}", a.mockPatch)
+	r.add(DELETE, "/api/mocks", a.mockDeleteAll)
+	r.add(DELETE, "/api/history", a.historyClear)
+	r.add(POST, "/api/reset", a.reset)
+
+	// The lab's own surface answers only to this server's names (origin.go): every /api/
+	// route, and these.
+	r.own("/_metrics", "/metrics", "/playground", "/dashboard", "/assets/*")
 	r.finish()
 	return r
 }
@@ -88,6 +100,7 @@ type route struct {
 	key     [methodSlots]string // metrics route keys ("GET /api/mocks/{id}")
 	allow   string              // the Allow header for a 405
 	api     bool                // errors are JSON
+	own     bool                // part of the lab's own surface (origin.go); every api route is
 	literal int                 // literal segments, for specificity
 	wild    bool
 }
@@ -104,16 +117,10 @@ type router struct {
 func newRouter() *router { return &router{exact: map[string]*route{}} }
 
 func (r *router) add(m proto.Method, pattern string, h routeHandler) {
-	rt := r.exact[pattern]
+	rt := r.find(pattern)
 	if rt == nil {
-		for _, p := range r.patterns {
-			if p.pattern == pattern {
-				rt = p
-			}
-		}
-	}
-	if rt == nil {
-		rt = &route{pattern: pattern, api: strings.HasPrefix(pattern, "/api/")}
+		api := strings.HasPrefix(pattern, "/api/")
+		rt = &route{pattern: pattern, api: api, own: api}
 		if strings.ContainsAny(pattern, "{*") {
 			rt.segs = strings.Split(strings.TrimPrefix(pattern, "/"), "/")
 			for _, s := range rt.segs {
@@ -131,6 +138,26 @@ func (r *router) add(m proto.Method, pattern string, h routeHandler) {
 		}
 	}
 	rt.h[m] = h
+}
+
+// find returns the route of pattern, nil when none was added.
+func (r *router) find(pattern string) *route {
+	if rt := r.exact[pattern]; rt != nil {
+		return rt
+	}
+	for _, rt := range r.patterns {
+		if rt.pattern == pattern {
+			return rt
+		}
+	}
+	return nil
+}
+
+// own marks the routes of patterns, added before, as part of the lab's own surface.
+func (r *router) own(patterns ...string) {
+	for _, p := range patterns {
+		r.find(p).own = true
+	}
 }
 
 // finish computes Allow headers and route keys and orders patterns most specific first.
@@ -236,8 +263,9 @@ func (rt *route) matches(path []byte, p *params) bool {
 	return true
 }
 
-// serve runs the route for x's path, or reports false when no route has that path.
-func (r *router) serve(x *conn.Exchange) bool {
+// serve runs the route for x's path, or reports false when no route has that path. gate
+// sees the request first and may answer it instead (reporting true).
+func (r *router) serve(x *conn.Exchange, gate func(*conn.Exchange, *route) bool) bool {
 	p := (*params)(&x.Params)
 	*p = params{}
 	rt := r.match(x.Req.Path, p)
@@ -246,6 +274,9 @@ func (r *router) serve(x *conn.Exchange) bool {
 	}
 	m := x.Req.Method
 	x.Route = rt.key[m]
+	if gate(x, rt) {
+		return true
+	}
 	h := rt.h[m]
 	if h == nil && m == proto.MethodHEAD {
 		h = rt.h[proto.MethodGET]
@@ -253,7 +284,7 @@ func (r *router) serve(x *conn.Exchange) bool {
 	if h == nil {
 		if rt.api {
 			x.Header("Allow", rt.allow)
-			writeError(x, 405, "method_not_allowed", "method not allowed")
+			writeErr(x, labErr(kindMethodNotAllowed, "method_not_allowed", "method not allowed"))
 			return true
 		}
 		methodNotAllowed(x, rt.allow)

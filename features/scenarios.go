@@ -2,7 +2,6 @@ package features
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -33,9 +32,10 @@ import (
 // X-Scenario-Run-ID and X-Scenario-Step-ID headers, honoured only on a request that also
 // carries the X-Ownhttp-Self marker; see markScenarioStep). They carry the caller's
 // Authorization unless the step sets its own; the report never shows it (state builds the
-// report from the step as stored). A request to self cannot start a run (508
-// loop_detected), so a step that runs its own scenario — or any other — fails with that
-// status instead of recursing or waiting for a run slot held by its own run.
+// report from the step as stored). A request to self, or through the proxy (a target step
+// whose target points back at this server), cannot start a run (508 loop_detected, see
+// fromSelf), so a step that runs its own scenario — or any other — fails with that status
+// instead of recursing or waiting for a run slot held by its own run.
 
 // Error codes of this file.
 const (
@@ -294,14 +294,14 @@ type runOutcome struct {
 // scenarioRun is POST /api/scenarios/{id}/run (spec §5.2, §5.3): it runs the scenario and
 // answers 200 {"run": report} with the headers X-Scenario-Run-ID, X-Scenario-Seed,
 // X-Scenario-ID and X-Scenario-Status. The body may be empty or {"seed": N} (default
-// Config.DefaultChaosSeed). Errors: 508 loop_detected for a request this server sent to
-// itself (a step cannot start a run), 503 too_many_runs (with Retry-After) when
+// Config.DefaultChaosSeed). Errors: 508 loop_detected for a request this server sent, to
+// itself or through its proxy (a step cannot start a run), 503 too_many_runs (with Retry-After) when
 // MaxConcurrentRuns runs are executing, 400 invalid_json or invalid_seed, 404 not_found.
 // The run is stored in the scenario's history once done; a scenario deleted during its run
 // still gets its report, which is not stored. A client that goes away does not stop its run.
 func (a *App) scenarioRun(x *conn.Exchange, p *params) {
-	if x.Req.Header(selfHeaderLower) != nil {
-		writeError(x, 508, codeLoop, "a request sent by this server to itself cannot start a scenario run")
+	if fromSelf(x) {
+		writeErr(x, loopErr("a request sent by this server to itself cannot start a scenario run"))
 		return
 	}
 	if a.cfg.State == nil {
@@ -395,7 +395,7 @@ func (a *App) executeRun(job runJob) runOutcome {
 	if !hasSeed {
 		seed = a.cfg.DefaultChaosSeed
 	}
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(a.lifetime())
 	defer cancel()
 	go func() { // the run's stop path: the server shutting down stops the actor
 		select {
@@ -560,6 +560,5 @@ func targetErrorView(err error) state.ResponseView {
 		v.Status = status
 		return v
 	}
-	b, _ := json.Marshal(errorBody{Error: errorDetail{Code: code, Message: msg}})
-	return state.ResponseView{Status: status, Headers: map[string]string{"content-type": jsonType}, Body: string(b)}
+	return state.ResponseView{Status: status, Headers: map[string]string{"content-type": jsonType}, Body: string(errorJSON(code, msg))}
 }

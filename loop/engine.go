@@ -1,13 +1,14 @@
 // Package loop holds the two engines that drive conn.Conn over real sockets:
 //
-//   - Reactor: epoll event loops (golang.org/x/sys/unix). Each loop owns its listener socket
-//     (SO_REUSEPORT), its connections, one read buffer, an eventfd-woken task queue and a Date
-//     cache. Sockets are non-blocking; a loop never blocks except in epoll_wait. Work that would
+//   - Reactor: epoll event loops (golang.org/x/sys/unix). The loops share one listening
+//     socket (each watches its own duplicate with EPOLLEXCLUSIVE; no SO_REUSEPORT, so a port
+//     held by anyone else fails the start). Each loop owns its connections, one read buffer,
+//     an eventfd-woken task queue and a Date cache. Sockets are non-blocking; a loop never blocks except in epoll_wait. Work that would
 //     block runs on the Offload pool and is posted back to the owning loop.
 //   - Pool: the threadpool fallback. Each connection has a parked reader goroutine that costs
 //     only its stack while idle; it takes one of a bounded number of worker slots only while
-//     it handles input. Connections waiting for a slot form the bounded queue; past it they get
-//     503 and close.
+//     it handles input. Connections waiting for a slot form the bounded queue; past it the
+//     request gets 503 in its turn (after the responses already due) and the connection closes.
 //   - TLS (ListenTLS): a blocking listener whose connections each get a goroutine that runs
 //     the TLS handshake and then the pool engine's blocking driver, without worker slots.
 //
@@ -44,7 +45,7 @@ type Engine interface {
 type Stats struct {
 	ActiveConnections int64
 	Accepted          uint64
-	Rejected          uint64 // refused at accept: over the cap, queue full or draining
+	Rejected          uint64 // refused: at accept over the cap or draining, or past a full queue
 }
 
 // Config configures an engine.

@@ -7,10 +7,14 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// listenTCP opens a non-blocking listening socket on host:port with SO_REUSEADDR (and
-// SO_REUSEPORT when reusePort, so each event loop can own a socket on the same port) and a
+// listenTCP opens a non-blocking listening socket on host:port with SO_REUSEADDR and a
 // SOMAXCONN backlog. Port 0 picks a free port; the bound address is returned.
-func listenTCP(host string, port int, reusePort bool) (int, netip.AddrPort, error) {
+//
+// The port is ours alone: without SO_REUSEPORT, bind fails with EADDRINUSE while any other
+// socket listens on the port (another ownhttp, whatever its engine, or any other program),
+// and no socket can join ours later. The reactor's loops share this one socket (see Listen).
+// SO_REUSEADDR only lets a restart bind over connections of a previous run in TIME_WAIT.
+func listenTCP(host string, port int) (int, netip.AddrPort, error) {
 	ip, err := resolveHost(host)
 	if err != nil {
 		return -1, netip.AddrPort{}, err
@@ -29,11 +33,6 @@ func listenTCP(host string, port int, reusePort bool) (int, netip.AddrPort, erro
 	}
 	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); err != nil {
 		return fail("SO_REUSEADDR", err)
-	}
-	if reusePort {
-		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEPORT, 1); err != nil {
-			return fail("SO_REUSEPORT", err)
-		}
 	}
 	// The kernel hands a connection to accept once its first bytes have arrived (clients
 	// of HTTP speak first), so accepting and reading the request take one wakeup, not two,

@@ -1,6 +1,9 @@
 package loop
 
-import "sync"
+import (
+	"sync"
+	"time"
+)
 
 // Offload is the bounded pool that runs blocking handler work (proxy calls, scenario steps,
 // disk writes, delays) away from the event loops. A fixed set of goroutines takes functions
@@ -53,7 +56,29 @@ func (o *Offload) Go(fn func()) bool {
 
 // Stop ends the workers after their current task; queued tasks are dropped. It waits for the
 // workers to return.
-func (o *Offload) Stop() {
+func (o *Offload) Stop() { o.StopWithin(-1) }
+
+// StopWithin is Stop waiting at most d (d < 0: as long as it takes) and reports whether
+// every worker returned; the ones still in a task return when it ends. Work that honours
+// the server's lifetime context ends soon after it is cancelled, so the caller cancels that
+// first.
+func (o *Offload) StopWithin(d time.Duration) bool {
 	o.once.Do(func() { close(o.quit) })
-	o.wg.Wait()
+	if d < 0 {
+		o.wg.Wait()
+		return true
+	}
+	done := make(chan struct{})
+	go func() { // ends when the last worker does, even after StopWithin gave up waiting
+		o.wg.Wait()
+		close(done)
+	}()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-done:
+		return true
+	case <-t.C:
+		return false
+	}
 }

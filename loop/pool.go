@@ -9,7 +9,10 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"ownhttp/conn"
 	"ownhttp/proto"
@@ -98,6 +101,10 @@ type blockingEngine struct {
 	slots   chan struct{}
 	waiting atomic.Int64
 
+	// bufs lends read buffers (*[]byte of readBufSize) to connections while they read;
+	// scratch lends a *conn.Scratch to a connection for each event (see blockingConn.own).
+	bufs, scratch sync.Pool
+
 	// active counts open connections, including (TLS) those still in their handshake; each
 	// is counted before its goroutine starts and uncounted when it ends.
 	active             atomic.Int64
@@ -111,9 +118,12 @@ type blockingEngine struct {
 	wg       sync.WaitGroup // one per connection goroutine
 }
 
+// readBufSize is the size of the read buffers a blocking engine lends its connections.
+const readBufSize = 16 << 10
+
 // listenBlocking opens the listening socket of a blocking engine; cfg has its defaults.
 func listenBlocking(cfg Config) (*blockingEngine, error) {
-	fd, addr, err := listenTCP(cfg.Host, cfg.Port, false)
+	fd, addr, err := listenTCP(cfg.Host, cfg.Port)
 	if err != nil {
 		return nil, err
 	}
@@ -125,6 +135,11 @@ func listenBlocking(cfg Config) (*blockingEngine, error) {
 	}
 	e := &blockingEngine{cfg: cfg, ln: l.(*net.TCPListener), addr: addr,
 		conns: make(map[*blockingConn]struct{}), stopped: make(chan struct{})}
+	e.bufs.New = func() any {
+		b := make([]byte, readBufSize)
+		return &b
+	}
+	e.scratch.New = func() any { return new(conn.Scratch) }
 	if cfg.NewObserver != nil {
 		e.obs = &lockedObserver{o: cfg.NewObserver()}
 	}
@@ -279,6 +294,8 @@ func (e *blockingEngine) newConn(nc *net.TCPConn, tc *tls.Conn, now time.Time) *
 	bc := &blockingConn{e: e, tcp: nc, rw: nc, tls: tc, wake: make(chan struct{}, 1)}
 	if tc != nil {
 		bc.rw = tc
+	} else if raw, err := nc.SyscallConn(); err == nil {
+		bc.raw = raw
 	}
 	var obs conn.Observer
 	if e.obs != nil {
@@ -286,7 +303,9 @@ func (e *blockingEngine) newConn(nc *net.TCPConn, tc *tls.Conn, now time.Time) *
 	}
 	remote, _ := netip.ParseAddrPort(nc.RemoteAddr().String())
 	bc.date.Update(now)
-	bc.c = conn.New(e.cfg.Server, bc, bc, obs, &bc.date, nil, remote, nextConnID.Add(1), tc != nil, now)
+	sh := e.scratch.Get().(*conn.Scratch) // lent for each event from now on (see own)
+	bc.c = conn.New(e.cfg.Server, bc, bc, obs, &bc.date, sh, remote, nextConnID.Add(1), tc != nil, now)
+	e.scratch.Put(bc.c.UseScratch(nil))
 	return bc
 }
 
@@ -296,9 +315,10 @@ func (e *blockingEngine) newConn(nc *net.TCPConn, tc *tls.Conn, now time.Time) *
 // (the reader goroutine while handling input, or the task runner for posted functions).
 type blockingConn struct {
 	e   *blockingEngine
-	tcp *net.TCPConn // the socket
-	tls *tls.Conn    // the TLS session over tcp; nil for plain HTTP
-	rw  net.Conn     // what requests are read from and responses written to: tls, else tcp
+	tcp *net.TCPConn    // the socket
+	tls *tls.Conn       // the TLS session over tcp; nil for plain HTTP
+	rw  net.Conn        // what requests are read from and responses written to: tls, else tcp
+	raw syscall.RawConn // tcp's descriptor, read without blocking (see read); nil with TLS
 
 	mu   sync.Mutex
 	c    *conn.Conn
@@ -321,12 +341,9 @@ type blockingConn struct {
 // and removes the connection from its engine.
 func (bc *blockingConn) serve() {
 	defer bc.finish()
-	buf := make([]byte, 16<<10)
 	for {
-		var closed, wantRead bool
-		var deadline time.Time
 		bc.mu.Lock()
-		closed, wantRead, deadline = bc.c.Closed(), bc.c.WantRead(), bc.c.Deadline()
+		closed, wantRead, closing, deadline := bc.c.Closed(), bc.c.WantRead(), bc.c.Closing(), bc.c.Deadline()
 		bc.mu.Unlock()
 		if closed {
 			return
@@ -338,28 +355,10 @@ func (bc *blockingConn) serve() {
 			continue
 		}
 		bc.rw.SetReadDeadline(deadline)
-		n, err := bc.rw.Read(buf)
-		now := bc.e.cfg.Now()
-		if n > 0 {
-			if !bc.e.acquire() {
-				bc.e.rejected.Add(1)
-				bc.mu.Lock()
-				bc.date.Update(now)
-				rejectConn(bc.rw, false, bc.date.Bytes())
-				bc.c.Abort()
-				bc.mu.Unlock()
-				return
-			}
-			bc.mu.Lock()
-			bc.date.Update(now)
-			bc.c.OnData(buf[:n], now)
-			bc.mu.Unlock()
-			bc.e.release()
-		}
+		n, now, err := bc.input(closing)
 		if err != nil {
 			var ne net.Error
-			bc.mu.Lock()
-			bc.date.Update(now)
+			bc.own(now)
 			switch {
 			case errors.As(err, &ne) && ne.Timeout():
 				bc.c.OnTimer(now)
@@ -368,10 +367,84 @@ func (bc *blockingConn) serve() {
 			default:
 				bc.c.Abort()
 			}
-			bc.mu.Unlock()
+			bc.disown()
 		}
 		bc.e.flushObserver()
 	}
+}
+
+// input reads what the client sent and hands it to the connection (see handle); the buffer
+// it was read into is back with the engine when input returns, so no frame of a parked
+// reader refers to one.
+func (bc *blockingConn) input(closing bool) (int, time.Time, error) {
+	buf, n, err := bc.read()
+	now := bc.e.cfg.Now()
+	if n > 0 {
+		bc.handle((*buf)[:n], closing, now)
+	}
+	if buf != nil {
+		bc.e.bufs.Put(buf)
+	}
+	return n, now, err
+}
+
+// handle gives input to the connection, holding a worker slot while it is served. Input of
+// a closing connection serves nothing and takes no slot; input that finds the slots taken
+// and the wait queue full gets the connection's busy answer, in order (conn.Conn.OnBusy).
+func (bc *blockingConn) handle(p []byte, closing bool, now time.Time) {
+	acquired := !closing && bc.e.acquire()
+	bc.own(now)
+	if closing || acquired {
+		bc.c.OnData(p, now)
+	} else {
+		bc.e.rejected.Add(1)
+		bc.c.OnBusy(p, now)
+	}
+	bc.disown()
+	if acquired {
+		bc.e.release()
+	}
+}
+
+// read waits for input and reads it into a buffer borrowed from the engine's pool, returned
+// (nil when nothing was read) for the caller to give back. On a plain socket the wait holds
+// no buffer: the socket is read without blocking whenever it may be readable, and the buffer
+// is given back at once when it was not, so an idle connection costs its goroutine and its
+// state only. A TLS session is read through tls.Conn, whose blocking Read holds the buffer
+// while it waits.
+func (bc *blockingConn) read() (*[]byte, int, error) {
+	if bc.raw == nil {
+		buf := bc.e.bufs.Get().(*[]byte)
+		n, err := bc.rw.Read(*buf)
+		return buf, n, err
+	}
+	var buf *[]byte
+	var n int
+	var rerr error
+	err := bc.raw.Read(func(fd uintptr) bool {
+		buf = bc.e.bufs.Get().(*[]byte)
+		for {
+			n, rerr = unix.Read(int(fd), *buf)
+			if rerr != unix.EINTR {
+				break
+			}
+		}
+		if rerr == unix.EAGAIN {
+			bc.e.bufs.Put(buf)
+			buf = nil
+			return false // wait until the socket may be readable
+		}
+		return true
+	})
+	switch {
+	case err != nil:
+		return buf, 0, err
+	case rerr != nil:
+		return buf, 0, rerr
+	case n == 0:
+		return buf, 0, io.EOF
+	}
+	return buf, n, nil
 }
 
 // pause waits while the connection does not want input: until posted work wakes it, its
@@ -394,14 +467,28 @@ func (bc *blockingConn) pause(deadline time.Time) bool {
 	return true
 }
 
+// own takes the owner lock for an event and lends the connection one of the engine's
+// scratches for it; disown takes the scratch back and releases the lock. Between events a
+// connection holds no scratch, so nothing of an earlier event (views into a read buffer,
+// the output buffer) stays with an idle connection.
+func (bc *blockingConn) own(now time.Time) {
+	bc.mu.Lock()
+	bc.date.Update(now)
+	bc.c.UseScratch(bc.e.scratch.Get().(*conn.Scratch))
+}
+
+func (bc *blockingConn) disown() {
+	bc.e.scratch.Put(bc.c.UseScratch(nil))
+	bc.mu.Unlock()
+}
+
 // locked runs fn as the owner and applies the outcome (close, new read deadline), then wakes
 // the reader if it is paused.
 func (bc *blockingConn) locked(fn func(c *conn.Conn)) {
-	bc.mu.Lock()
-	bc.date.Update(bc.e.cfg.Now())
+	bc.own(bc.e.cfg.Now())
 	fn(bc.c)
 	closed, deadline := bc.c.Closed(), bc.c.Deadline()
-	bc.mu.Unlock()
+	bc.disown()
 	if closed {
 		bc.closeSocket()
 	} else {

@@ -33,25 +33,31 @@ type Reactor struct {
 	stop   atomic.Bool
 }
 
-// Listen opens the reactor's listening sockets (one per loop, SO_REUSEPORT) and its epoll
-// instances. Nothing runs until Serve.
+// Listen opens the reactor's listening socket and one epoll instance per loop. Nothing runs
+// until Serve.
+//
+// The loops share one listening socket, bound without SO_REUSEPORT: a port that another
+// socket listens on (another ownhttp of any engine, any other program) fails here with
+// EADDRINUSE, and no other socket can join ours later and take a share of its connections.
+// Each loop watches its own duplicate of the descriptor with EPOLLEXCLUSIVE, so a new
+// connection wakes one waiting loop, not every loop, and the loop that wakes accepts it.
 func Listen(cfg Config) (*Reactor, error) {
 	cfg.defaults()
-	r := &Reactor{cfg: cfg}
-	port := cfg.Port
-	for i := 0; i < cfg.Reactors; i++ {
-		lfd, addr, err := listenTCP(cfg.Host, port, true)
-		if err != nil {
-			r.closeAll()
-			return nil, err
+	lfd, addr, err := listenTCP(cfg.Host, cfg.Port)
+	if err != nil {
+		return nil, err
+	}
+	r := &Reactor{cfg: cfg, addr: addr}
+	for i := range cfg.Reactors {
+		fd := lfd
+		if i > 0 {
+			if fd, err = unix.FcntlInt(uintptr(lfd), unix.F_DUPFD_CLOEXEC, 0); err != nil {
+				r.closeAll()
+				return nil, fmt.Errorf("dup listener: %w", err)
+			}
 		}
-		if i == 0 {
-			r.addr = addr
-			port = int(addr.Port())
-		}
-		l, err := newEventLoop(r, i, lfd)
+		l, err := newEventLoop(r, i, fd) // fd is the loop's now
 		if err != nil {
-			unix.Close(lfd)
 			r.closeAll()
 			return nil, err
 		}
@@ -115,7 +121,8 @@ const (
 	cmdStop
 )
 
-// eventLoop owns one epoll instance, one listener and the connections it accepted. Only its
+// eventLoop owns one epoll instance, one listener descriptor (its duplicate of the shared
+// listening socket) and the connections it accepted. Only its
 // own goroutine touches its fields, except tasks/cmds (guarded by mu / atomics) and the
 // eventfd used to wake it.
 type eventLoop struct {
@@ -147,34 +154,43 @@ type eventLoop struct {
 	acceptPause time.Time
 }
 
+// listenEvents is what a loop watches its listener for: EPOLLEXCLUSIVE, so that a connection
+// arriving on the shared socket wakes one of the loops waiting for it rather than all.
+const listenEvents = unix.EPOLLIN | unix.EPOLLEXCLUSIVE
+
 type task struct {
 	e  *entry
 	fn func()
 }
 
+// newEventLoop makes loop idx with lfd as its listener. lfd is the loop's from the call on:
+// it is closed with the loop, or at once when newEventLoop fails.
 func newEventLoop(r *Reactor, idx, lfd int) (*eventLoop, error) {
+	l := &eventLoop{r: r, idx: idx, epfd: -1, evfd: -1, lfd: lfd}
 	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
 	if err != nil {
+		l.closeFDs()
 		return nil, fmt.Errorf("epoll_create1: %w", err)
 	}
+	l.epfd = epfd
 	evfd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
 	if err != nil {
-		unix.Close(epfd)
+		l.closeFDs()
 		return nil, fmt.Errorf("eventfd: %w", err)
 	}
-	l := &eventLoop{r: r, idx: idx, epfd: epfd, evfd: evfd, lfd: lfd,
-		buf: make([]byte, readBufferSize)}
+	l.evfd = evfd
+	if err := l.ctl(unix.EPOLL_CTL_ADD, l.evfd, unix.EPOLLIN); err != nil {
+		l.closeFDs()
+		return nil, err
+	}
+	if err := l.ctl(unix.EPOLL_CTL_ADD, lfd, listenEvents); err != nil {
+		l.closeFDs()
+		return nil, err
+	}
+	l.buf = make([]byte, readBufferSize)
 	if r.cfg.NewObserver != nil {
 		l.obs = r.cfg.NewObserver()
 		l.flush, _ = l.obs.(Flusher)
-	}
-	if err := l.ctl(unix.EPOLL_CTL_ADD, evfd, unix.EPOLLIN); err != nil {
-		l.closeFDs()
-		return nil, err
-	}
-	if err := l.ctl(unix.EPOLL_CTL_ADD, lfd, unix.EPOLLIN); err != nil {
-		l.closeFDs()
-		return nil, err
 	}
 	return l, nil
 }
@@ -452,7 +468,7 @@ func (l *eventLoop) closeEntry(e *entry) {
 func (l *eventLoop) sweep(now time.Time) {
 	if l.lfd >= 0 && !l.acceptPause.IsZero() && !now.Before(l.acceptPause) {
 		l.acceptPause = time.Time{}
-		l.ctl(unix.EPOLL_CTL_ADD, l.lfd, unix.EPOLLIN)
+		l.ctl(unix.EPOLL_CTL_ADD, l.lfd, listenEvents)
 	}
 	for _, e := range l.conns {
 		if e == nil {
@@ -469,6 +485,9 @@ func (l *eventLoop) sweep(now time.Time) {
 func (l *eventLoop) startDrain(now time.Time) {
 	l.draining = true
 	if l.lfd >= 0 {
+		// The other loops' duplicates keep the socket open, and with it this epoll
+		// instance's registration of it, which must not outlive the descriptor number.
+		l.ctl(unix.EPOLL_CTL_DEL, l.lfd, 0)
 		unix.Close(l.lfd)
 		l.lfd = -1
 	}

@@ -15,7 +15,7 @@ import (
 func newReader(b []byte) *bufio.Reader { return bufio.NewReader(bytes.NewReader(b)) }
 
 // fuzzLimits are tight limits, so that short fuzz inputs reach every limit too.
-var fuzzLimits = Limits{MaxHeaderBytes: 160, MaxTargetLength: 40, MaxBodyBytes: 24, MaxHeaders: 4}
+var fuzzLimits = Limits{MaxHeaderBytes: 160, MaxTargetLength: 40, MaxBodyBytes: 24}
 
 const chunkedHead = "POST /upload HTTP/1.1\r\nHost: example.com\r\nTransfer-Encoding: chunked\r\n\r\n"
 
@@ -247,7 +247,7 @@ func checkInvariants(t *testing.T, in []byte, lim *Limits, req *Request, err err
 		t.Fatalf("Content-Length %d", req.ContentLength)
 	case req.Chunked && req.ContentLength != -1:
 		t.Fatalf("chunked with Content-Length %d", req.ContentLength)
-	case len(req.Headers) > lim.headers():
+	case len(req.Headers) > lim.fieldLines():
 		t.Fatalf("%d headers", len(req.Headers))
 	case req.HTTP11() && req.Host == nil:
 		t.Fatalf("HTTP/1.1 without Host accepted")

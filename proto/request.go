@@ -169,7 +169,6 @@ type Limits struct {
 	MaxHeaderBytes  int   // whole head, request line included (431 past it)
 	MaxTargetLength int   // request-target octets (414 past it)
 	MaxBodyBytes    int64 // declared or decoded body (413 past it)
-	MaxHeaders      int   // number of field lines (431 past it)
 }
 
 // Default limits.
@@ -177,8 +176,12 @@ const (
 	DefaultMaxHeaderBytes  = 16 << 10
 	DefaultMaxTargetLength = 8192
 	DefaultMaxBodyBytes    = 512 << 10
-	DefaultMaxHeaders      = 100
 )
+
+// minFieldLine is the line length the cap on field lines assumes ("ab: c" and its CRLF is
+// 7 bytes): the head's byte limit alone decides for any head whose field lines average at
+// least this long.
+const minFieldLine = 8
 
 func (l *Limits) headerBytes() int {
 	if l.MaxHeaderBytes > 0 {
@@ -205,12 +208,11 @@ func (l *Limits) BodyBytes() int64 {
 	return DefaultMaxBodyBytes
 }
 
-func (l *Limits) headers() int {
-	if l.MaxHeaders > 0 {
-		return l.MaxHeaders
-	}
-	return DefaultMaxHeaders
-}
+// fieldLines returns the most field lines a head may have (431 past it): MaxHeaderBytes /
+// minFieldLine, 2048 for the default 16 KiB. It bounds the parsed field list (48 bytes a
+// line, so at most six times the head's size), which a connection keeps for its next
+// request; the byte limit decides for every ordinary head.
+func (l *Limits) fieldLines() int { return l.headerBytes() / minFieldLine }
 
 // maxMethodLen bounds a method token: no method we implement is longer, so a longer run of
 // token characters is refused with 501 without waiting for the rest of the line (RFC 9112 §3:
@@ -354,7 +356,7 @@ func ParseHead(buf []byte, lim *Limits, req *Request) error {
 	var hostCount int
 	var hostField []byte
 	var sawCL, sawTE bool
-	maxHeaders := lim.headers()
+	maxHeaders := lim.fieldLines()
 	for {
 		if i == len(p) {
 			return more

@@ -304,11 +304,17 @@ var validRequests = []validCase{
 			HTTP11: true, ContentLength: -1, KeepAlive: true, NumHeaders: 2},
 	},
 	{
-		name: "exactly MaxHeaders field lines",
-		in:   withHost("GET / HTTP/1.1", "A: 1\r\n", "B: 2\r\n"),
-		lim:  Limits{MaxHeaders: 3},
+		name: "MaxHeaderBytes/8 short field lines, within MaxHeaderBytes",
+		in:   withHost("GET / HTTP/1.1", strings.Repeat("A: 1\r\n", 31)), // 223 bytes
+		lim:  Limits{MaxHeaderBytes: 256},
 		want: head{Method: "GET", Target: "/", Path: "/", Query: "<nil>", Host: "example.com", Minor: 1,
-			HTTP11: true, ContentLength: -1, KeepAlive: true, NumHeaders: 3},
+			HTTP11: true, ContentLength: -1, KeepAlive: true, NumHeaders: 32},
+	},
+	{
+		name: "101 field lines with the default limits (nginx and net/http accept them)",
+		in:   withHost("GET / HTTP/1.1", manyHeaders(100)),
+		want: head{Method: "GET", Target: "/", Path: "/", Query: "<nil>", Host: "example.com", Minor: 1,
+			HTTP11: true, ContentLength: -1, KeepAlive: true, NumHeaders: 101},
 	},
 	{
 		name: "Content-Length exactly MaxBodyBytes",
@@ -497,8 +503,8 @@ var hostileRequests = []hostileCase{
 	{name: "head one over a custom limit", in: withHost("GET / HTTP/1.1", "X-Pad: "+strings.Repeat("p", 64-16-19-9-1)+"\r\n"), lim: Limits{MaxHeaderBytes: 64}, want: ErrHeadTooLarge},
 	{name: "endless leading empty lines", in: strings.Repeat("\r\n", 40) + "GET / HTTP/1.1\r\n", lim: Limits{MaxHeaderBytes: 64}, want: ErrHeadTooLarge},
 	{name: "request line longer than MaxHeaderBytes but within MaxTargetLength", in: withHost("GET /" + strings.Repeat("a", 100) + " HTTP/1.1"), lim: Limits{MaxHeaderBytes: 64}, want: ErrHeadTooLarge},
-	{name: "too many field lines", in: withHost("GET / HTTP/1.1", manyHeaders(DefaultMaxHeaders)), want: ErrTooManyHeaders},
-	{name: "one field line over a custom MaxHeaders", in: withHost("GET / HTTP/1.1", "A: 1\r\n", "B: 2\r\n", "C: 3\r\n"), lim: Limits{MaxHeaders: 3}, want: ErrTooManyHeaders},
+	{name: "many field lines over the default MaxHeaderBytes", in: withHost("GET / HTTP/1.1", manyHeaders(2000)), want: ErrHeadTooLarge},
+	{name: "one short field line over MaxHeaderBytes/8", in: withHost("GET / HTTP/1.1", strings.Repeat("A: 1\r\n", 32)), lim: Limits{MaxHeaderBytes: 256}, want: ErrTooManyHeaders},
 
 	// Field lines (RFC 9112 §5, §2.2).
 	{name: "whitespace before the colon (fixture, RFC 9112 §5.1)", file: "bad-space-before-colon.http", want: ErrBadHeader},
@@ -706,12 +712,12 @@ func TestLimitDefaults(t *testing.T) {
 	is.Equal(zero.HeaderBytes(), DefaultMaxHeaderBytes)
 	is.Equal(zero.BodyBytes(), int64(DefaultMaxBodyBytes))
 	is.Equal(zero.targetLength(), DefaultMaxTargetLength)
-	is.Equal(zero.headers(), DefaultMaxHeaders)
-	set := Limits{MaxHeaderBytes: 1, MaxTargetLength: 2, MaxBodyBytes: 3, MaxHeaders: 4}
+	is.Equal(zero.fieldLines(), DefaultMaxHeaderBytes/8)
+	set := Limits{MaxHeaderBytes: 1, MaxTargetLength: 2, MaxBodyBytes: 3}
 	is.Equal(set.HeaderBytes(), 1)
 	is.Equal(set.targetLength(), 2)
 	is.Equal(set.BodyBytes(), int64(3))
-	is.Equal(set.headers(), 4)
+	is.Equal(set.fieldLines(), 0)
 }
 
 func TestKeepAlive(t *testing.T) {

@@ -34,6 +34,7 @@ type Actor struct {
 	cfg   Config
 	log   *slog.Logger
 	files fileSet // the state files configured (a non-empty path)
+	epoch uint64  // the start epoch (Epoch); set by New, read-only afterwards
 
 	// model is owned by the goroutine running Run (before Run, by New).
 	model *Model
@@ -73,8 +74,12 @@ type Actor struct {
 	// capacity 1, and the actor always receives it (in its loop, or while
 	// shutting down), so the writer never blocks for long.
 	results chan writeResult
-	// writeFile does the durable write; a test hook (default writeFileAtomic).
+	// writeFile does the durable write of one whole file; a test hook
+	// (default writeStateFile).
 	writeFile func(path string, data []byte) error
+	// store is the writer's record of what is on disk, owned by the writer
+	// goroutine (before Run, by New).
+	store *storeWriter
 
 	// Write state, owned by the Run goroutine.
 	writerBusy   bool
@@ -83,6 +88,8 @@ type Actor struct {
 	historyDirty bool     // history changed since the last write started
 	retry        bool     // the last write failed; try again on the next tick
 	failing      fileSet  // files whose last write failed, for logging only the transitions
+	handedSeq    uint64   // history entries up to this sequence number went to the writer
+	handedEpoch  uint64   // in this history epoch
 
 	historyDropped   atomic.Uint64
 	recordsCaptured  atomic.Uint64
@@ -149,13 +156,14 @@ type publication struct {
 // references is immutable (copy-on-write slices of immutable values), so the
 // writer may encode it while the actor goes on.
 type writeJob struct {
-	files     fileSet
-	mocks     []*Mock
-	history   []HistoryEntry
-	scenarios []*Scenario
-	runs      []*RunReport
-	targets   []*Target
-	waiters   []waiter
+	files        fileSet
+	mocks        []*Mock
+	history      []HistoryEntry // only the entries new since the last job
+	historyEpoch uint64
+	scenarios    []*Scenario
+	runs         []*RunReport
+	targets      []*Target
+	waiters      []waiter
 }
 
 type writeResult struct {
@@ -185,13 +193,18 @@ func (r *writeResult) firstErr() error {
 	return nil
 }
 
-// New builds an Actor: it loads cfg.StateFile, cfg.ScenarioFile and
-// cfg.TargetFile (each when set), publishes the system.health event, the
-// first Snapshot and the first TargetSnapshot. A missing file is an empty
-// start; an unreadable or corrupt one is renamed to <file>.corrupt.<unix-ts>,
-// logged, and replaced by an empty start (of that file's state only); a file
-// with a version above FileVersion is an error (the server must refuse to
-// start). logger may be nil.
+// New builds an Actor: it opens the stores of cfg.StateFile, cfg.ScenarioFile
+// and cfg.TargetFile (each when set; see StoreDir), publishes the
+// system.health event, the first Snapshot and the first TargetSnapshot. A
+// store with a store.json loads from its entry files: an entry file that does
+// not load is renamed to <file>.corrupt.<unix-ts> and logged, a bad history
+// line is copied to a side file, and the rest loads. A store without one but
+// with a file at the flag's path is migrated from it once (that file is kept):
+// a corrupt file is set aside and that part starts empty, entries that cannot
+// be loaded are copied verbatim to a side file <file>.rejected.<unix-ts>.json
+// named in one log line, and New fails when that copy cannot be written. A
+// version above this build's is an error (the server must refuse to start).
+// Stored entries load whatever the limits on creating are. logger may be nil.
 func New(cfg Config, logger *slog.Logger) (*Actor, error) {
 	cfg = cfg.withDefaults()
 	if logger == nil {
@@ -209,17 +222,21 @@ func New(cfg Config, logger *slog.Logger) (*Actor, error) {
 		done:      make(chan struct{}),
 		jobs:      make(chan writeJob, 1),
 		results:   make(chan writeResult, 1),
-		writeFile: writeFileAtomic,
+		writeFile: writeStateFile,
+		store:     newStoreWriter(cfg.HistoryLimit),
 	}
 	for _, f := range eachFile {
 		if cfg.path(f) == "" {
 			continue
 		}
 		a.files |= f
-		if err := a.loadFile(f); err != nil {
+		if err := a.openStore(f); err != nil {
 			return nil, err
 		}
 	}
+	// The epoch is set before the first event is rendered: every frame carries it.
+	a.epoch = uint64(max(cfg.Now().UnixMilli(), 1))
+	a.model.events.epoch = a.epoch
 	health, _ := json.Marshal(struct {
 		State      string `json:"state"`
 		Engine     string `json:"engine"`
@@ -235,6 +252,10 @@ func New(cfg Config, logger *slog.Logger) (*Actor, error) {
 // Snapshot returns the current immutable Snapshot. It never blocks, takes no
 // lock and does not allocate; it works before Run and after the actor stops.
 func (a *Actor) Snapshot() *Snapshot { return a.snap.Load() }
+
+// Epoch returns the server's start epoch: the Unix time in milliseconds at which New built
+// the actor. Event ids count from 1 in each epoch; SSE frames carry "<epoch>-<id>".
+func (a *Actor) Epoch() uint64 { return a.epoch }
 
 // Done is closed when Run has returned (state flushed, writer stopped).
 func (a *Actor) Done() <-chan struct{} { return a.done }
@@ -385,7 +406,12 @@ func (a *Actor) startWrite() {
 	}
 	job := writeJob{files: files, waiters: a.pending}
 	if files&fileMain != 0 {
-		job.mocks, job.history = a.model.mocks, a.model.history.all()
+		h := &a.model.history
+		if a.handedEpoch != a.model.historyEpoch {
+			a.handedSeq = 0
+		}
+		job.mocks, job.history, job.historyEpoch = a.model.mocks, h.since(a.handedSeq), a.model.historyEpoch
+		a.handedSeq, a.handedEpoch = h.pushed, a.model.historyEpoch
 		a.historyDirty = false
 	}
 	if files&fileScenarios != 0 {
@@ -480,20 +506,7 @@ func (a *Actor) writerLoop(wg *sync.WaitGroup) {
 			if job.files&f == 0 {
 				continue
 			}
-			var data []byte
-			var err error
-			switch f {
-			case fileMain:
-				data, err = encodeState(job.mocks, job.history)
-			case fileScenarios:
-				data, err = encodeScenarios(job.scenarios, job.runs)
-			case fileTargets:
-				data, err = encodeTargets(job.targets)
-			}
-			if err == nil {
-				err = a.writeFile(a.cfg.path(f), data)
-			}
-			if err != nil {
+			if err := a.store.writeStore(f, StoreDir(a.cfg.path(f)), &job, a.writeFile); err != nil {
 				res.failed |= f
 				res.errs[i] = err
 			}
@@ -558,99 +571,6 @@ func callIn[T any](ctx context.Context, a *Actor, file fileSet, fn func(m *Model
 	return v, nil
 }
 
-// CreateMock validates and stores a mock (see Model.CreateMock for errors).
-// With a StateFile it returns only once the mock is on disk; if that write
-// fails the error is KindInternal persist_failed, and the mock stays in
-// memory (and in the Snapshot) and is saved by the next successful write.
-func (a *Actor) CreateMock(ctx context.Context, in MockInput) (Mock, error) {
-	return call(ctx, a, func(m *Model, now time.Time) (Mock, *Error, bool) {
-		x, e := m.CreateMock(in, now)
-		if e != nil {
-			return Mock{}, e, false
-		}
-		return *x, nil, true
-	})
-}
-
-// UpdateMock applies a partial update (see Model.UpdateMock); durability as
-// for CreateMock.
-func (a *Actor) UpdateMock(ctx context.Context, id string, in MockInput) (Mock, error) {
-	return call(ctx, a, func(m *Model, now time.Time) (Mock, *Error, bool) {
-		x, e := m.UpdateMock(id, in, now)
-		if e != nil {
-			return Mock{}, e, false
-		}
-		return *x, nil, true
-	})
-}
-
-// DeleteMock removes a mock (not_found if absent); durability as for
-// CreateMock.
-func (a *Actor) DeleteMock(ctx context.Context, id string) error {
-	_, err := call(ctx, a, func(m *Model, _ time.Time) (struct{}, *Error, bool) {
-		if e := m.DeleteMock(id); e != nil {
-			return struct{}{}, e, false
-		}
-		return struct{}{}, nil, true
-	})
-	return err
-}
-
-// GetMock returns a mock by id (not_found if absent).
-func (a *Actor) GetMock(ctx context.Context, id string) (Mock, error) {
-	return call(ctx, a, func(m *Model, _ time.Time) (Mock, *Error, bool) {
-		x, ok := m.Mock(id)
-		if !ok {
-			return Mock{}, newErr(KindNotFound, CodeNotFound, msgMockNF), false
-		}
-		return *x, nil, false
-	})
-}
-
-// ListMocks returns the mocks in insertion order (never nil).
-func (a *Actor) ListMocks(ctx context.Context) ([]Mock, error) {
-	return call(ctx, a, func(m *Model, _ time.Time) ([]Mock, *Error, bool) {
-		out := make([]Mock, len(m.mocks))
-		for i, x := range m.mocks {
-			out[i] = *x
-		}
-		return out, nil, false
-	})
-}
-
-// History returns the filtered history, oldest first (see Model.History).
-func (a *Actor) History(ctx context.Context, f HistoryFilter) ([]HistoryEntry, error) {
-	return call(ctx, a, func(m *Model, _ time.Time) ([]HistoryEntry, *Error, bool) {
-		h, e := m.History(f)
-		return h, e, false
-	})
-}
-
-// HistoryEntry returns the most recent entry with the given request id, for
-// replay (not_found "request id not found" if absent). An entry whose
-// ReplayInput is nil cannot be replayed.
-func (a *Actor) HistoryEntry(ctx context.Context, requestID string) (HistoryEntry, error) {
-	return call(ctx, a, func(m *Model, _ time.Time) (HistoryEntry, *Error, bool) {
-		e, err := m.HistoryEntry(requestID)
-		return e, err, false
-	})
-}
-
-// Events returns a page of events (see Model.Events and EventPage). The
-// caller may keep the page; it shares nothing mutable with the actor.
-func (a *Actor) Events(ctx context.Context, since uint64, limit int, topics []string) (EventPage, error) {
-	return call(ctx, a, func(m *Model, _ time.Time) (EventPage, *Error, bool) {
-		return m.Events(since, limit, topics), nil, false
-	})
-}
-
-// PlaygroundState returns {"version":1,"mocks":[…],"history":[…]}.
-func (a *Actor) PlaygroundState(ctx context.Context) (PlaygroundState, error) {
-	return call(ctx, a, func(m *Model, _ time.Time) (PlaygroundState, *Error, bool) {
-		return m.PlaygroundState(), nil, false
-	})
-}
-
 // Publish queues an event of type typ (e.g. "scenario.run.started") with
 // payload marshalled to JSON on the caller's goroutine (nil means {}); the
 // actor stamps its id and time. It never blocks: it returns false when the
@@ -699,23 +619,24 @@ func (a *Actor) NewBatch() *Batch {
 	}
 }
 
-// SubmitBatch hands b to the actor, which turns its records into history
-// entries and request.completed events. It never blocks: when the capture
-// queue is full (or the actor has stopped) the batch's records are dropped
-// and counted in HistoryDropped, and it returns false. Either way the batch
-// now belongs to the actor and is recycled: the caller must not touch it
-// again.
-// TrySubmitBatch hands b to the actor when its queue has room and reports whether it did.
-// When it returns false the caller still owns b and may keep adding to it (and try again at
-// its next wakeup), so a busy actor costs latency, not records; records are only dropped when
-// the batch is also full (SubmitBatch).
+// TrySubmitBatch hands b to the actor when it can take it and reports whether b left the
+// caller. true: b now belongs to the actor (queued; or, once the actor has stopped, its
+// records dropped, counted in HistoryDropped and b recycled; or b was nil or empty, which
+// stays the caller's to reuse) and the caller must not touch a non-empty b again. false: the
+// queue is full and the caller still owns b; it may keep adding to it and try again at its
+// next wakeup, so a busy actor costs latency, not records; records are only dropped when the
+// batch is also full (SubmitBatch).
 func (a *Actor) TrySubmitBatch(b *Batch) bool {
 	if b == nil || b.n == 0 {
 		return true
 	}
 	select {
-	case <-a.done:
-		return a.SubmitBatch(b) // stopped: count and recycle
+	case <-a.done: // checked first: a stopped actor's queue may still have room
+		a.SubmitBatch(b) // count and recycle; b is no longer the caller's
+		return true
+	default:
+	}
+	select {
 	case a.batches <- b:
 		return true
 	default:
@@ -723,6 +644,12 @@ func (a *Actor) TrySubmitBatch(b *Batch) bool {
 	}
 }
 
+// SubmitBatch hands b to the actor, which turns its records into history
+// entries and request.completed events. It never blocks: when the capture
+// queue is full (or the actor has stopped) the batch's records are dropped
+// and counted in HistoryDropped, and it returns false. Either way the batch
+// now belongs to the actor and is recycled: the caller must not touch it
+// again.
 func (a *Actor) SubmitBatch(b *Batch) bool {
 	if b == nil {
 		return true

@@ -72,17 +72,12 @@ func decode(t *testing.T, body string) MockInput {
 	return in
 }
 
+// readState reads the main store of state flag path as it is on disk.
 func readState(t *testing.T, path string) PlaygroundState {
 	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ps PlaygroundState
-	if err := json.Unmarshal(data, &ps); err != nil {
-		t.Fatalf("%v: %s", err, data)
-	}
-	return ps
+	dir := StoreDir(path)
+	return PlaygroundState{Version: storeVersion(t, dir),
+		Mocks: readEntryFiles[Mock](t, filepath.Join(dir, "mocks"), "created_at"), History: readHistoryLog(t, dir)}
 }
 
 func submit(t *testing.T, a *Actor, recs ...Record) {
@@ -115,11 +110,14 @@ func TestActorCreateIsDurableAndVisible(t *testing.T) {
 	is.Equal(string(got.BodyBytes), "hi")
 	// And already on disk (no kill -9 window).
 	ps := readState(t, cfg.StateFile)
-	is.Equal(ps.Version, 1)
+	is.Equal(ps.Version, StoreVersion)
 	is.Equal(len(ps.Mocks), 1)
 	is.Equal(ps.Mocks[0].ID, x.ID)
-	_, err = os.Stat(cfg.StateFile + ".tmp")
-	is.True(errors.Is(err, os.ErrNotExist)) // no temporary left behind
+	entries, err := os.ReadDir(filepath.Dir(cfg.StateFile))
+	is.NoErr(err)
+	for _, e := range entries {
+		is.True(!strings.HasSuffix(e.Name(), ".tmp")) // no temporary left behind
+	}
 
 	y, err := a.UpdateMock(ctx, x.ID, decode(t, `{"status":202}`))
 	is.NoErr(err)
@@ -269,18 +267,21 @@ func TestActorCoalescesQueuedWrites(t *testing.T) {
 	entered := make(chan struct{}, 10)
 	release := make(chan struct{})
 	var mu sync.Mutex
-	var writes []int // number of mocks in each write
+	var writes []string // the mock files written, in order
+	var first sync.Once
 	a.writeFile = func(path string, data []byte) error {
-		entered <- struct{}{}
-		<-release
-		var ps PlaygroundState
-		if err := json.Unmarshal(data, &ps); err != nil {
+		first.Do(func() {
+			entered <- struct{}{}
+			<-release
+		})
+		var m Mock
+		if err := json.Unmarshal(data, &m); err != nil {
 			return err
 		}
 		mu.Lock()
-		writes = append(writes, len(ps.Mocks))
+		writes = append(writes, m.PathPattern)
 		mu.Unlock()
-		return writeFileAtomic(path, data)
+		return writeStateFile(path, data)
 	}
 	startActor(t, a)
 	ctx := testCtx(t)
@@ -305,7 +306,9 @@ func TestActorCoalescesQueuedWrites(t *testing.T) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	is.Equal(writes, []int{1, 4}) // three queued changes, one write
+	is.Equal(len(writes), 4)                     // each mock written once: the first is not written again
+	is.Equal(writes[0], "/0")                    //
+	is.Equal(a.Stats().PersistWrites, uint64(2)) // three queued changes, one write
 	is.Equal(len(readState(t, cfg.StateFile).Mocks), 4)
 }
 
@@ -342,7 +345,7 @@ func TestActorFlushesHistoryPeriodically(t *testing.T) {
 	deadline := time.Now().Add(waitLimit)
 	for {
 		// The file is renamed into place before the write is counted: wait for both.
-		data, err := os.ReadFile(cfg.StateFile)
+		data, err := os.ReadFile(filepath.Join(StoreDir(cfg.StateFile), historyLog))
 		if err == nil && strings.Contains(string(data), "0000000000000001") && a.Stats().PersistWrites >= 1 {
 			break
 		}
@@ -527,7 +530,25 @@ func TestActorConcurrentUse(t *testing.T) {
 	is.NoErr(stop())
 	ps := readState(t, cfg.StateFile)
 	is.Equal(len(ps.Mocks), 12)
-	is.Equal(len(ps.History), DefaultHistoryLimit)
+	is.True(len(ps.History) >= DefaultHistoryLimit && len(ps.History) <= 2*DefaultHistoryLimit) // the log is compacted at twice the limit
+	back, err := New(cfg, nil)
+	is.NoErr(err)
+	is.Equal(back.model.history.n, DefaultHistoryLimit) // the newest limit load
 	st := a.Stats()
 	is.Equal(st.RecordsCaptured+st.HistoryDropped, uint64(4*30*20))
+}
+
+// After the actor has stopped, TrySubmitBatch takes the batch (drops and counts its records)
+// and says so: a caller that kept it would later share it with whoever NewBatch hands the
+// recycled batch to.
+func TestTrySubmitBatchAfterStopTakesTheBatch(t *testing.T) {
+	is := is.New(t)
+	a := newActor(t, actorConfig(t))
+	stop := startActor(t, a)
+	is.NoErr(stop())
+	b := a.NewBatch()
+	is.True(b.Add(Record{TraceID: 1}, rawHead("GET /after-stop HTTP/1.1", "Host: h"), nil))
+	is.True(a.TrySubmitBatch(b)) // b left the caller
+	is.Equal(a.HistoryDropped(), uint64(1))
+	is.True(a.NewBatch() == b) // recycled: handed out again, and only once
 }

@@ -32,8 +32,11 @@ const (
 // or TargetFile means "keep that state in memory only" (DefaultConfig sets
 // the spec's default files).
 type Config struct {
-	// StateFile is the JSON file holding mocks and history. Empty disables
-	// persistence entirely (useful for tests and benchmarks of other packages).
+	// StateFile names the store of mocks and history: the directory
+	// StoreDir(StateFile) (mocks/<id>.json, history.jsonl); a file at
+	// StateFile itself is a single-file state of an older build, migrated
+	// once. Empty keeps mocks and history in memory only (useful for tests and
+	// benchmarks of other packages).
 	StateFile string
 	// HistoryLimit is the capacity of the history ring (default 500).
 	HistoryLimit int
@@ -53,12 +56,15 @@ type Config struct {
 	// HistoryFlushInterval is how often changed history is written to disk
 	// (default 1s). Admin changes are written at once, whatever this says.
 	HistoryFlushInterval time.Duration
-	// ScenarioFile is the JSON file holding scenarios and their runs
-	// ({"version":1,"scenarios":[…],"runs":[…]}). Empty keeps them in memory
-	// only.
+	// ScenarioFile names the store of scenarios and their runs, the directory
+	// StoreDir(ScenarioFile) (scenarios/<id>.json, runs/<run_id>.json); a file
+	// at ScenarioFile ({"version":1,"scenarios":[…],"runs":[…]}) is migrated
+	// once. Empty keeps them in memory only.
 	ScenarioFile string
-	// TargetFile is the JSON file holding proxy targets
-	// ({"version":1,"targets":[…]}). Empty keeps them in memory only.
+	// TargetFile names the store of proxy targets, the directory
+	// StoreDir(TargetFile) (targets/<id>.json); a file at TargetFile
+	// ({"version":1,"targets":[…]}) is migrated once. Empty keeps them in
+	// memory only.
 	TargetFile string
 	// MaxScenarios is the maximum number of scenarios (default 100).
 	MaxScenarios int

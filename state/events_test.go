@@ -2,6 +2,7 @@ package state
 
 import (
 	"encoding/json"
+	"ownhttp/internal/testkit"
 	"strings"
 	"testing"
 
@@ -143,7 +144,7 @@ func TestEventEnvelopeJSON(t *testing.T) {
 
 	pd, err := json.Marshal(p)
 	is.NoErr(err)
-	is.Equal(keysOf(t, pd), []string{"events", "has_more", "latest_id", "oldest_id", "overflowed", "refresh_ms"})
+	is.Equal(keysOf(t, pd), []string{"epoch", "events", "has_more", "latest_id", "oldest_id", "overflowed", "refresh_ms", "restarted"})
 	empty, _ := json.Marshal(NewModel(Config{}).Events(0, 1, nil))
 	is.True(strings.Contains(string(empty), `"events":[]`))
 }
@@ -176,4 +177,124 @@ func FuzzAppendJSONString(f *testing.F) {
 			t.Fatalf("%q: got %s want %s", s, got, want)
 		}
 	})
+}
+
+func TestAppendSSEFrame(t *testing.T) {
+	tests := []struct {
+		name, id, typ, data, want string
+	}{
+		{"one line", "7", "request.completed", `{"a":1}`, "id: 7\nevent: request.completed\ndata: {\"a\":1}\n\n"},
+		{"no id", "", "stream.gap", `{}`, "event: stream.gap\ndata: {}\n\n"},
+		{"LF lines", "1", "x", "a\nb\nc", "id: 1\nevent: x\ndata: a\ndata: b\ndata: c\n\n"},
+		{"CRLF lines", "1", "x", "a\r\nb", "id: 1\nevent: x\ndata: a\ndata: b\n\n"},
+		{"CR lines", "1", "x", "a\rb", "id: 1\nevent: x\ndata: a\ndata: b\n\n"},
+		{"CR CR", "1", "x", "a\r\rb", "id: 1\nevent: x\ndata: a\ndata: \ndata: b\n\n"},
+		{"trailing LF", "1", "x", "a\n", "id: 1\nevent: x\ndata: a\ndata: \n\n"},
+		{"empty data", "1", "x", "", "id: 1\nevent: x\ndata: \n\n"},
+		{"leading space kept", "1", "x", " a", "id: 1\nevent: x\ndata:  a\n\n"},
+		{"blank line inside", "1", "x", "a\n\nb", "id: 1\nevent: x\ndata: a\ndata: \ndata: b\n\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			is := is.New(t)
+			got := AppendSSEFrame([]byte("prefix|"), tt.id, tt.typ, []byte(tt.data))
+			is.Equal(string(got), "prefix|"+tt.want)
+			// What a client reads back is the data as sent, with line ends made LF.
+			f := testkit.ParseSSE(t, got[len("prefix|"):])
+			is.Equal(len(f), 1)
+			is.Equal(f[0].Data, strings.NewReplacer("\r\n", "\n", "\r", "\n").Replace(tt.data))
+		})
+	}
+}
+
+// Hostile event types never end the field early or add fields: each byte outside
+// [A-Za-z0-9._-] becomes '_'.
+func TestAppendSSETokenHostile(t *testing.T) {
+	tests := []struct{ typ, want string }{
+		{"", "message"},
+		{"a\nb", "a_b"},
+		{"a\r\ndata: injected", "a__data__injected"},
+		{"x\x00y", "x_y"},
+		{"évènement", "__v__nement"},
+		{"id: 9", "id__9"},
+		{"scenario.run-started_2", "scenario.run-started_2"},
+		{":comment", "_comment"},
+	}
+	for _, tt := range tests {
+		is := is.New(t)
+		got := string(appendSSEToken(nil, tt.typ))
+		is.Equal(got, tt.want)
+		for _, c := range []byte(got) {
+			is.True(c != '\n' && c != '\r' && c != ':' && c != ' ' && c != 0) // safe token byte
+		}
+	}
+}
+
+// An event's frame carries its id, its type and its compact JSON envelope on one data line.
+func TestEventFrame(t *testing.T) {
+	is := is.New(t)
+	e := Event{ID: 42, TS: "2026-01-01T00:00:00Z", Type: "request.completed", Source: "server",
+		TraceID: "00000000000000ab", Payload: json.RawMessage("{\n  \"path\": \"/x\"\n}")}
+	e.render(0)
+	f := testkit.ParseSSE(t, e.Frame())
+	is.Equal(len(f), 1)
+	is.Equal(f[0].ID, "42")
+	is.Equal(f[0].Event, "request.completed")
+	is.True(!strings.Contains(f[0].Data, "\n")) // the envelope is compact JSON: one data line
+	var back Event
+	is.NoErr(json.Unmarshal([]byte(f[0].Data), &back))
+	is.Equal(back.ID, uint64(42))
+	is.Equal(back.TraceID, "00000000000000ab")
+	is.Equal(string(back.Payload), `{"path":"/x"}`)
+
+	// The JSON envelope is the frame's data line, and what encoding the fields gives.
+	env, err := json.Marshal(e)
+	is.NoErr(err)
+	is.Equal(string(env), f[0].Data)
+	plain := e
+	plain.frame, plain.envelope = nil, nil
+	fromFields, err := json.Marshal(plain)
+	is.NoErr(err)
+	is.Equal(string(fromFields), string(env))
+
+	bad := Event{ID: 1, Type: "x", Payload: json.RawMessage("{not json")}
+	bad.render(0)
+	is.True(bad.Frame() == nil)
+	_, err = json.Marshal(bad)
+	is.True(err != nil)
+}
+
+// Every event is rendered once, however many readers page through it: each read shares the
+// same frame bytes, published events are rendered as they enter the ring, and captured
+// request.completed events when first read.
+func TestEventRenderedOnce(t *testing.T) {
+	is := is.New(t)
+	m := newTestModel()
+	m.Publish("scenario.run.started", "", json.RawMessage(`{"seed":5}`), t0)
+	m.Publish("scenario.run.completed", "", nil, t0)
+	is.Equal(m.events.renders, uint64(2)) // at publication
+	applyOne(m, rec(1, 200), rawHead("GET /a HTTP/1.1"), nil)
+	applyOne(m, rec(2, 404), rawHead("GET /b HTTP/1.1"), nil)
+	is.Equal(m.events.renders, uint64(2)) // captured events wait for their first reader
+
+	first := m.Events(0, 10, nil)
+	is.Equal(len(first.Events), 4)
+	is.Equal(m.events.renders, uint64(4))
+	for range 50 { // fifty subscribers read the same page
+		p := m.Events(0, 10, nil)
+		for i := range p.Events {
+			f := p.Events[i].Frame()
+			is.True(len(f) > 0)
+			is.True(&f[0] == &first.Events[i].Frame()[0]) // the same bytes, not a new rendering
+		}
+	}
+	is.Equal(m.events.renders, uint64(4))
+
+	// The snapshot JSON is made of the same envelopes.
+	pd, err := json.Marshal(first)
+	is.NoErr(err)
+	for i := range first.Events {
+		f := testkit.ParseSSE(t, first.Events[i].Frame())
+		is.True(strings.Contains(string(pd), f[0].Data))
+	}
 }

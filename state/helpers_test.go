@@ -1,8 +1,12 @@
 package state
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -85,4 +89,61 @@ func keysOf(t *testing.T, data []byte) []string {
 	}
 	slices.Sort(keys)
 	return keys
+}
+
+// readEntryFiles decodes every <id>.json of dir (the entries of a store),
+// ordered by created_at (or started_at), then by file name.
+func readEntryFiles[T any](t *testing.T, dir, stamp string) []T {
+	t.Helper()
+	list, err := readEntries(filepath.Dir(dir), filepath.Base(dir), stamp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := []T{}
+	for _, e := range list {
+		var x T
+		if err := json.Unmarshal(e.raw, &x); err != nil {
+			t.Fatalf("%s: %v: %s", e.name, err, e.raw)
+		}
+		out = append(out, x)
+	}
+	return out
+}
+
+// readHistoryLog decodes the lines of a store's history log.
+func readHistoryLog(t *testing.T, store string) []HistoryEntry {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(store, historyLog))
+	if errors.Is(err, os.ErrNotExist) {
+		return []HistoryEntry{}
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := []HistoryEntry{}
+	for _, line := range bytes.Split(bytes.TrimSuffix(data, []byte("\n")), []byte("\n")) {
+		if len(line) == 0 {
+			continue
+		}
+		var e HistoryEntry
+		if err := json.Unmarshal(line, &e); err != nil {
+			t.Fatalf("%v: %s", err, line)
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+// storeVersion reads the version of a store's store.json.
+func storeVersion(t *testing.T, store string) int {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(store, "store.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mk storeMarker
+	if err := json.Unmarshal(data, &mk); err != nil {
+		t.Fatal(err)
+	}
+	return mk.Version
 }

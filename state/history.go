@@ -145,9 +145,10 @@ func redactTarget(target string) string {
 // HistoryEntry only when read, so capture costs a copy, not a parse and several allocations:
 // at hundreds of thousands of requests a second almost every entry is overwritten unread.
 type historyRing struct {
-	buf   []historySlot
-	start int // index of the oldest entry
-	n     int
+	buf    []historySlot
+	start  int // index of the oldest entry
+	n      int
+	pushed uint64 // entries ever pushed: the sequence number of the newest
 }
 
 // historySlot holds one entry, built or raw. Owned by the actor goroutine.
@@ -166,6 +167,7 @@ func newHistoryRing(capacity int) historyRing {
 
 // next returns the slot the next entry goes to, making room when the ring is full.
 func (r *historyRing) next() *historySlot {
+	r.pushed++
 	if r.n < len(r.buf) {
 		r.n++
 		return &r.buf[(r.start+r.n-1)%len(r.buf)]
@@ -208,6 +210,17 @@ func (r *historyRing) at(i int) *HistoryEntry {
 		s.built = true
 	}
 	return &s.entry
+}
+
+// since returns copies of the entries pushed after sequence number seq,
+// oldest first (at most the whole ring).
+func (r *historyRing) since(seq uint64) []HistoryEntry {
+	k := min(r.pushed-min(seq, r.pushed), uint64(r.n))
+	out := make([]HistoryEntry, k)
+	for i := range out {
+		out[i] = *r.at(r.n - int(k) + i)
+	}
+	return out
 }
 
 // all returns a copy of every entry, oldest first.
@@ -465,4 +478,103 @@ func cutLine(b []byte) (line, rest []byte) {
 		line = line[:n-1]
 	}
 	return line, rest
+}
+
+// ---- Model ----
+
+// ApplyBatch records every exchange of b: a history entry unless SkipHistory,
+// and a request.completed event unless the path is under /api/events/ (so
+// that polling the event API does not flood the ring it reads). It returns
+// the number of history entries and events added. b is only read.
+func (m *Model) ApplyBatch(b *Batch) (entries, events int) {
+	// Only the last HistoryLimit history entries of a batch can survive.
+	skipBefore := 0
+	if kept := m.countHistory(b); kept > len(m.history.buf) {
+		skipBefore = kept - len(m.history.buf)
+	}
+	seen := 0
+	for i := 0; i < b.n; i++ {
+		s := &b.slots[i]
+		head, body := b.bytes(i)
+		if !s.SkipHistory {
+			seen++
+			if seen > skipBefore {
+				m.history.pushRaw(&s.Record, head, body, s.bodyKept)
+				entries++
+			}
+		}
+		line, _ := cutLine(head)
+		if isEventsRequest(line) {
+			continue // the live-event endpoints never feed themselves
+		}
+		m.events.pushRequest(&s.Record, line)
+		events++
+	}
+	return entries, events
+}
+
+// isEventsRequest reports whether a request line targets /api/events/.
+func isEventsRequest(line []byte) bool {
+	sp := bytes.IndexByte(line, ' ')
+	if sp < 0 {
+		return false
+	}
+	return bytes.HasPrefix(line[sp+1:], []byte("/api/events/"))
+}
+
+func (m *Model) countHistory(b *Batch) int {
+	n := 0
+	for i := 0; i < b.n; i++ {
+		if !b.slots[i].SkipHistory {
+			n++
+		}
+	}
+	return n
+}
+
+// AddHistory appends an entry as it is (used when loading). The oldest
+// entry is dropped when the ring is full.
+func (m *Model) AddHistory(e HistoryEntry) {
+	if e.at.IsZero() {
+		e.at = parseTS(e.TS)
+	}
+	m.history.push(e)
+}
+
+// ClearHistory empties the history and starts a new history epoch (so the
+// store rewrites its history log empty).
+func (m *Model) ClearHistory() {
+	m.history = newHistoryRing(m.cfg.HistoryLimit)
+	m.historyEpoch++
+}
+
+// History returns the entries kept by f, oldest first (with f.Limit, the
+// newest Limit of them, still oldest first). Error: invalid_filter
+// (KindInvalid) for an unparseable status, from_ts, to_ts or limit.
+func (m *Model) History(f HistoryFilter) ([]HistoryEntry, *Error) {
+	p, e := f.parse()
+	if e != nil {
+		return nil, e
+	}
+	out := []HistoryEntry{}
+	for i := 0; i < m.history.n; i++ {
+		if x := m.history.at(i); p.keep(x) {
+			out = append(out, *x)
+		}
+	}
+	if p.limit > 0 && len(out) > p.limit {
+		out = out[len(out)-p.limit:]
+	}
+	return out, nil
+}
+
+// HistoryEntry returns the most recent entry with the given request_id.
+// Error: not_found (KindNotFound) "request id not found".
+func (m *Model) HistoryEntry(requestID string) (HistoryEntry, *Error) {
+	for i := m.history.n - 1; i >= 0; i-- {
+		if x := m.history.at(i); x.RequestID == requestID {
+			return *x, nil
+		}
+	}
+	return HistoryEntry{}, newErr(KindNotFound, CodeNotFound, "request id not found")
 }

@@ -273,3 +273,27 @@ func TestLatencyRounding(t *testing.T) {
 	is.Equal(latencyMS(-time.Second), 0.0)
 	is.Equal(traceHex(0x55789a04738c42ee), "55789a04738c42ee")
 }
+
+// ClearHistory empties the ring and starts a new epoch; since hands over only entries
+// newer than a sequence number, at most the ring.
+func TestClearHistoryAndSince(t *testing.T) {
+	is := is.New(t)
+	cfg := testConfig()
+	cfg.HistoryLimit = 3
+	m := NewModel(cfg)
+	for i := range 5 {
+		applyOne(m, rec(uint64(i+1), 200), rawHead("GET /x HTTP/1.1", "Host: h"), nil)
+	}
+	is.Equal(m.history.pushed, uint64(5))
+	is.Equal(len(m.history.since(0)), 3) // at most the ring
+	got := m.history.since(4)
+	is.Equal(len(got), 1)
+	is.Equal(got[0].TraceID, "0000000000000005")
+	is.Equal(len(m.history.since(5)), 0)
+	m.ClearHistory()
+	is.Equal(m.historyEpoch, uint64(1))
+	h, e := m.History(HistoryFilter{})
+	is.True(e == nil)
+	is.Equal(len(h), 0)
+	is.Equal(len(m.history.since(0)), 0)
+}

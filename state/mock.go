@@ -1,19 +1,17 @@
 package state
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
+	"encoding/hex"
+	"io"
 	"math"
 	"slices"
-	"strconv"
 	"strings"
-	"unicode/utf8"
+	"time"
 )
 
 // Mock is a stored mock route. Its JSON form has exactly the fields id,
 // method, path_pattern, status, headers, body, content_type, created_at and
-// updated_at.
+// updated_at, plus source for a mock loaded from a mock file.
 //
 // Rules (spec §4.1, with our fixes):
 //   - method: GET, POST, PUT, PATCH or DELETE (PATCH is our addition), any
@@ -23,8 +21,10 @@ import (
 //     refused with KindForbidden.
 //   - status: 200..599 (1xx is refused; "status must be between 200 and 599").
 //   - headers: RFC 9110 token names, values without control characters other
-//     than HTAB; Content-Length, Transfer-Encoding and Connection are refused;
-//     names may not repeat case-insensitively. A Content-Type header (any
+//     than HTAB; the fields the server writes on every response are refused
+//     (Content-Length, Transfer-Encoding, Connection, Keep-Alive, Date, Server,
+//     X-Request-ID: "header date is managed by the server"), so that each goes
+//     out exactly once; names may not repeat case-insensitively. A Content-Type header (any
 //     case) wins over content_type and is moved there: the stored headers
 //     never hold a Content-Type, so exactly one is ever sent.
 //   - body: a string kept verbatim, or any other JSON value kept as its
@@ -45,6 +45,10 @@ type Mock struct {
 	ContentType string            `json:"content_type"`
 	CreatedAt   string            `json:"created_at"`
 	UpdatedAt   string            `json:"updated_at"`
+	// Source is "" for a mock created through the API (the store persists those) and
+	// "file:<path relative to its mocks directory>" for one loaded from a mock file (the
+	// files are its source of truth: it is never persisted, and the API cannot change it).
+	Source string `json:"source,omitempty"`
 
 	// HeaderLines are the response header lines this mock contributes, each
 	// ending in CRLF: "Content-Type: …" first (absent when NoBody), then the
@@ -65,26 +69,8 @@ type Mock struct {
 	seq uint64   // creation order, for precedence ties
 }
 
-// MockInput is a decoded, type-checked mock payload whose values are not yet
-// validated. A nil field (or HasHeaders false) means the key was absent or
-// null: on create the default applies, on update the old value is kept. A null
-// "headers" sets HasHeaders with a nil map, meaning "no headers".
-type MockInput struct {
-	ID          *string
-	Method      *string
-	PathPattern *string
-	Status      *int
-	Headers     map[string]string
-	HasHeaders  bool
-	Body        *string
-	ContentType *string
-}
-
-// The messages of invalid_json errors, shared by every JSON endpoint.
+// The messages of invalid_mock errors.
 const (
-	msgNotUTF8    = "body must be utf-8"
-	msgNotJSON    = "body must be valid json"
-	msgNotObject  = "top-level json must be an object"
 	msgMethod     = "method must be one of GET, POST, PUT, PATCH, DELETE"
 	msgPathSlash  = "path_pattern must start with /"
 	msgReserved   = "path_pattern is reserved"
@@ -108,163 +94,6 @@ const (
 	maxHeaderNameLen = 256
 	maxHeaderValLen  = 8192
 )
-
-// DecodeJSONObject decodes a request body the way every JSON endpoint does:
-// an empty (or all-whitespace) body is {}; invalid UTF-8, invalid JSON or a
-// non-object top level is a KindInvalid invalid_json error with the spec's
-// message. The returned values alias nothing in body.
-func DecodeJSONObject(body []byte) (map[string]json.RawMessage, *Error) {
-	if !utf8.Valid(body) {
-		return nil, newErr(KindInvalid, CodeInvalidJSON, msgNotUTF8)
-	}
-	trimmed := bytes.TrimSpace(body)
-	if len(trimmed) == 0 {
-		return map[string]json.RawMessage{}, nil
-	}
-	if !json.Valid(trimmed) {
-		return nil, newErr(KindInvalid, CodeInvalidJSON, msgNotJSON)
-	}
-	if trimmed[0] != '{' {
-		return nil, newErr(KindInvalid, CodeInvalidJSON, msgNotObject)
-	}
-	var obj map[string]json.RawMessage
-	if err := json.Unmarshal(trimmed, &obj); err != nil {
-		return nil, newErr(KindInvalid, CodeInvalidJSON, msgNotJSON)
-	}
-	return obj, nil
-}
-
-// DecodeMockInput decodes a POST or PUT /api/mocks body. Unknown keys are
-// ignored. Every wrong JSON type is a KindInvalid error (invalid_json for
-// the body as a whole, invalid_mock for a field); it never panics.
-//
-// Types accepted: id string; method string; path_pattern string; status an
-// integral number or a string holding a decimal integer (the original used
-// int()); headers an object of strings, or null for none; body any JSON value
-// (a string is kept verbatim, anything else as its compact JSON text);
-// content_type string. null for any other field counts as absent.
-func DecodeMockInput(body []byte) (MockInput, *Error) {
-	obj, err := DecodeJSONObject(body)
-	if err != nil {
-		return MockInput{}, err
-	}
-	return mockInputFromObject(obj)
-}
-
-func isNull(raw json.RawMessage) bool { return string(raw) == "null" }
-
-func mockInputFromObject(obj map[string]json.RawMessage) (MockInput, *Error) {
-	var in MockInput
-	str := func(key, msg string) (*string, *Error) {
-		raw, ok := obj[key]
-		if !ok || isNull(raw) {
-			return nil, nil
-		}
-		var s string
-		if json.Unmarshal(raw, &s) != nil {
-			return nil, invalidMock(msg)
-		}
-		return &s, nil
-	}
-	var e *Error
-	if in.ID, e = str("id", "id must be a string"); e != nil {
-		return in, e
-	}
-	if in.Method, e = str("method", msgMethod); e != nil {
-		return in, e
-	}
-	if in.PathPattern, e = str("path_pattern", msgPathSlash); e != nil {
-		return in, e
-	}
-	if raw, ok := obj["status"]; ok && !isNull(raw) {
-		st, e := decodeStatus(raw)
-		if e != nil {
-			return in, e
-		}
-		in.Status = &st
-	}
-	if raw, ok := obj["headers"]; ok {
-		in.HasHeaders = true
-		if !isNull(raw) {
-			raw = bytes.TrimSpace(raw)
-			if len(raw) == 0 || raw[0] != '{' {
-				return in, invalidMock(msgHeadersObj)
-			}
-			var hm map[string]json.RawMessage
-			if json.Unmarshal(raw, &hm) != nil {
-				return in, invalidMock(msgHeadersObj)
-			}
-			in.Headers = make(map[string]string, len(hm))
-			for k, v := range hm {
-				var s string
-				if isNull(v) || json.Unmarshal(v, &s) != nil {
-					return in, invalidMock(msgHeaderStr)
-				}
-				in.Headers[k] = s
-			}
-		}
-	}
-	if raw, ok := obj["body"]; ok && !isNull(raw) {
-		raw = bytes.TrimSpace(raw)
-		var s string
-		if len(raw) > 0 && raw[0] == '"' {
-			if json.Unmarshal(raw, &s) != nil {
-				return in, invalidMock("body must be valid json")
-			}
-		} else {
-			var buf bytes.Buffer
-			if json.Compact(&buf, raw) != nil {
-				return in, invalidMock("body must be valid json")
-			}
-			s = buf.String()
-		}
-		in.Body = &s
-	}
-	if in.ContentType, e = str("content_type", msgCT); e != nil {
-		return in, e
-	}
-	return in, nil
-}
-
-// decodeStatus accepts an integral JSON number (201, 201.0, 2.01e2) or a
-// string holding a decimal integer ("201"). Values far out of range come back
-// as -1 (reported as out of range, not as "not an integer"), so that an int
-// conversion can never wrap into the valid range.
-func decodeStatus(raw json.RawMessage) (int, *Error) {
-	if len(raw) > 0 && raw[0] == '"' {
-		var s string
-		if json.Unmarshal(raw, &s) != nil {
-			return 0, invalidMock(msgStatusInt)
-		}
-		n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
-		if errors.Is(err, strconv.ErrRange) {
-			return -1, nil
-		}
-		if err != nil {
-			return 0, invalidMock(msgStatusInt)
-		}
-		return clampStatus(float64(n)), nil
-	}
-	var num json.Number
-	if json.Unmarshal(raw, &num) != nil {
-		return 0, invalidMock(msgStatusInt) // true, [1], {…}
-	}
-	f, err := strconv.ParseFloat(num.String(), 64)
-	if err != nil { // a valid JSON number fails only with ErrRange
-		return -1, nil
-	}
-	if f != math.Trunc(f) {
-		return 0, invalidMock(msgStatusInt)
-	}
-	return clampStatus(f), nil
-}
-
-func clampStatus(f float64) int {
-	if f < -1e9 || f > 1e9 {
-		return -1
-	}
-	return int(f)
-}
 
 // mockFields is a complete mock before validation.
 type mockFields struct {
@@ -321,7 +150,7 @@ func validateFields(f mockFields, maxBody int) (validatedMock, *Error) {
 		}
 		seen[lower] = true
 		switch lower {
-		case "content-length", "transfer-encoding", "connection":
+		case "content-length", "transfer-encoding", "connection", "keep-alive", "date", "server", "x-request-id":
 			return v, invalidMock("header " + lower + " is managed by the server")
 		case "content-type":
 			// Rule: a Content-Type header overrides content_type, and is
@@ -342,53 +171,6 @@ func validateFields(f mockFields, maxBody int) (validatedMock, *Error) {
 	}
 	v.contentType = ct
 	return v, nil
-}
-
-// validID reports whether a client-chosen id can be used in /api/mocks/{id}.
-func validID(id string) bool {
-	if id == "" || len(id) > maxIDLen {
-		return false
-	}
-	for i := 0; i < len(id); i++ {
-		c := id[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
-			return false
-		}
-	}
-	return true
-}
-
-// isToken reports whether s is an RFC 9110 token.
-func isToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if !isTchar(s[i]) {
-			return false
-		}
-	}
-	return true
-}
-
-func isTchar(c byte) bool {
-	switch {
-	case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
-		return true
-	}
-	return strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
-}
-
-// validFieldValue refuses CR, LF, NUL and every other control character
-// except HTAB (RFC 9110 field-value); it is stricter than "no CR, LF, NUL".
-func validFieldValue(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < 0x20 && c != '\t' || c == 0x7f {
-			return false
-		}
-	}
-	return true
 }
 
 // buildResponse fills the precomputed response pieces of m.
@@ -418,4 +200,214 @@ func (m *Mock) buildResponse() {
 	} else {
 		m.BodyBytes = nil
 	}
+}
+
+// ---- Model ----
+
+// Mocks returns the mocks in insertion order. The slice is never modified
+// after it is returned (changes replace it), so it may be shared.
+func (m *Model) Mocks() []*Mock { return m.mocks }
+
+// Mock returns the mock with the given id.
+func (m *Model) Mock(id string) (*Mock, bool) {
+	x, ok := m.byID[id]
+	return x, ok
+}
+
+// Snapshot builds an immutable Snapshot of the current mocks.
+func (m *Model) Snapshot() *Snapshot { return newSnapshot(m.mocks) }
+
+// overlay sets the fields the input gives on f (create starts from the defaults, update from
+// the stored mock).
+func (in *MockInput) overlay(f *mockFields) {
+	if in.Method != nil {
+		f.method = *in.Method
+	}
+	if in.PathPattern != nil {
+		f.path = *in.PathPattern
+	}
+	if in.Status != nil {
+		f.status = *in.Status
+	}
+	if in.HasHeaders {
+		f.headers = in.Headers
+	}
+	if in.Body != nil {
+		f.body = *in.Body
+	}
+	if in.ContentType != nil {
+		f.contentType = *in.ContentType
+	}
+}
+
+// CreateMock validates in and adds the mock. Errors: invalid_mock
+// (KindInvalid, or KindForbidden for a reserved path), duplicate_mock
+// (KindConflict), mock_limit (KindTooLarge), and KindInternal if the random
+// source fails.
+func (m *Model) CreateMock(in MockInput, now time.Time) (*Mock, *Error) {
+	f := mockFields{status: 200, contentType: "application/json"}
+	in.overlay(&f)
+	if in.ID != nil && *in.ID != "" {
+		if !validID(*in.ID) {
+			return nil, invalidMock("id must be " + idRule)
+		}
+		f.id = *in.ID
+	}
+	ts := FormatTime(now)
+	return m.insert(f, ts, ts, true)
+}
+
+// insert validates f against the fields rules and the other mocks, then
+// appends it. An empty f.id gets a random one. create applies the configured
+// limits, MaxMockBodyBytes and MaxMocks: they bound what the API creates, and
+// the loader inserts stored mocks without them.
+func (m *Model) insert(f mockFields, createdAt, updatedAt string, create bool) (*Mock, *Error) {
+	maxBody := math.MaxInt
+	if create {
+		maxBody = m.cfg.MaxMockBodyBytes
+	}
+	v, e := validateFields(f, maxBody)
+	if e != nil {
+		return nil, e
+	}
+	if e := m.checkConflicts(v, f.id, ""); e != nil {
+		return nil, e
+	}
+	if create && m.apiMockCount() >= m.cfg.MaxMocks {
+		return nil, newErr(KindTooLarge, CodeMockLimit, msgLimit)
+	}
+	if f.id == "" {
+		id, e := m.newID()
+		if e != nil {
+			return nil, e
+		}
+		f.id = id
+	}
+	m.seq++
+	x := newMock(f, v, createdAt, updatedAt, m.seq)
+	mocks := make([]*Mock, len(m.mocks), len(m.mocks)+1)
+	copy(mocks, m.mocks)
+	m.mocks = append(mocks, x)
+	m.byID[x.ID] = x
+	return x, nil
+}
+
+// FromFile reports whether the mock was loaded from a mock file.
+func (x *Mock) FromFile() bool { return strings.HasPrefix(x.Source, SourceFilePrefix) }
+
+// SourceFilePrefix starts the Source of a mock loaded from a mock file.
+const SourceFilePrefix = "file:"
+
+func newMock(f mockFields, v validatedMock, createdAt, updatedAt string, seq uint64) *Mock {
+	x := &Mock{
+		ID:          f.id,
+		Method:      v.method,
+		PathPattern: f.path,
+		Status:      f.status,
+		Headers:     v.headers,
+		Body:        f.body,
+		ContentType: v.contentType,
+		CreatedAt:   createdAt,
+		UpdatedAt:   updatedAt,
+		pat:         v.pat,
+		seq:         seq,
+	}
+	x.buildResponse()
+	return x
+}
+
+// checkConflicts reports a duplicate id, or a mock (other than self) with the
+// same method and an equivalent pattern (equal once parameter names are
+// ignored).
+func (m *Model) checkConflicts(v validatedMock, id, self string) *Error {
+	if id != "" && id != self {
+		if _, dup := m.byID[id]; dup {
+			return newErr(KindConflict, CodeDuplicateMock, msgDupID)
+		}
+	}
+	for _, x := range m.mocks {
+		if x.ID != self && x.Method == v.method && x.pat.canonical == v.pat.canonical {
+			return newErr(KindConflict, CodeDuplicateMock, msgDupPath)
+		}
+	}
+	return nil
+}
+
+// newID returns 10 random lower-case hex characters not used by any mock.
+func (m *Model) newID() (string, *Error) {
+	var b [5]byte
+	for range 8 {
+		if _, err := io.ReadFull(m.cfg.Rand, b[:]); err != nil {
+			return "", &Error{Kind: KindInternal, Code: CodeInternal, Message: "cannot generate a mock id", cause: err}
+		}
+		id := hex.EncodeToString(b[:])
+		if _, used := m.byID[id]; !used {
+			return id, nil
+		}
+	}
+	return "", newErr(KindInternal, CodeInternal, "cannot generate a unique mock id")
+}
+
+// UpdateMock applies a partial update: every field present in in replaces
+// the old value (headers as a whole), the id in the payload is ignored, and
+// the merged mock is validated in full, exactly as on create, except that
+// MaxMockBodyBytes bounds only a body the update gives (a stored mock loaded
+// over the limit can still be changed otherwise). updated_at
+// becomes now; created_at and the mock's position are kept. Errors: not_found
+// (KindNotFound) and those of CreateMock.
+func (m *Model) UpdateMock(id string, in MockInput, now time.Time) (*Mock, *Error) {
+	old, ok := m.byID[id]
+	if !ok {
+		return nil, newErr(KindNotFound, CodeNotFound, msgMockNF)
+	}
+	if e := ReadOnlyError(old); e != nil {
+		return nil, e
+	}
+	f := mockFields{
+		id: old.ID, method: old.Method, path: old.PathPattern, status: old.Status,
+		headers: old.Headers, body: old.Body, contentType: old.ContentType,
+	}
+	in.overlay(&f)
+	maxBody := m.cfg.MaxMockBodyBytes
+	if in.Body == nil {
+		maxBody = math.MaxInt
+	}
+	v, e := validateFields(f, maxBody)
+	if e != nil {
+		return nil, e
+	}
+	if e := m.checkConflicts(v, "", id); e != nil {
+		return nil, e
+	}
+	x := newMock(f, v, old.CreatedAt, FormatTime(now), old.seq)
+	mocks := make([]*Mock, len(m.mocks))
+	for i, y := range m.mocks {
+		if y == old {
+			y = x
+		}
+		mocks[i] = y
+	}
+	m.mocks = mocks
+	m.byID[id] = x
+	return x, nil
+}
+
+// DeleteMock removes a mock. Error: not_found (KindNotFound).
+func (m *Model) DeleteMock(id string) *Error {
+	old, ok := m.byID[id]
+	if !ok {
+		return newErr(KindNotFound, CodeNotFound, msgMockNF)
+	}
+	if e := ReadOnlyError(old); e != nil {
+		return e
+	}
+	mocks := make([]*Mock, 0, len(m.mocks))
+	for _, y := range m.mocks {
+		if y != old {
+			mocks = append(mocks, y)
+		}
+	}
+	m.mocks = mocks
+	delete(m.byID, id)
+	return nil
 }

@@ -9,40 +9,6 @@ import (
 	"github.com/matryer/is"
 )
 
-func TestDecodeJSONObject(t *testing.T) {
-	tests := []struct {
-		name, body string
-		wantMsg    string // "" means success
-		wantKeys   int
-	}{
-		{"empty body is {}", "", "", 0},
-		{"whitespace is {}", " \r\n\t", "", 0},
-		{"object", `{"a":1,"b":2}`, "", 2},
-		{"invalid utf-8", "{\"a\":\"\xff\"}", msgNotUTF8, 0},
-		{"not json", `{"a":`, msgNotJSON, 0},
-		{"trailing garbage", `{} x`, msgNotJSON, 0},
-		{"array", `[1,2]`, msgNotObject, 0},
-		{"string", `"x"`, msgNotObject, 0},
-		{"number", `5`, msgNotObject, 0},
-		{"null", `null`, msgNotObject, 0},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			is := is.New(t)
-			obj, e := DecodeJSONObject([]byte(tt.body))
-			if tt.wantMsg == "" {
-				is.True(e == nil)
-				is.Equal(len(obj), tt.wantKeys)
-				return
-			}
-			is.True(e != nil)
-			is.Equal(e.Kind, KindInvalid)
-			is.Equal(e.Code, CodeInvalidJSON)
-			is.Equal(e.Message, tt.wantMsg)
-		})
-	}
-}
-
 // TestCreateMockValidation covers every validation error code and message,
 // and every wrong JSON type (the hostile table).
 func TestCreateMockValidation(t *testing.T) {
@@ -101,6 +67,10 @@ func TestCreateMockValidation(t *testing.T) {
 		{"header content-length", `{"method":"GET","path_pattern":"/x","headers":{"Content-Length":"5"}}`, KindInvalid, CodeInvalidMock, "header content-length is managed by the server"},
 		{"header transfer-encoding", `{"method":"GET","path_pattern":"/x","headers":{"transfer-ENCODING":"chunked"}}`, KindInvalid, CodeInvalidMock, "header transfer-encoding is managed by the server"},
 		{"header connection", `{"method":"GET","path_pattern":"/x","headers":{"Connection":"close"}}`, KindInvalid, CodeInvalidMock, "header connection is managed by the server"},
+		{"header keep-alive", `{"method":"GET","path_pattern":"/x","headers":{"Keep-Alive":"timeout=5"}}`, KindInvalid, CodeInvalidMock, "header keep-alive is managed by the server"},
+		{"header date", `{"method":"GET","path_pattern":"/x","headers":{"DATE":"Thu, 01 Jan 1970 00:00:00 GMT"}}`, KindInvalid, CodeInvalidMock, "header date is managed by the server"},
+		{"header server", `{"method":"GET","path_pattern":"/x","headers":{"Server":"nginx"}}`, KindInvalid, CodeInvalidMock, "header server is managed by the server"},
+		{"header x-request-id", `{"method":"GET","path_pattern":"/x","headers":{"x-request-id":"1"}}`, KindInvalid, CodeInvalidMock, "header x-request-id is managed by the server"},
 		{"header repeated by case", `{"method":"GET","path_pattern":"/x","headers":{"X-A":"1","x-a":"2"}}`, KindInvalid, CodeInvalidMock, "headers must not repeat a name (names are case-insensitive)"},
 		{"content-type twice by case", `{"method":"GET","path_pattern":"/x","headers":{"Content-Type":"a/b","content-type":"c/d"}}`, KindInvalid, CodeInvalidMock, "headers must not repeat a name (names are case-insensitive)"},
 		// body
@@ -113,8 +83,14 @@ func TestCreateMockValidation(t *testing.T) {
 		{"content-type header empty", `{"method":"GET","path_pattern":"/x","headers":{"Content-Type":""}}`, KindInvalid, CodeInvalidMock, msgCT},
 		// id
 		{"id number", `{"id":5,"method":"GET","path_pattern":"/x"}`, KindInvalid, CodeInvalidMock, "id must be a string"},
-		{"id with slash", `{"id":"a/b","method":"GET","path_pattern":"/x"}`, KindInvalid, CodeInvalidMock, "id must be 1 to 64 letters, digits, '.', '_' or '-'"},
-		{"id too long", `{"id":"` + strings.Repeat("a", 65) + `","method":"GET","path_pattern":"/x"}`, KindInvalid, CodeInvalidMock, "id must be 1 to 64 letters, digits, '.', '_' or '-'"},
+		{"id with slash", `{"id":"a/b","method":"GET","path_pattern":"/x"}`, KindInvalid, CodeInvalidMock, "id must be 1 to 64 letters, digits, '.', '_' or '-', and not . or .."},
+		{"id .", `{"id":".","method":"GET","path_pattern":"/x"}`, KindInvalid, CodeInvalidMock, "id must be 1 to 64 letters, digits, '.', '_' or '-', and not . or .."},
+		{"id ..", `{"id":"..","method":"GET","path_pattern":"/x"}`, KindInvalid, CodeInvalidMock, "id must be 1 to 64 letters, digits, '.', '_' or '-', and not . or .."},
+		{"id too long", `{"id":"` + strings.Repeat("a", 65) + `","method":"GET","path_pattern":"/x"}`, KindInvalid, CodeInvalidMock, "id must be 1 to 64 letters, digits, '.', '_' or '-', and not . or .."},
+		// unknown keys, reported in byte order
+		{"unknown key", `{"method":"GET","path_pattern":"/x","staus":201}`, KindInvalid, CodeInvalidMock, `unknown field "staus"`},
+		{"unknown keys", `{"zz":1,"method":"GET","path_pattern":"/x","b":[1],"a":null}`, KindInvalid, CodeInvalidMock, `unknown field "a"`},
+		{"unknown long key", `{"` + strings.Repeat("k", 100) + `":1}`, KindInvalid, CodeInvalidMock, `unknown field "` + strings.Repeat("k", 64) + `…"`},
 		// whole body
 		{"not json", `{`, KindInvalid, CodeInvalidJSON, msgNotJSON},
 		{"not object", `[]`, KindInvalid, CodeInvalidJSON, msgNotObject},
@@ -170,7 +146,7 @@ func TestCreateMockAccepts(t *testing.T) {
 		{name: "tab in header value", body: `{"method":"GET","path_pattern":"/t","headers":{"X-T":"a\tb"}}`,
 			method: "GET", path: "/t", status: 200, contentType: "application/json", headers: map[string]string{"X-T": "a\tb"},
 			headerLines: "Content-Type: application/json\r\nX-T: a\tb\r\n"},
-		{name: "unknown keys ignored", body: `{"method":"GET","path_pattern":"/k","zzz":[1]}`,
+		{name: "the timestamps the API returns are ignored", body: `{"method":"GET","path_pattern":"/k","created_at":"x","updated_at":5}`,
 			method: "GET", path: "/k", status: 200, contentType: "application/json", headers: map[string]string{},
 			headerLines: "Content-Type: application/json\r\n"},
 		{name: "api without slash is not reserved", body: `{"method":"GET","path_pattern":"/api"}`,

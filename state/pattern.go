@@ -132,7 +132,7 @@ var (
 		"/", "/submit", "/stream", "/_metrics", "/metrics", "/healthz", "/playground",
 		"/playground-minimal", "/dashboard", "/openapi.json", "/user-agent",
 		"/api/mocks", "/api/history", "/api/playground", "/api/scenarios", "/api/targets",
-		"/api/events", "/api/incidents", "/api/auth", "/api/metrics",
+		"/api/events", "/api/incidents", "/api/auth", "/api/metrics", "/api/reset",
 	}
 	// Each prefix ends in "/": a path is reserved when its first segments are the prefix's
 	// (so "/api/mocks" and everything below it, but not "/api/users": the original project's

@@ -1,13 +1,14 @@
 package state
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
+	"strconv"
 	"time"
+
+	"ownhttp/internal/atomicfile"
 )
 
 // FileVersion is the state file format version this build reads and writes.
@@ -22,6 +23,7 @@ func (e errCorrupt) Error() string { return "state file is corrupt: " + e.reason
 // errTooNew marks a state file written by a newer build.
 type errTooNew struct {
 	version int64
+	max     int    // the newest version this build reads; 0 means FileVersion
 	flag    string // the flag naming the file; "" means --state-file
 }
 
@@ -30,9 +32,13 @@ func (e errTooNew) Error() string {
 	if flag == "" {
 		flag = "--state-file"
 	}
-	return fmt.Sprintf("state file has format version %d, but this build reads version %d only; "+
-		"refusing to start so the file is not overwritten (upgrade ownhttp or point %s elsewhere)",
-		e.version, FileVersion, flag)
+	most := e.max
+	if most == 0 {
+		most = FileVersion
+	}
+	return fmt.Sprintf("state has format version %d, but this build reads up to version %d only; "+
+		"refusing to start so the state is not overwritten (upgrade ownhttp or point %s elsewhere)",
+		e.version, most, flag)
 }
 
 // fileFlag returns the command-line flag that names file f.
@@ -46,21 +52,30 @@ func fileFlag(f fileSet) string {
 	return "--state-file"
 }
 
-// LoadNote is something the loader skipped or fixed, for the log.
+// LoadNote is an entry of a state file that the loader did not keep: it cannot
+// be loaded (not an object, a wrong type, an invalid value, a clash with an
+// earlier entry) or a ring dropped it (history beyond HistoryLimit, runs beyond
+// MaxRunsPerScenario). The actor copies every note, Raw verbatim, to a side
+// file before the state file can be written again (see loadFile).
 type LoadNote struct {
-	What   string // "mock", "history", "scenario", "run" or "target"
-	Index  int    // position in the file's array
-	Reason string
+	What   string          // "mock", "history", "scenario", "run" or "target"
+	Index  int             // position in the file's array
+	Reason string          // why it was not kept
+	Raw    json.RawMessage // the entry, exactly as it was in the file
 }
 
 // Load fills an empty model from the bytes of a state file
 // {"version":1,"mocks":[…],"history":[…]}. A missing version counts as 1; a
-// missing or null mocks or history as empty. Mocks that fail validation (or
-// clash with an earlier one, or exceed MaxMocks) and history entries that are
-// not objects are skipped and reported in notes; timestamps that do not parse
-// are set to now; history is trimmed to its newest HistoryLimit entries and
-// credentials in it are redacted. The error is non-nil when the file is
-// unusable: errTooNew for a version above FileVersion, errCorrupt otherwise.
+// missing or null mocks or history as empty. Every stored mock that passes
+// validation and does not clash with an earlier one is loaded, however many
+// MaxMocks allows and however large MaxMockBodyBytes allows its body (limits
+// apply to creating: past MaxMocks, CreateMock is refused until mocks are
+// deleted). History keeps its newest HistoryLimit entries, as the ring does at
+// run time; credentials in it are redacted. Mocks that cannot be loaded, history
+// entries that are not objects and history entries beyond the ring are
+// returned in notes. Timestamps that do not parse are set to now. The error is
+// non-nil when the file is unusable: errTooNew for a version above
+// FileVersion, errCorrupt otherwise.
 func (m *Model) Load(data []byte, now time.Time) (notes []LoadNote, err error) {
 	lists, err := readStateFile(data, "mocks", "history")
 	if err != nil {
@@ -70,28 +85,31 @@ func (m *Model) Load(data []byte, now time.Time) (notes []LoadNote, err error) {
 	nowTS := FormatTime(now)
 	for i, raw := range mocks {
 		if reason := m.loadMock(raw, nowTS); reason != "" {
-			notes = append(notes, LoadNote{What: "mock", Index: i, Reason: reason})
+			notes = append(notes, LoadNote{What: "mock", Index: i, Reason: reason, Raw: raw})
 		}
 	}
-	if extra := len(history) - m.cfg.HistoryLimit; extra > 0 {
-		history = history[extra:]
-	}
+	extra := max(len(history)-m.cfg.HistoryLimit, 0)
 	for i, raw := range history {
 		var e HistoryEntry
-		if !isJSONObject(raw) || json.Unmarshal(raw, &e) != nil {
-			notes = append(notes, LoadNote{What: "history", Index: i, Reason: "not a history object"})
-			continue
+		switch {
+		case i < extra:
+			notes = append(notes, LoadNote{What: "history", Index: i, Raw: raw,
+				Reason: "older than the newest " + strconv.Itoa(m.cfg.HistoryLimit) + " entries the history keeps"})
+		case firstByte(raw) != '{' || json.Unmarshal(raw, &e) != nil:
+			notes = append(notes, LoadNote{What: "history", Index: i, Reason: "not a history object", Raw: raw})
+		default:
+			m.AddHistory(e)
 		}
-		m.AddHistory(e)
 	}
 	return notes, nil
 }
 
 // loadMock validates and inserts one stored mock, keeping its id and
-// timestamps. It returns why it was skipped, or "".
+// timestamps, without the limits on creating. It returns why it was not
+// loaded, or "".
 func (m *Model) loadMock(raw json.RawMessage, nowTS string) string {
-	var obj map[string]json.RawMessage
-	if json.Unmarshal(raw, &obj) != nil || obj == nil {
+	obj, ok := decodeObject(raw)
+	if !ok {
 		return "not an object"
 	}
 	in, e := mockInputFromObject(obj)
@@ -104,29 +122,9 @@ func (m *Model) loadMock(raw json.RawMessage, nowTS string) string {
 	if in.Method == nil || in.PathPattern == nil {
 		return "missing method or path_pattern"
 	}
-	f := mockFields{id: *in.ID, method: *in.Method, path: *in.PathPattern, status: 200, contentType: "application/json"}
-	if in.Status != nil {
-		f.status = *in.Status
-	}
-	if in.HasHeaders {
-		f.headers = in.Headers
-	}
-	if in.Body != nil {
-		f.body = *in.Body
-	}
-	if in.ContentType != nil {
-		f.contentType = *in.ContentType
-	}
-	stamp := func(key string) string {
-		var s string
-		if raw, ok := obj[key]; ok && json.Unmarshal(raw, &s) == nil {
-			if t, err := time.Parse(time.RFC3339, s); err == nil {
-				return FormatTime(t)
-			}
-		}
-		return nowTS
-	}
-	if _, e := m.insert(f, stamp("created_at"), stamp("updated_at")); e != nil {
+	f := mockFields{id: *in.ID, status: 200, contentType: "application/json"}
+	in.overlay(&f)
+	if _, e := m.insert(f, decodeStamp(obj, "created_at", nowTS), decodeStamp(obj, "updated_at", nowTS), false); e != nil {
 		return e.Code + ": " + e.Message
 	}
 	return ""
@@ -137,16 +135,16 @@ func (m *Model) loadMock(raw json.RawMessage, nowTS string) string {
 // as 1; a missing or null list as empty. The error is errTooNew for a version
 // above FileVersion, errCorrupt for anything else unusable.
 func readStateFile(data []byte, keys ...string) ([][]json.RawMessage, error) {
-	var top map[string]json.RawMessage
-	if err := json.Unmarshal(data, &top); err != nil || top == nil {
+	top, ok := decodeObject(data)
+	if !ok {
 		return nil, errCorrupt{"not a JSON object"}
 	}
-	if raw, ok := top["version"]; ok && !isNull(raw) {
-		var v json.Number
-		if raw[0] == '"' || json.Unmarshal(raw, &v) != nil {
+	if raw, ok := present(top, "version"); ok {
+		lit, ok := decodeNumber(raw)
+		if !ok {
 			return nil, errCorrupt{"version is not a number"}
 		}
-		n, err := v.Int64()
+		n, err := strconv.ParseInt(lit, 10, 64)
 		if err != nil {
 			return nil, errCorrupt{"version is not an integer"}
 		}
@@ -156,8 +154,8 @@ func readStateFile(data []byte, keys ...string) ([][]json.RawMessage, error) {
 	}
 	lists := make([][]json.RawMessage, len(keys))
 	for i, key := range keys {
-		if raw, ok := top[key]; ok && !isNull(raw) {
-			if firstByte(raw) != '[' || json.Unmarshal(raw, &lists[i]) != nil {
+		if raw, ok := present(top, key); ok {
+			if lists[i], ok = decodeArray(raw); !ok {
 				return nil, errCorrupt{key + " is not a list"}
 			}
 		}
@@ -165,71 +163,49 @@ func readStateFile(data []byte, keys ...string) ([][]json.RawMessage, error) {
 	return lists, nil
 }
 
-// loadStamp returns obj[key] as a timestamp in our form, or nowTS when it is
-// absent or does not parse as RFC 3339.
-func loadStamp(obj map[string]json.RawMessage, key, nowTS string) string {
-	var s string
-	if raw, ok := obj[key]; ok && json.Unmarshal(raw, &s) == nil {
-		if t, err := time.Parse(time.RFC3339, s); err == nil {
-			return FormatTime(t)
-		}
-	}
-	return nowTS
-}
-
 // LoadScenarios fills a model without scenarios from the bytes of a scenario
 // file {"version":1,"scenarios":[…],"runs":[…]}. Scenarios are validated as
-// on create, with the configured limits, and keep their id and timestamps
-// (timestamps that do not parse become now); a scenario without an id, or one
-// that fails validation, clashes with an earlier one or exceeds MaxScenarios
-// is skipped. Runs of unknown scenarios, runs without a usable run_id and
-// entries that are not run objects are skipped; each scenario keeps its
-// newest MaxRunsPerScenario runs (the file lists runs oldest first). Skips
-// are reported in notes. Errors as for Load.
+// on create but without the limits on creating (MaxScenarios, MaxSteps,
+// MaxAssertions, MaxStepDelay), and keep their id and timestamps (timestamps
+// that do not parse become now). Each scenario keeps its newest
+// MaxRunsPerScenario runs (the file lists runs oldest first), as it does at run
+// time. Returned in notes: scenarios without an id, failing validation or
+// clashing with an earlier one; runs of unknown scenarios, runs without a usable
+// run_id, entries that are not run objects, and runs beyond MaxRunsPerScenario.
+// Errors as for Load.
 func (m *Model) LoadScenarios(data []byte, now time.Time) (notes []LoadNote, err error) {
 	lists, err := readStateFile(data, "scenarios", "runs")
 	if err != nil {
 		return nil, err
 	}
 	nowTS := FormatTime(now)
-	lim := m.cfg.ScenarioLimits()
 	for i, raw := range lists[0] {
-		reason := ""
-		if obj, ok := decodeObject(raw); !ok {
-			reason = "not an object"
-		} else if sc, e := scenarioFromObject(obj, lim); e != nil {
-			reason = e.Message
-		} else if sc.ID == "" {
-			reason = "missing id"
-		} else if _, e := m.insertScenario(sc, loadStamp(obj, "created_at", nowTS), loadStamp(obj, "updated_at", nowTS)); e != nil {
-			reason = e.Code + ": " + e.Message
-		}
-		if reason != "" {
-			notes = append(notes, LoadNote{What: "scenario", Index: i, Reason: reason})
+		if reason := m.loadScenario(raw, nowTS); reason != "" {
+			notes = append(notes, LoadNote{What: "scenario", Index: i, Reason: reason, Raw: raw})
 		}
 	}
-	for i, raw := range lists[1] {
-		var r RunReport
-		reason := ""
-		if !isJSONObject(raw) || json.Unmarshal(raw, &r) != nil {
-			reason = "not a run object"
-		} else if r.RunID == "" {
-			reason = "missing run_id"
-		} else if _, e := m.AddRun(r.ScenarioID, r); e != nil {
-			reason = e.Code + ": " + e.Message
+	runs := lists[1]
+	reasons := make([]string, len(runs))
+	added := make([]*RunReport, len(runs))
+	for i, raw := range runs {
+		added[i], reasons[i] = m.loadRun1(raw)
+	}
+	for i, raw := range runs {
+		if x := added[i]; x != nil && m.runByID[x.RunID] != x { // a newer run pushed it out
+			reasons[i] = "older than the newest " + strconv.Itoa(m.cfg.MaxRunsPerScenario) + " runs its scenario keeps"
 		}
-		if reason != "" {
-			notes = append(notes, LoadNote{What: "run", Index: i, Reason: reason})
+		if reasons[i] != "" {
+			notes = append(notes, LoadNote{What: "run", Index: i, Reason: reasons[i], Raw: raw})
 		}
 	}
 	return notes, nil
 }
 
 // LoadTargets fills a model without targets from the bytes of a target file
-// {"version":1,"targets":[…]}. Targets are validated as on create and keep
-// their id and timestamps; a target without an id, or one that fails
-// validation, clashes with an earlier one or exceeds MaxTargets, is skipped
-// and reported in notes; extra keys are dropped. Errors as for Load.
+// {"version":1,"targets":[…]}. Targets are validated as on create, but
+// without MaxTargets, and keep their id and timestamps; extra keys are
+// dropped. A target without an id, or one that fails validation or clashes
+// with an earlier one, is returned in notes. Errors as for Load.
 func (m *Model) LoadTargets(data []byte, now time.Time) (notes []LoadNote, err error) {
 	lists, err := readStateFile(data, "targets")
 	if err != nil {
@@ -237,25 +213,76 @@ func (m *Model) LoadTargets(data []byte, now time.Time) (notes []LoadNote, err e
 	}
 	nowTS := FormatTime(now)
 	for i, raw := range lists[0] {
-		reason := ""
-		if obj, ok := decodeObject(raw); !ok {
-			reason = "not an object"
-		} else if in, e := targetFromObject(obj, false); e != nil {
-			reason = e.Message
-		} else if in.ID == nil {
-			reason = "missing id"
-		} else {
-			f := targetFields{id: *in.ID, enabled: true, timeoutMS: DefaultTargetTimeoutMS}
-			f.apply(in)
-			if _, e := m.insertTarget(f, loadStamp(obj, "created_at", nowTS), loadStamp(obj, "updated_at", nowTS)); e != nil {
-				reason = e.Code + ": " + e.Message
-			}
-		}
-		if reason != "" {
-			notes = append(notes, LoadNote{What: "target", Index: i, Reason: reason})
+		if reason := m.loadTarget(raw, nowTS); reason != "" {
+			notes = append(notes, LoadNote{What: "target", Index: i, Reason: reason, Raw: raw})
 		}
 	}
 	return notes, nil
+}
+
+// loadScenario validates and inserts one stored scenario (see LoadScenarios).
+// It returns why it was not loaded, or "".
+func (m *Model) loadScenario(raw json.RawMessage, nowTS string) string {
+	obj, ok := decodeObject(raw)
+	if !ok {
+		return "not an object"
+	}
+	sc, e := scenarioFromObject(obj, noScenarioLimits(), false)
+	if e != nil {
+		return e.Message
+	}
+	if sc.ID == "" {
+		return "missing id"
+	}
+	if _, e := m.insertScenario(sc, decodeStamp(obj, "created_at", nowTS), decodeStamp(obj, "updated_at", nowTS), false); e != nil {
+		return e.Code + ": " + e.Message
+	}
+	return ""
+}
+
+// loadRun1 adds one stored run (see LoadScenarios) and returns it, or why it
+// was not loaded.
+func (m *Model) loadRun1(raw json.RawMessage) (*RunReport, string) {
+	var r RunReport
+	if firstByte(raw) != '{' || json.Unmarshal(raw, &r) != nil {
+		return nil, "not a run object"
+	}
+	if r.RunID == "" {
+		return nil, "missing run_id"
+	}
+	x, e := m.AddRun(r.ScenarioID, r)
+	if e != nil {
+		return nil, e.Code + ": " + e.Message
+	}
+	return x, ""
+}
+
+// loadRun adds one stored run and returns why it was not loaded, or "".
+func (m *Model) loadRun(raw json.RawMessage) string {
+	_, reason := m.loadRun1(raw)
+	return reason
+}
+
+// loadTarget validates and inserts one stored target (see LoadTargets). It
+// returns why it was not loaded, or "".
+func (m *Model) loadTarget(raw json.RawMessage, nowTS string) string {
+	obj, ok := decodeObject(raw)
+	if !ok {
+		return "not an object"
+	}
+	in, e := targetFromObject(obj, false)
+	if e != nil {
+		return e.Message
+	}
+	if in.ID == nil {
+		return "missing id"
+	}
+	f := targetFields{id: *in.ID, enabled: true, timeoutMS: DefaultTargetTimeoutMS}
+	f.apply(in)
+	if _, e := m.insertTarget(f, decodeStamp(obj, "created_at", nowTS), decodeStamp(obj, "updated_at", nowTS), false); e != nil {
+		return e.Code + ": " + e.Message
+	}
+	return ""
 }
 
 // resetFile empties the state held in file f (after a corrupt file, so that
@@ -273,120 +300,13 @@ func (m *Model) resetFile(f fileSet) {
 	}
 }
 
-// fileState is what the writer marshals. Its slices are owned by the job.
-type fileState struct {
-	Version int            `json:"version"`
-	Mocks   []*Mock        `json:"mocks"`
-	History []HistoryEntry `json:"history"`
-}
-
-// encodeState renders the state file: indented by two spaces, with a final
-// newline.
-func encodeState(mocks []*Mock, history []HistoryEntry) ([]byte, error) {
-	if mocks == nil {
-		mocks = []*Mock{}
-	}
-	if history == nil {
-		history = []HistoryEntry{}
-	}
-	b, err := json.MarshalIndent(fileState{Version: FileVersion, Mocks: mocks, History: history}, "", "  ")
-	if err != nil {
-		return nil, err
-	}
-	return append(b, '\n'), nil
-}
-
-// scenarioFileState is the scenario file's format.
-type scenarioFileState struct {
-	Version   int          `json:"version"`
-	Scenarios []*Scenario  `json:"scenarios"`
-	Runs      []*RunReport `json:"runs"`
-}
-
-// encodeScenarios renders the scenario file, indented by two spaces, with a
-// final newline.
-func encodeScenarios(scenarios []*Scenario, runs []*RunReport) ([]byte, error) {
-	if scenarios == nil {
-		scenarios = []*Scenario{}
-	}
-	if runs == nil {
-		runs = []*RunReport{}
-	}
-	b, err := json.MarshalIndent(scenarioFileState{Version: FileVersion, Scenarios: scenarios, Runs: runs}, "", "  ")
-	if err != nil {
-		return nil, err
-	}
-	return append(b, '\n'), nil
-}
-
-// targetFileState is the target file's format.
-type targetFileState struct {
-	Version int       `json:"version"`
-	Targets []*Target `json:"targets"`
-}
-
-// encodeTargets renders the target file, indented by two spaces, with a
-// final newline.
-func encodeTargets(targets []*Target) ([]byte, error) {
-	if targets == nil {
-		targets = []*Target{}
-	}
-	b, err := json.MarshalIndent(targetFileState{Version: FileVersion, Targets: targets}, "", "  ")
-	if err != nil {
-		return nil, err
-	}
-	return append(b, '\n'), nil
-}
-
-// writeFileAtomic replaces path with data so that a crash leaves either the
-// old or the new content: it writes path.tmp in the same directory, fsyncs
-// it, renames it over path and fsyncs the directory. Missing parent
-// directories are created. The file is created mode 0600: history can hold
-// request bodies.
-func writeFileAtomic(path string, data []byte) (err error) {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			_ = os.Remove(tmp)
-		}
-	}()
-	if _, err := f.Write(data); err != nil {
-		_ = f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		_ = f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	if err := d.Sync(); err != nil {
-		_ = d.Close()
-		return err
-	}
-	return d.Close()
-}
-
 // loadFile reads state file f into the model. A missing file is an empty
 // start. An unreadable or corrupt file is renamed to <file>.corrupt.<unix-ts>
 // and logged, and that file's state starts empty. A file from a newer build
-// is an error.
+// is an error. Entries the loader did not keep are copied to a new side file
+// (setAside) and named in one log line before loadFile returns, so before the
+// file can be written again; when that copy fails, loadFile fails too, since
+// the next write would lose them.
 func (a *Actor) loadFile(f fileSet) error {
 	path := a.cfg.path(f)
 	now := a.cfg.Now()
@@ -425,8 +345,13 @@ func (a *Actor) loadFile(f fileSet) error {
 		}
 		return nil
 	}
-	for _, n := range notes {
-		a.log.Warn("state file entry skipped", "file", path, "kind", n.What, "index", n.Index, "reason", n.Reason)
+	if len(notes) > 0 {
+		side, err := setAside(path, now, notes)
+		if err != nil {
+			return fmt.Errorf("state: %s: %d entries cannot be loaded and could not be set aside (%w); "+
+				"refusing to start so that the next write does not lose them", path, len(notes), err)
+		}
+		a.log.Warn("state file entries set aside", "file", path, "side_file", side, "count", len(notes))
 	}
 	switch f {
 	case fileMain:
@@ -439,8 +364,44 @@ func (a *Actor) loadFile(f fileSet) error {
 	return nil
 }
 
-// isJSONObject reports whether raw starts like a JSON object.
-func isJSONObject(raw []byte) bool {
-	raw = bytes.TrimSpace(raw)
-	return len(raw) > 0 && raw[0] == '{'
+// setAside writes notes to a new side file next to path and returns its name:
+// <path>.rejected.<unix-ts>.json, or <path>.rejected.<unix-ts>-<n>.json (n = 2,
+// 3, …) when that name is taken, so that an earlier side file is never
+// overwritten. It is written like a state file (writeStateFile) and holds
+// {"version":1,"file":path,"entries":[{"kind":…,"index":…,"reason":…,"entry":…},…]},
+// each entry exactly the bytes it had in path.
+func setAside(path string, now time.Time, notes []LoadNote) (string, error) {
+	name := fmt.Sprintf("%s.rejected.%d.json", path, now.Unix())
+	for n := 2; ; n++ {
+		_, err := os.Lstat(name)
+		if errors.Is(err, os.ErrNotExist) {
+			break
+		}
+		if err != nil {
+			return "", err
+		}
+		name = fmt.Sprintf("%s.rejected.%d-%d.json", path, now.Unix(), n)
+	}
+	return name, writeStateFile(name, encodeSetAside(path, notes))
 }
+
+// encodeSetAside renders the side file of setAside, one entry a line (an entry
+// keeps its own line breaks).
+func encodeSetAside(path string, notes []LoadNote) []byte {
+	str := func(s string) []byte { b, _ := json.Marshal(s); return b } // a string always marshals
+	b := append([]byte("{\n  \"version\": 1,\n  \"file\": "), str(path)...)
+	b = append(b, ",\n  \"entries\": ["...)
+	for i, n := range notes {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = fmt.Appendf(b, "\n    {\"kind\":%s,\"index\":%d,\"reason\":%s,\"entry\":", str(n.What), n.Index, str(n.Reason))
+		b = append(b, n.Raw...)
+		b = append(b, '}')
+	}
+	return append(b, "\n  ]\n}\n"...)
+}
+
+// writeStateFile replaces path with data through atomicfile.Write, mode 0600: history can
+// hold request bodies.
+func writeStateFile(path string, data []byte) error { return atomicfile.Write(path, data, 0o600) }

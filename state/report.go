@@ -2,6 +2,7 @@ package state
 
 import (
 	"encoding/json"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -64,7 +65,7 @@ type ResponseView struct {
 // retained.
 func NewResponseView(status int, headers map[string][]string, body []byte) ResponseView {
 	v := ResponseView{Status: status, Headers: make(map[string]string, len(headers)), Body: strings.ToValidUTF8(string(body), "\uFFFD")}
-	for _, name := range sortedKeys(headers) {
+	for _, name := range slices.Sorted(maps.Keys(headers)) {
 		for _, val := range headers[name] {
 			v.AddHeader(name, val)
 		}
@@ -89,7 +90,7 @@ func (v *ResponseView) AddHeader(name, value string) {
 // is its own.
 func (v ResponseView) clone() ResponseView {
 	out := ResponseView{Status: v.Status, Headers: make(map[string]string, len(v.Headers)), Body: v.Body}
-	for _, k := range sortedKeys(v.Headers) {
+	for _, k := range slices.Sorted(maps.Keys(v.Headers)) {
 		out.AddHeader(k, v.Headers[k])
 	}
 	return out
@@ -178,7 +179,7 @@ func evaluateStep(step *Step, view ResponseView, latencyMS float64, shownBody st
 			fail("body missing token: " + token)
 		}
 	}
-	for _, name := range sortedKeys(x.HeaderEquals) {
+	for _, name := range slices.Sorted(maps.Keys(x.HeaderEquals)) {
 		want := x.HeaderEquals[name]
 		got := headerValue(view.Headers, name)
 		ok := got == want
@@ -190,7 +191,7 @@ func evaluateStep(step *Step, view ResponseView, latencyMS float64, shownBody st
 	}
 	if x.MaxLatencyMS != nil {
 		limit := float64(*x.MaxLatencyMS)
-		shown := round3(latencyMS)
+		shown := RoundMS(latencyMS)
 		ok := latencyMS <= limit
 		out = append(out, AssertionResult{Type: AssertMaxLatency, Passed: ok, Expected: toJSON(limit), Actual: toJSON(shown)})
 		if !ok {
@@ -206,7 +207,7 @@ func headerValue(h map[string]string, name string) string {
 	if v, ok := h[name]; ok {
 		return v
 	}
-	for _, k := range sortedKeys(h) {
+	for _, k := range slices.Sorted(maps.Keys(h)) {
 		if strings.EqualFold(k, name) {
 			return h[k]
 		}
@@ -255,8 +256,9 @@ func pyFloat(f float64) string {
 	return s
 }
 
-// round3 rounds to 3 decimals, as the report shows latencies.
-func round3(f float64) float64 { return math.Round(f*1000) / 1000 }
+// RoundMS rounds a latency in milliseconds to three decimals (the microsecond), as every
+// report, metric and proxy answer shows latencies.
+func RoundMS(ms float64) float64 { return math.Round(ms*1000) / 1000 }
 
 // maxLatencyMS bounds a latency so that every report marshals (JSON has no
 // infinity).
@@ -501,7 +503,7 @@ func BuildReport(meta RunMeta, steps []StepResult) RunReport {
 			bottleneck = s
 		}
 	}
-	r.Summary.DurationMS = round3(sanitizeLatency(meta.DurationMS))
+	r.Summary.DurationMS = RoundMS(sanitizeLatency(meta.DurationMS))
 	r.Status = StatusPass
 	if r.Summary.Failed > 0 {
 		r.Status = StatusFail
@@ -513,7 +515,7 @@ func BuildReport(meta RunMeta, steps []StepResult) RunReport {
 		maxLatency = sanitizeLatency(bottleneck.LatencyMS)
 		a.LatencyBottleneckRoute = bottleneck.Request.Method + " " + bottleneck.Request.Path
 	}
-	a.LatencyBottleneckMS = round3(maxLatency)
+	a.LatencyBottleneckMS = RoundMS(maxLatency)
 	a.ReliabilityScore = reliabilityScore(r.Summary.Failed, r.FailedAssertions, maxLatency)
 	if failed == nil {
 		a.RootCauseSummary = RootCausePass
@@ -638,7 +640,7 @@ func (p *RunPlan) Record(view ResponseView, latencyMS float64) StepResult {
 	v.Body = shown
 	res := StepResult{
 		StepID: st.ID, Status: StatusPass, Request: newRequestReport(NewStepRequest(st)), Response: v,
-		Assertions: assertions, LatencyMS: round3(latency), TraceID: trace,
+		Assertions: assertions, LatencyMS: RoundMS(latency), TraceID: trace,
 		FailureReason: OptString(reason), ChaosApplied: applied,
 	}
 	if !passed {

@@ -1,8 +1,6 @@
 package state
 
 import (
-	"context"
-	"encoding/json"
 	"net/url"
 	"strconv"
 	"strings"
@@ -37,18 +35,18 @@ const (
 	msgTargetScheme  = "base_url must start with http:// or https://"
 	msgTargetURL     = "base_url must be a valid absolute URL"
 	msgTargetTimeout = "timeout_ms must be an integer between 1 and 60000"
-	msgTargetID      = "id must be 1 to 64 letters, digits, '.', '_' or '-'"
+	msgTargetID      = "id must be " + idRule
 )
 
 // Target is a named upstream for the proxy and for scenario steps (spec
 // §7.1, fixed). Its JSON form has exactly the fields id, name, base_url,
 // enabled, timeout_ms, created_at and updated_at.
 //
-// Rules: id is 1 to 64 letters, digits, '.', '_' or '-' (default 8 random
-// hex characters) and not "local" (which names this server in scenario
+// Rules: id is 1 to 64 letters, digits, '.', '_' or '-', not . or .. (default 8 random
+// hex characters) and not "local" in any case (which names this server in scenario
 // steps); name is required, stored trimmed, unique case-insensitively;
 // base_url is stored trimmed and is an absolute http or https URL with a
-// host, no user info, no query and no fragment (the proxy appends request
+// host, no IPv6 zone, no user info, no query and no fragment (the proxy appends request
 // paths to it); enabled defaults to true; timeout_ms is 1..60000 (default
 // 5000).
 //
@@ -67,108 +65,13 @@ type Target struct {
 // Timeout returns TimeoutMS as a duration.
 func (t *Target) Timeout() time.Duration { return time.Duration(t.TimeoutMS) * time.Millisecond }
 
-// TargetInput is a decoded, checked target payload. A nil field means the key
-// was absent or null: on create the default applies, on update the old value
-// is kept.
-type TargetInput struct {
-	ID        *string
-	Name      *string
-	BaseURL   *string
-	Enabled   *bool
-	TimeoutMS *int
-}
-
 func invalidTarget(msg string) *Error { return newErr(KindInvalid, CodeInvalidTarget, msg) }
-
-// DecodeTarget decodes a POST (partial false) or PUT (partial true)
-// /api/targets body. Unknown keys are ignored (and never stored). It never
-// panics. Every field present is checked on its own (types and values, see
-// Target); for a POST, name and base_url are also required. For a PUT, id is
-// ignored (the id comes from the URL) and the merged target is validated
-// again by the Model.
-//
-// Errors: invalid_json for a body that is not a UTF-8 JSON object;
-// invalid_target (KindInvalid) otherwise. Messages: "name is required",
-// "name must be a string", "base_url must start with http:// or https://",
-// "base_url must be a valid absolute URL", "base_url must include a host",
-// "base_url must not contain user info", "base_url must not contain a query",
-// "base_url must not contain a fragment", "base_url has an invalid port",
-// "enabled must be a boolean", "timeout_ms must be an integer between 1 and
-// 60000", "id must be a string", "id must be 1 to 64 letters, digits, '.',
-// '_' or '-'", "id local is reserved".
-func DecodeTarget(body []byte, partial bool) (TargetInput, *Error) {
-	obj, e := DecodeJSONObject(body)
-	if e != nil {
-		return TargetInput{}, e
-	}
-	return targetFromObject(obj, partial)
-}
-
-func targetFromObject(obj map[string]json.RawMessage, partial bool) (TargetInput, *Error) {
-	var in TargetInput
-	if !partial {
-		if raw, ok := present(obj, "id"); ok {
-			s, ok := decodeString(raw)
-			if !ok {
-				return in, invalidTarget("id must be a string")
-			}
-			if s != "" {
-				if e := checkTargetID(s); e != nil {
-					return in, e
-				}
-				in.ID = &s
-			}
-		}
-	}
-	if raw, ok := present(obj, "name"); ok {
-		s, ok := decodeString(raw)
-		if !ok {
-			return in, invalidTarget("name must be a string")
-		}
-		s, e := checkTargetName(s)
-		if e != nil {
-			return in, e
-		}
-		in.Name = &s
-	} else if !partial {
-		return in, invalidTarget(msgTargetName)
-	}
-	if raw, ok := present(obj, "base_url"); ok {
-		s, ok := decodeString(raw)
-		if !ok {
-			return in, invalidTarget(msgTargetScheme)
-		}
-		s, e := checkBaseURL(s)
-		if e != nil {
-			return in, e
-		}
-		in.BaseURL = &s
-	} else if !partial {
-		return in, invalidTarget(msgTargetScheme)
-	}
-	if raw, ok := present(obj, "enabled"); ok {
-		b, ok := decodeBool(raw)
-		if !ok {
-			return in, invalidTarget("enabled must be a boolean")
-		}
-		in.Enabled = &b
-	}
-	if raw, ok := obj["timeout_ms"]; ok && !isNull(raw) {
-		v, ok := decodeInt(raw)
-		if !ok || v < 1 || v > MaxTargetTimeoutMS {
-			return in, invalidTarget(msgTargetTimeout)
-		}
-		n := int(v)
-		in.TimeoutMS = &n
-	}
-	return in, nil
-}
 
 func checkTargetID(id string) *Error {
 	if !validID(id) {
 		return invalidTarget(msgTargetID)
 	}
-	if id == LocalTarget {
+	if strings.EqualFold(id, LocalTarget) { // a step's target_id "LOCAL" means this server
 		return invalidTarget("id local is reserved")
 	}
 	return nil
@@ -186,7 +89,7 @@ func checkTargetName(s string) (string, *Error) {
 }
 
 // checkBaseURL trims s and checks that it is an absolute http or https URL
-// with a host, and without user info, query or fragment.
+// with a host, and without an IPv6 zone, user info, query or fragment.
 func checkBaseURL(s string) (string, *Error) {
 	s = strings.TrimSpace(s)
 	lower := strings.ToLower(s)
@@ -210,6 +113,11 @@ func checkBaseURL(s string) (string, *Error) {
 	}
 	if u.Hostname() == "" {
 		return "", invalidTarget("base_url must include a host")
+	}
+	if strings.Contains(u.Hostname(), "%") {
+		// A zone (fe80::1%eth0) names an interface of this machine; the upstream client
+		// cannot send to it, and it means nothing to any other host.
+		return "", invalidTarget("base_url must not contain an IPv6 zone")
 	}
 	if u.RawQuery != "" || u.ForceQuery {
 		return "", invalidTarget("base_url must not contain a query")
@@ -335,17 +243,20 @@ func (m *Model) CreateTarget(in TargetInput, now time.Time) (*Target, *Error) {
 	}
 	f.apply(in)
 	ts := FormatTime(now)
-	return m.insertTarget(f, ts, ts)
+	return m.insertTarget(f, ts, ts, true)
 }
 
-func (m *Model) insertTarget(f targetFields, createdAt, updatedAt string) (*Target, *Error) {
+// insertTarget validates f and appends it. create applies MaxTargets: the
+// limit bounds what the API creates, and the loader inserts stored targets
+// without it.
+func (m *Model) insertTarget(f targetFields, createdAt, updatedAt string, create bool) (*Target, *Error) {
 	if e := f.validate(); e != nil {
 		return nil, e
 	}
 	if e := m.targetConflict(f, ""); e != nil {
 		return nil, e
 	}
-	if len(m.targets) >= m.cfg.MaxTargets {
+	if create && len(m.targets) >= m.cfg.MaxTargets {
 		return nil, newErr(KindTooLarge, CodeTargetLimit, msgTargetLimit)
 	}
 	if f.id == "" {
@@ -428,72 +339,4 @@ func (m *Model) DeleteTarget(id string) *Error {
 	m.targets = targets
 	delete(m.targetByID, id)
 	return nil
-}
-
-// ---- Actor ----
-
-// TargetSnapshot returns the current immutable TargetSnapshot, for the
-// proxy's and the runner's non-blocking reads. It never blocks, takes no lock
-// and does not allocate; it works before Run and after the actor stops.
-func (a *Actor) TargetSnapshot() *TargetSnapshot { return a.targetSnap.Load() }
-
-// ListTargets returns the targets in insertion order (never nil).
-func (a *Actor) ListTargets(ctx context.Context) ([]Target, error) {
-	return callIn(ctx, a, fileTargets, func(m *Model, _ time.Time) ([]Target, *Error, bool) {
-		out := make([]Target, len(m.targets))
-		for i, t := range m.targets {
-			out[i] = *t
-		}
-		return out, nil, false
-	})
-}
-
-// GetTarget returns a target by id (not_found "target not found").
-func (a *Actor) GetTarget(ctx context.Context, id string) (Target, error) {
-	return callIn(ctx, a, fileTargets, func(m *Model, _ time.Time) (Target, *Error, bool) {
-		t, ok := m.targetByID[id]
-		if !ok {
-			return Target{}, newErr(KindNotFound, CodeNotFound, msgTargetNF), false
-		}
-		return *t, nil, false
-	})
-}
-
-// CreateTarget validates and stores a target (see Model.CreateTarget). It is
-// in TargetSnapshot when it returns, and with a TargetFile it returns only
-// once the target is on disk; if that write fails the error is KindInternal
-// persist_failed and the target stays in memory, saved by the next
-// successful write.
-func (a *Actor) CreateTarget(ctx context.Context, in TargetInput) (Target, error) {
-	return callIn(ctx, a, fileTargets, func(m *Model, now time.Time) (Target, *Error, bool) {
-		t, e := m.CreateTarget(in, now)
-		if e != nil {
-			return Target{}, e, false
-		}
-		return *t, nil, true
-	})
-}
-
-// UpdateTarget merges and re-validates a target (see Model.UpdateTarget);
-// visibility and durability as for CreateTarget.
-func (a *Actor) UpdateTarget(ctx context.Context, id string, in TargetInput) (Target, error) {
-	return callIn(ctx, a, fileTargets, func(m *Model, now time.Time) (Target, *Error, bool) {
-		t, e := m.UpdateTarget(id, in, now)
-		if e != nil {
-			return Target{}, e, false
-		}
-		return *t, nil, true
-	})
-}
-
-// DeleteTarget removes a target (not_found if absent); visibility and
-// durability as for CreateTarget.
-func (a *Actor) DeleteTarget(ctx context.Context, id string) error {
-	_, err := callIn(ctx, a, fileTargets, func(m *Model, _ time.Time) (struct{}, *Error, bool) {
-		if e := m.DeleteTarget(id); e != nil {
-			return struct{}{}, e, false
-		}
-		return struct{}{}, nil, true
-	})
-	return err
 }

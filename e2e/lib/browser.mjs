@@ -26,13 +26,16 @@ export const ARGS = [
 /** ARTIFACTS is where screenshots go (gitignored). */
 export const ARTIFACTS = join(dirname(fileURLToPath(import.meta.url)), '..', 'artifacts');
 
-/** launch starts chromium with a fresh profile; close() also removes the profile. */
-export async function launch(viewport = { width: 1280, height: 800 }) {
+/**
+ * launch starts chromium with a fresh profile and ARGS plus extraArgs; close() also removes
+ * the profile.
+ */
+export async function launch(viewport = { width: 1280, height: 800 }, extraArgs = []) {
   const profile = mkdtempSync(join(tmpdir(), 'ownhttp-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
-    args: ARGS,
+    args: [...ARGS, ...extraArgs],
     viewport,
   });
   return {

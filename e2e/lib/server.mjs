@@ -1,16 +1,18 @@
 // Starting and stopping the real ownhttp binary for the browser tests.
 //
 // The binary is the one run.mjs built (OWNHTTP_BIN). Each server listens on 127.0.0.1; with
-// port 0 the kernel picks the port and we learn it from the "msg=listening addr=…" log line
-// on stderr. Every server gets its own state files in a temporary directory, so a restart on
-// the same port with the same directory finds its mocks, scenarios and targets again.
+// port 0 the kernel picks the port and we learn it from the file the server writes once it
+// serves (--ready-file), never from its log. Every server gets its own state files in a
+// temporary directory, so a restart on the same port with the same directory finds its mocks,
+// scenarios and targets again.
 
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-const LISTENING = /msg=listening addr=(\S+)/;
+// readySeq numbers the ready files, one per start: a killed server leaves its file behind.
+let readySeq = 0;
 
 /** binary returns the server binary built by run.mjs. */
 export function binary() {
@@ -35,6 +37,8 @@ export function rmState(dir) {
  * The result has addr ("127.0.0.1:PORT"), port, origin ("http://…"), logs() and stop().
  */
 export function startServer({ engine, dir, port = 0, args = [] }) {
+  readySeq += 1;
+  const readyFile = join(dir, `ready-${process.pid}-${readySeq}.json`);
   const argv = [
     '--host', '127.0.0.1',
     '--port', String(port),
@@ -44,39 +48,49 @@ export function startServer({ engine, dir, port = 0, args = [] }) {
     '--scenario-state-file', join(dir, 'scenarios.json'),
     '--target-state-file', join(dir, 'targets.json'),
     '--static-dir', join(dir, 'static'),
+    '--ready-file', readyFile,
     ...args,
   ];
   const child = spawn(binary(), argv, { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
-  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (chunk) => { log += chunk; });
+  let exit = null;
+  const exited = new Promise((resolve) => child.once('exit', (code, signal) => {
+    exit = { code, signal };
+    resolve(exit);
+  }));
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`server did not report its address within 15 s\n${log}`));
-    }, 15000);
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (chunk) => {
-      log += chunk;
-      const m = LISTENING.exec(log);
-      if (m && timer) {
-        clearTimeout(timer);
-        const addr = m[1];
-        const server = {
-          addr,
-          port: Number(addr.slice(addr.lastIndexOf(':') + 1)),
-          origin: `http://${addr}`,
-          engine,
-          dir,
-          logs: () => log,
-          stop: () => stopChild(child, exited),
-        };
-        resolve(server);
+    const deadline = Date.now() + 15000;
+    const poll = () => {
+      if (exit) {
+        reject(new Error(`server exited (code ${exit.code}, signal ${exit.signal}) before it was ready\n${log}`));
+        return;
       }
-    });
-    exited.then(({ code, signal }) => {
-      clearTimeout(timer);
-      reject(new Error(`server exited (code ${code}, signal ${signal}) before listening\n${log}`));
-    });
+      let bound;
+      try {
+        bound = JSON.parse(readFileSync(readyFile, 'utf8')); // written atomically: whole or absent
+      } catch {
+        if (Date.now() > deadline) {
+          child.kill('SIGKILL');
+          reject(new Error(`server was not ready within 15 s\n${log}`));
+        } else {
+          setTimeout(poll, 20);
+        }
+        return;
+      }
+      const main = bound.listeners[0];
+      resolve({
+        addr: main.addr,
+        port: Number(main.addr.slice(main.addr.lastIndexOf(':') + 1)),
+        origin: main.url,
+        engine,
+        dir,
+        logs: () => log,
+        stop: () => stopChild(child, exited),
+      });
+    };
+    poll();
   });
 }
 

@@ -4,8 +4,11 @@
 // The cursor is the id of the last event handed on. A stream opened by us starts at the
 // cursor (since_id); the browser's own reconnections resume with Last-Event-ID. Events at or
 // below the cursor are dropped, so a poll answer that races a stream opening never shows an
-// event twice. When the server's newest id falls below the cursor, the server has restarted
-// (ids begin again at 1): the cursor goes back to 0.
+// event twice. Ids begin again at 1 when the server restarts, so the cursor goes with the
+// server's start epoch (frame ids are "<epoch>-<id>", pages carry "epoch"): a server of
+// another epoch answers with stream.restarted (or a page with restarted: true) and the
+// events from its start, and the cursor goes back to 0. A newest id below the cursor means
+// the same (servers from before epochs).
 //
 // Modes, reported through onMode: "connecting" (first attempt), "live" (the stream is open),
 // "polling" (the stream failed, snapshots work), "offline" (nothing answers).
@@ -20,6 +23,7 @@ export const TOPICS = [
   'scenario.run.completed',
   'proxy.request.completed',
   'system.health',
+  'system.reset',
 ];
 
 const POLL_MS = 1000;
@@ -40,6 +44,7 @@ export class LiveFeed {
     this.onGap = onGap;
     this.onCursor = onCursor;
     this.cursor = 0;
+    this.epoch = 0; // the server's start epoch the cursor belongs to; 0 while unknown
     this.mode = '';
     this.source = null;
     this.pollTimer = 0;
@@ -80,6 +85,7 @@ export class LiveFeed {
 
   streamURL() {
     const params = { topics: TOPICS.join(','), since_id: this.cursor };
+    if (this.epoch) params.epoch = this.epoch;
     // EventSource cannot send headers: the token goes in the query, and only here.
     if (auth.token) params.token = auth.token;
     return `/api/events/stream${query(params)}`;
@@ -94,6 +100,7 @@ export class LiveFeed {
     const handle = (msg) => this.onStreamMessage(msg);
     for (const t of TOPICS) source.addEventListener(t, handle);
     source.addEventListener('stream.gap', (msg) => this.onStreamGap(msg));
+    source.addEventListener('stream.restarted', (msg) => this.onStreamRestarted(msg));
     source.onopen = () => {
       if (this.source !== source) return;
       this.pollDelay = POLL_MS;
@@ -133,7 +140,21 @@ export class LiveFeed {
     } catch {
       return;
     }
+    const epoch = Number(String(msg.lastEventId || '').split('-')[0]);
+    if (String(msg.lastEventId || '').includes('-') && Number.isSafeInteger(epoch)) this.epoch = epoch;
     this.accept(ev);
+  }
+
+  onStreamRestarted(msg) {
+    let info = {};
+    try {
+      info = JSON.parse(msg.data) || {};
+    } catch {
+      // a restart without details is still a restart
+    }
+    this.cursor = 0; // another server epoch: its ids begin again
+    if (typeof info.epoch === 'number') this.epoch = info.epoch;
+    this.onGap({ ...info, restarted: true });
   }
 
   onStreamGap(msg) {
@@ -185,12 +206,19 @@ export class LiveFeed {
     this.pollInFlight = true;
     let next = this.pollDelay;
     try {
-      const url = `/api/events/snapshot${query({ since_id: this.cursor, limit: PAGE_LIMIT, topics: TOPICS.join(',') })}`;
+      const params = { since_id: this.cursor, limit: PAGE_LIMIT, topics: TOPICS.join(',') };
+      if (this.epoch) params.epoch = this.epoch;
+      const url = `/api/events/snapshot${query(params)}`;
       const res = await fetch(url, { headers: { Accept: 'application/json', ...authHeaders() }, cache: 'no-store' });
       if (res.status === 401) auth.unauthorized();
       if (!res.ok) throw new Error(`snapshot answered ${res.status}`);
       const page = await res.json();
       if (!this.polling) return; // the stream opened meanwhile
+      if (page.restarted) {
+        this.cursor = 0; // another server epoch: the page holds its events from the start
+        this.onGap({ restarted: true, latest_id: page.latest_id, oldest_id: page.oldest_id });
+      }
+      if (typeof page.epoch === 'number' && page.epoch > 0) this.epoch = page.epoch;
       if (typeof page.latest_id === 'number' && page.latest_id < this.cursor) {
         this.cursor = 0; // the server restarted: ids begin again
         this.onGap({ restarted: true, latest_id: page.latest_id, oldest_id: page.oldest_id });

@@ -47,6 +47,11 @@ function boot() {
 
   // follow keeps the lists current when anyone (this page, curl, a scenario) changes them.
   function follow(ev) {
+    if (ev.type === 'system.reset') {
+      mocks.refreshSoon();
+      history.refreshSoon();
+      return;
+    }
     if (ev.type !== 'request.completed') return;
     const p = ev.payload || {};
     const method = String(p.method ?? '');

@@ -1,17 +1,18 @@
-package main
+package cli
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,6 +20,8 @@ import (
 	"time"
 
 	"ownhttp/state"
+
+	"ownhttp/internal/sse"
 )
 
 // "ownhttp scenario live" (spec §5.5, fixed): a terminal view of the server's live events.
@@ -47,7 +50,7 @@ const (
 )
 
 func cliLive(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs, cc := newCLIFlags("live", "server")
+	fs, cc := newCLIFlags("live")
 	refreshMS := fs.Int("refresh-ms", state.DefaultRefreshMs, "redraw and polling interval in milliseconds (> 0)")
 	failedOnly := fs.Bool("failed-only", false, "show only requests and proxies with status >= 400 and failed scenario steps")
 	fs.Bool("no-color", false, "accepted for compatibility (the output has no colors)")
@@ -60,7 +63,7 @@ func cliLive(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	if len(pos) > 0 {
-		return usagef("%s: unexpected argument %q", fs.Name(), pos[0])
+		return Usagef("%s: unexpected argument %q", fs.Name(), pos[0])
 	}
 	if *refreshMS <= 0 {
 		fmt.Fprintln(stderr, "ownhttp: --refresh-ms must be > 0")
@@ -192,8 +195,12 @@ type liveFeed struct {
 	api     *cliClient
 	refresh time.Duration
 	cursor  uint64 // id of the last event handed on
+	epoch   uint64 // the server's start epoch the cursor belongs to; 0 while unknown
 	out     chan<- liveItem
 }
+
+// restartedNotice is shown when the server restarted since the cursor's event.
+const restartedNotice = "the server restarted: its events from the start"
 
 // send hands an item on; false when ctx ended.
 func (f *liveFeed) send(ctx context.Context, it liveItem) bool {
@@ -291,7 +298,7 @@ func (f *liveFeed) streamOnce(ctx context.Context) (ok bool, err error) {
 	defer cancel()
 	h := http.Header{"Accept": {"text/event-stream"}, "Cache-Control": {"no-cache"}}
 	if f.cursor > 0 {
-		h.Set("Last-Event-ID", strconv.FormatUint(f.cursor, 10))
+		h.Set("Last-Event-ID", state.SSEEventID(f.epoch, f.cursor))
 	}
 	req, err := f.stream.newRequest(sctx, "GET", "/api/events/stream?topics="+url.QueryEscape(liveTopics), h, nil)
 	if err != nil {
@@ -311,43 +318,42 @@ func (f *liveFeed) streamOnce(ctx context.Context) (ok bool, err error) {
 	}
 	idle := time.AfterFunc(liveIdleTimeout, cancel)
 	defer idle.Stop()
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 0, 64<<10), liveMaxLine)
-	var id, typ string
-	var data strings.Builder
-	for sc.Scan() {
+	frames := sse.NewReader(resp.Body, liveMaxLine)
+	for {
+		fr, err := frames.Next()
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				err = nil
+			}
+			return true, err
+		}
 		idle.Reset(liveIdleTimeout)
-		line := sc.Text()
-		if line != "" {
-			field, value, _ := strings.Cut(line, ":")
-			value = strings.TrimPrefix(value, " ")
-			switch field {
-			case "id":
-				id = value
-			case "event":
-				typ = value
-			case "data":
-				if data.Len() > 0 {
-					data.WriteByte('\n')
-				}
-				data.WriteString(value)
-			}
-			continue // comments (": heartbeat") and retry are ignored
+		if fr.Data == "" {
+			continue // comments (": heartbeat") and retry carry nothing to show
 		}
-		if data.Len() > 0 {
-			if it, good := sseItem(id, typ, data.String()); good {
-				if it.ev != nil {
-					f.cursor = it.ev.ID
-				}
-				if !f.send(ctx, it) {
-					return true, ctx.Err()
+		if fr.Event == "stream.restarted" {
+			var r struct {
+				Epoch uint64 `json:"epoch"`
+			}
+			_ = json.Unmarshal([]byte(fr.Data), &r)
+			f.cursor, f.epoch = 0, r.Epoch
+			if !f.send(ctx, liveItem{notice: restartedNotice}) {
+				return true, ctx.Err()
+			}
+			continue
+		}
+		if it, good := sseItem(fr.ID, fr.Event, fr.Data); good {
+			if it.ev != nil {
+				f.cursor = it.ev.ID
+				if epoch, _, hasEpoch, ok := state.ParseSSEEventID(fr.ID); ok && hasEpoch {
+					f.epoch = epoch
 				}
 			}
+			if !f.send(ctx, it) {
+				return true, ctx.Err()
+			}
 		}
-		id, typ = "", ""
-		data.Reset()
 	}
-	return true, sc.Err()
 }
 
 // sseItem decodes one SSE frame: an event envelope, or a stream.gap.
@@ -364,7 +370,7 @@ func sseItem(id, typ, data string) (liveItem, bool) {
 		return liveItem{}, false
 	}
 	if ev.ID == 0 {
-		ev.ID, _ = strconv.ParseUint(id, 10, 64)
+		_, ev.ID, _, _ = state.ParseSSEEventID(id)
 	}
 	return liveItem{ev: &ev}, true
 }
@@ -373,6 +379,9 @@ func sseItem(id, typ, data string) (liveItem, bool) {
 func (f *liveFeed) pollOnce(ctx context.Context) (more bool, err error) {
 	target := "/api/events/snapshot?since_id=" + strconv.FormatUint(f.cursor, 10) +
 		"&limit=" + strconv.Itoa(liveSnapLimit) + "&topics=" + url.QueryEscape(liveTopics)
+	if f.epoch != 0 {
+		target += "&epoch=" + strconv.FormatUint(f.epoch, 10)
+	}
 	status, body, err := f.api.api(ctx, "GET", target, nil)
 	if err != nil {
 		return false, err
@@ -384,7 +393,15 @@ func (f *liveFeed) pollOnce(ctx context.Context) (more bool, err error) {
 	if err := json.Unmarshal(body, &page); err != nil {
 		return false, fmt.Errorf("snapshot: %v", err)
 	}
-	if f.cursor > page.LatestID {
+	if page.Epoch != 0 {
+		f.epoch = page.Epoch
+	}
+	if page.Restarted {
+		f.cursor = 0 // another epoch: the page holds the new server's events from its start
+		if !f.send(ctx, liveItem{notice: restartedNotice}) {
+			return false, ctx.Err()
+		}
+	} else if f.cursor > page.LatestID {
 		f.cursor = 0 // the server restarted: its ids began again
 		return true, nil
 	}
@@ -560,7 +577,7 @@ func (b *liveBoard) apply(it liveItem) string {
 		json.Unmarshal(ev.Payload, &m)
 		b.health = make(map[string]string, len(m))
 		var parts []string
-		for _, k := range sortedKeys(m) {
+		for _, k := range slices.Sorted(maps.Keys(m)) {
 			v := fmt.Sprint(m[k])
 			b.health[k] = v
 			parts = append(parts, k+"="+v)
@@ -615,7 +632,7 @@ func (b *liveBoard) render() string {
 	section("Recent Requests", b.requests)
 	section("Scenario Timeline", b.timeline)
 	section("Proxy Activity", b.proxies)
-	keys := sortedKeys(b.health)
+	keys := slices.Sorted(maps.Keys(b.health))
 	var health []liveRow // section() shows the last row first
 	if b.healthTS != "" {
 		health = append(health, liveRow{text: "ts: " + b.healthTS})

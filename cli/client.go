@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -14,25 +14,12 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"strconv"
+	"slices"
 	"strings"
 	"time"
 )
 
-// The scenario CLI (issue #5, spec §5.5): "ownhttp scenario run|list|run-remote|live|proxy".
-//
-//	run FILE        validate a scenario file and run it here, against --base-url
-//	list            the server's scenarios
-//	run-remote ID   run a stored scenario on the server
-//	live            a terminal view of the server's live events
-//	proxy           send one request through the server's proxy to a target
-//
-// Exit status: 0 success (a passed run); 1 a missing file, a server that cannot be reached or
-// answers an error; 2 a bad command line or an invalid scenario; 3 a failed run (or, for
-// proxy, an upstream status of 400 or more). Every failure is one line on stderr, never a
-// stack trace. Flags may come before or after the FILE or ID.
-
-// Defaults of the scenario CLI.
+// Defaults of the client commands.
 const (
 	defaultServerURL  = "http://127.0.0.1:8080"
 	defaultCLITimeout = 10 * time.Second
@@ -41,70 +28,7 @@ const (
 	cliUserAgent = "ownhttp-scenario-cli"
 )
 
-// exitCode ends the program with this status. Whatever had to be said has already been
-// written to stdout or stderr; main prints nothing more.
-type exitCode int
-
-func (e exitCode) Error() string { return "exit status " + strconv.Itoa(int(e)) }
-
-// Exit statuses of the scenario CLI.
-const (
-	exitFailure    exitCode = 1 // file missing, server unreachable or answering an error
-	exitValidation exitCode = 2 // invalid scenario or bad --headers-json
-	exitFailed     exitCode = 3 // the run failed (proxy: upstream status >= 400)
-)
-
-const scenarioUsage = `Usage: ownhttp scenario COMMAND [flags] [FILE|ID]
-
-Commands:
-  run FILE        validate a scenario file and run it from here against --base-url
-  list            list the server's scenarios
-  run-remote ID   run a stored scenario on the server
-  live            follow the server's live events (a dashboard on a terminal, lines otherwise)
-  proxy           send one request to a target through the server's proxy
-
-Flags of every command:
-  --base-url URL (run) / --server URL (others)   default ` + defaultServerURL + `
-  --token TOKEN    sent as "Authorization: Bearer TOKEN" (env OWNHTTP_TOKEN, else OWNHTTP_DEMO_TOKEN)
-  --insecure       skip TLS certificate verification (off by default)
-  --timeout D      per-request timeout (default 10s)
-  --json           print JSON instead of text
-
-run:         --seed N (default 1337)  --junit FILE  --live  --max-steps N  --max-assertions N
-run-remote:  --seed N
-live:        --refresh-ms N (default 100)  --failed-only
-proxy:       --target-id ID --method M --path P  [--body S] [--headers-json '{"k":"v"}']
-
-Exit status: 0 pass; 1 file missing or server unreachable/error; 2 bad usage or invalid
-scenario; 3 run failed (proxy: upstream status >= 400).
-`
-
-// runScenarioCLI is "ownhttp scenario run|list|run-remote|live|proxy …" (issue #5).
-func runScenarioCLI(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, scenarioUsage)
-		return usagef("scenario: want a command: run, list, run-remote, live or proxy")
-	}
-	switch cmd, rest := args[0], args[1:]; cmd {
-	case "run":
-		return cliRun(ctx, rest, stdout, stderr)
-	case "list":
-		return cliList(ctx, rest, stdout, stderr)
-	case "run-remote":
-		return cliRunRemote(ctx, rest, stdout, stderr)
-	case "live":
-		return cliLive(ctx, rest, stdout, stderr)
-	case "proxy":
-		return cliProxy(ctx, rest, stdout, stderr)
-	case "help", "-h", "-help", "--help":
-		fmt.Fprint(stdout, scenarioUsage)
-		return flag.ErrHelp
-	default:
-		return usagef("scenario: unknown command %q: want run, list, run-remote, live or proxy", cmd)
-	}
-}
-
-// cliConn holds the connection flags every command has.
+// cliConn holds the connection flags every scenario command has.
 type cliConn struct {
 	server   string
 	token    string
@@ -113,13 +37,13 @@ type cliConn struct {
 	json     bool
 }
 
-// newCLIFlags returns a flag set for "scenario <cmd>" with the connection flags; urlFlag is
-// the server URL flag's name (base-url for run, server for the others).
-func newCLIFlags(cmd, urlFlag string) (*flag.FlagSet, *cliConn) {
+// newCLIFlags returns a flag set for "scenario <cmd>" with the connection flags; aliases are
+// further names of --server (run keeps its older --base-url).
+func newCLIFlags(cmd string, aliases ...string) (*flag.FlagSet, *cliConn) {
 	fs := flag.NewFlagSet("ownhttp scenario "+cmd, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	c := &cliConn{}
-	fs.StringVar(&c.server, urlFlag, defaultServerURL, "server base URL")
+	addServerFlag(fs, &c.server, aliases...)
 	fs.StringVar(&c.token, "token", "", "demo token, sent as Authorization: Bearer")
 	fs.BoolVar(&c.insecure, "insecure", false, "skip TLS certificate verification")
 	fs.DurationVar(&c.timeout, "timeout", defaultCLITimeout, "per-request timeout")
@@ -127,11 +51,25 @@ func newCLIFlags(cmd, urlFlag string) (*flag.FlagSet, *cliConn) {
 	return fs, c
 }
 
+// addServerFlag registers --server, the server URL every command that talks to a server
+// takes, into server, and each of aliases as another name of the same flag.
+func addServerFlag(fs *flag.FlagSet, server *string, aliases ...string) {
+	fs.StringVar(server, "server", defaultServerURL, "server URL, http://host[:port] or https://host[:port]")
+	for _, name := range aliases {
+		fs.Var(fs.Lookup("server").Value, name, "the same as --server")
+	}
+}
+
+// serverAliases are the older names of --server: setting one sets the server URL.
+var serverAliases = []string{"base-url", "addr"}
+
 // parseCLIFlags parses args with flags and positional arguments in any order (the flag
 // package alone stops at the first positional one) and returns the positional arguments.
-// After "--" everything is positional. Unset connection flags are then read from the
-// environment: OWNHTTP_TOKEN (else OWNHTTP_DEMO_TOKEN, the server's), OWNHTTP_SERVER or
-// OWNHTTP_BASE_URL, OWNHTTP_INSECURE, OWNHTTP_TIMEOUT.
+// After "--" everything is positional. The connection flags fs has and the command line did
+// not set are then read from the environment: --token from OWNHTTP_TOKEN (else
+// OWNHTTP_DEMO_TOKEN, the server's), --server (unless an alias of it was given) from
+// OWNHTTP_SERVER (else OWNHTTP_BASE_URL, the older name), --insecure from OWNHTTP_INSECURE,
+// --timeout from OWNHTTP_TIMEOUT.
 func parseCLIFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 	var pos []string
 	for {
@@ -139,7 +77,7 @@ func parseCLIFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 			if errors.Is(err, flag.ErrHelp) {
 				return nil, err
 			}
-			return nil, usageError{fs.Name() + ": " + oneLine(err.Error())}
+			return nil, UsageError{fs.Name() + ": " + oneLine(err.Error())}
 		}
 		rest := fs.Args()
 		if len(rest) == 0 {
@@ -153,20 +91,32 @@ func parseCLIFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 		args = rest[1:]
 	}
 	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	for _, name := range []string{"token", "server", "base-url", "insecure", "timeout"} {
-		if set[name] || fs.Lookup(name) == nil {
+	fs.Visit(func(f *flag.Flag) {
+		set[f.Name] = true
+		if slices.Contains(serverAliases, f.Name) {
+			set["server"] = true
+		}
+	})
+	for _, v := range []struct {
+		flag string
+		env  []string
+	}{
+		{"token", []string{"TOKEN", "DEMO_TOKEN"}},
+		{"server", []string{"SERVER", "BASE_URL"}},
+		{"insecure", []string{"INSECURE"}},
+		{"timeout", []string{"TIMEOUT"}},
+	} {
+		if set[v.flag] || fs.Lookup(v.flag) == nil {
 			continue
 		}
-		v := os.Getenv(envPrefix + "_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_")))
-		if v == "" && name == "token" {
-			v = os.Getenv(envPrefix + "_DEMO_TOKEN")
-		}
-		if v == "" {
-			continue
-		}
-		if err := fs.Set(name, v); err != nil {
-			return nil, usagef("%s: %s from the environment: %v", fs.Name(), name, err)
+		for _, name := range v.env {
+			name = envPrefix + "_" + name
+			if value := os.Getenv(name); value != "" {
+				if err := fs.Set(v.flag, value); err != nil {
+					return nil, Usagef("%s: %s from the environment: %v", fs.Name(), name, err)
+				}
+				break
+			}
 		}
 	}
 	return pos, nil
@@ -197,12 +147,10 @@ type cliClient struct {
 // timeout bounds each whole request; 0 leaves the body unbounded (the live stream), with the
 // connection and the response head still bounded by headTimeout.
 func newCLIClient(server, token string, insecure bool, timeout, headTimeout time.Duration) (*cliClient, error) {
-	u, err := url.Parse(strings.TrimSpace(server))
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
-		return nil, usagef("server URL %q: want http://host[:port] or https://host[:port]", server)
+	u, err := parseServerURL(server)
+	if err != nil {
+		return nil, err
 	}
-	u.Path = strings.TrimRight(u.Path, "/")
-	u.RawPath = ""
 	if headTimeout <= 0 {
 		headTimeout = defaultCLITimeout
 	}
@@ -223,6 +171,18 @@ func newCLIClient(server, token string, insecure bool, timeout, headTimeout time
 		Timeout:       timeout,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}}, nil
+}
+
+// parseServerURL checks a server URL: http or https, a host, an optional path prefix (returned
+// without a trailing "/"), no query or fragment. A bad one is a UsageError.
+func parseServerURL(server string) (*url.URL, error) {
+	u, err := url.Parse(strings.TrimSpace(server))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return nil, Usagef("server URL %q: want http://host[:port] or https://host[:port]", server)
+	}
+	u.Path = strings.TrimRight(u.Path, "/")
+	u.RawPath = ""
+	return u, nil
 }
 
 // baseString is the server URL as messages show it.

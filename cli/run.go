@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"net/http"
 	"os"
@@ -17,12 +18,14 @@ import (
 	"time"
 
 	"ownhttp/state"
+
+	"ownhttp/internal/atomicfile"
 )
 
 // cliRun is "ownhttp scenario run FILE": it validates the scenario file exactly as the server
 // validates POST /api/scenarios (state.DecodeScenario) and runs it from here with the
 // server's own engine (state.RunPlan: chaos, assertions, report). Local steps are real HTTP
-// requests to --base-url plus the step's raw path; target steps go through POST
+// requests to --server plus the step's raw path; target steps go through POST
 // {base}/api/proxy/request. Nothing is stored on the server. A progress line is printed per
 // step as it finishes, then the summary (or, with --json, the report alone on stdout and the
 // progress on stderr); --junit FILE also writes a JUnit XML report.
@@ -42,10 +45,10 @@ func cliRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	if len(pos) != 1 {
-		return usagef("scenario run: want exactly one scenario FILE, got %d arguments", len(pos))
+		return Usagef("scenario run: want exactly one scenario FILE, got %d arguments", len(pos))
 	}
 	if *maxSteps <= 0 || *maxAssertions <= 0 {
-		return usagef("scenario run: --max-steps and --max-assertions must be positive")
+		return Usagef("scenario run: --max-steps and --max-assertions must be positive")
 	}
 	client, err := newCLIClient(cc.server, cc.token, cc.insecure, cc.timeout, cc.timeout)
 	if err != nil {
@@ -188,12 +191,19 @@ func (r *localRunner) sendLocal(ctx context.Context, st *state.Step, req state.S
 	resp, body, err := r.client.do(hr)
 	latency := msSince(start, time.Now())
 	if err != nil {
-		if unreachable(err) || ctx.Err() != nil {
-			return state.ResponseView{}, 0, err
-		}
-		return state.DispatchErrorView(errors.New(rootCause(err))), latency, nil
+		return sent(ctx, err, latency)
 	}
 	return state.NewResponseView(resp.StatusCode, resp.Header, body), latency, nil
+}
+
+// sent is what a step's request came to when the client failed: a server out of reach, or
+// the end of ctx, stops the run (err); any other failure is a dispatch-error view for the
+// step.
+func sent(ctx context.Context, err error, latency float64) (state.ResponseView, float64, error) {
+	if unreachable(err) || ctx.Err() != nil {
+		return state.ResponseView{}, 0, err
+	}
+	return state.DispatchErrorView(errors.New(rootCause(err))), latency, nil
 }
 
 // stepHeader returns the step's own value of a header (names compared case-insensitively).
@@ -244,10 +254,7 @@ func (r *localRunner) sendTarget(ctx context.Context, req state.StepRequest) (st
 	resp, body, err := r.client.do(hr)
 	latency := msSince(start, time.Now())
 	if err != nil {
-		if unreachable(err) || ctx.Err() != nil {
-			return state.ResponseView{}, 0, err
-		}
-		return state.DispatchErrorView(errors.New(rootCause(err))), latency, nil
+		return sent(ctx, err, latency)
 	}
 	if resp.StatusCode != http.StatusOK {
 		return state.NewResponseView(resp.StatusCode, resp.Header, body), latency, nil
@@ -257,7 +264,7 @@ func (r *localRunner) sendTarget(ctx context.Context, req state.StepRequest) (st
 		return state.DispatchErrorView(fmt.Errorf("proxy answer: %v", err)), latency, nil
 	}
 	view := state.ResponseView{Status: ans.Response.Status, Headers: map[string]string{}, Body: ans.Response.Body}
-	for _, k := range sortedKeys(ans.Response.Headers) {
+	for _, k := range slices.Sorted(maps.Keys(ans.Response.Headers)) {
 		view.AddHeader(k, headerText(ans.Response.Headers[k]))
 	}
 	if view.Headers["x-request-id"] == "" && ans.TraceID != "" {
@@ -499,23 +506,5 @@ func writeJUnitFile(path string, sc state.Scenario, r state.RunReport) error {
 		return err
 	}
 	b = append([]byte(xml.Header), append(b, '\n')...)
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return nil
-}
-
-// sortedKeys returns m's keys in order.
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
+	return atomicfile.Write(path, b, 0o644)
 }

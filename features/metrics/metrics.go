@@ -1,13 +1,13 @@
-package features
-
-// Metrics (issue #3, spec §9.1): GET /_metrics (JSON) and GET /metrics (Prometheus text).
+// Package metrics counts finished exchanges and renders them for GET /_metrics (JSON) and
+// GET /metrics (Prometheus text), issue #3, spec §9.1. The handlers and the observer that
+// feeds the shards live in package features.
 //
-// Counting. Every event loop's observer owns one metricsShard and calls done for each
+// Counting. Every event loop's observer owns one Shard and calls Done for each
 // finished exchange on that loop's goroutine (the pool engine calls its single shard under
 // its observer lock). A shard is written by its owner only, so counting takes no lock and
 // touches no cache line another core writes: each counter is an atomic that only the owner
 // adds to (an uncontended add), atomic only so that a scrape on another goroutine may read
-// it without a data race. done allocates nothing once a route has been seen.
+// it without a data race. Done allocates nothing once a route has been seen.
 //
 // Routes. Counters are kept per route entry: a (route key, method) pair, where the route key
 // is the template the handler chose (c.Route: "GET /api/mocks/{id}", "404", "OPTIONS *"),
@@ -44,9 +44,10 @@ package features
 //	other          a class CountError does not know
 //
 // In-flight requests. conn reports exchanges only once finished, so inflight_requests is
-// computed from a start hook: metricsShard.started, called by the owner when a request is
+// computed from a start hook: Shard.Started, called by the owner when a request is
 // dispatched. Until conn reports dispatches to observers it is not called and
 // inflight_requests reads 0.
+package metrics
 
 import (
 	"math"
@@ -60,6 +61,7 @@ import (
 
 	"ownhttp/conn"
 	"ownhttp/proto"
+	"ownhttp/state"
 )
 
 // Fixed route keys for exchanges whose handler chose no route.
@@ -194,22 +196,25 @@ func statusIndex(s int) int {
 	return s
 }
 
-// metrics is the server's counters: the shards of every event loop and the counters fed
+// Registry is the server's counters: the shards of every event loop and the counters fed
 // from elsewhere. Safe for concurrent use.
-type metrics struct {
+type Registry struct {
+	engine string // the engine's name, reported by both formats
+
 	mu     sync.Mutex // guards shards; taken when a shard is added and on scrape only
-	shards []*metricsShard
+	shards []*Shard
 
 	// external counts errors reported through CountError from any goroutine (rare events,
 	// so one shared counter per class is fine).
 	external [numClasses]atomic.Uint64
 }
 
-func newMetrics() *metrics { return &metrics{} }
+// New returns an empty registry for a server running engine ("epoll", "threadpool").
+func New(engine string) *Registry { return &Registry{engine: engine} }
 
-// newShard adds a shard for one event loop.
-func (m *metrics) newShard() *metricsShard {
-	s := &metricsShard{index: map[entryKey]*routeEntry{}}
+// NewShard adds a shard for one event loop.
+func (m *Registry) NewShard() *Shard {
+	s := &Shard{index: map[entryKey]*routeEntry{}}
 	s.overflow = newRouteEntry(routeOverflow, proto.MethodUnknown)
 	s.publish()
 	m.mu.Lock()
@@ -224,18 +229,18 @@ type entryKey struct {
 	method proto.Method
 }
 
-// metricsShard is one event loop's share of the counters. Its owner (the loop's goroutine,
-// or whoever holds the pool engine's observer lock) alone calls done and started; any
-// goroutine may read it through read.
-type metricsShard struct {
+// Shard is one event loop's share of the counters. Its owner (the loop's goroutine,
+// or whoever holds the pool engine's observer lock) alone calls Done, Started and Flush; any
+// goroutine may read it through Registry.Read.
+type Shard struct {
 	_ [64]byte // keep the hot counters off a cache line another allocation may share
 
 	// Owned by the writer.
 	index   map[entryKey]*routeEntry
 	entries []*routeEntry // in creation order; entries[i] is never replaced
-	tracks  bool          // started has been called: done counts finished dispatches
+	tracks  bool          // Started has been called: Done counts finished dispatches
 	last    *routeEntry   // the entry found last: consecutive requests mostly share it
-	// Counts not yet published: done and started count here with plain arithmetic, and
+	// Counts not yet published: Done and Started count here with plain arithmetic, and
 	// flush (called by the owner once per loop wakeup) adds them to the counters below in
 	// one go, so a wakeup that serves many requests pays the atomic additions once.
 	pend  shardPending
@@ -313,15 +318,15 @@ func methodLabel(m proto.Method) string {
 	return "-"
 }
 
-// started counts a dispatched request (called by the owner when conn dispatches it).
-func (s *metricsShard) started() {
+// Started counts a dispatched request (called by the owner when conn dispatches it).
+func (s *Shard) Started() {
 	s.tracks = true
 	s.pend.begun++
 }
 
-// done counts one finished exchange. It allocates nothing once its entry exists, and does no
-// atomic operation: the counts wait in the shard until flush.
-func (s *metricsShard) done(c *conn.Completed) {
+// Done counts one finished exchange. It allocates nothing once its entry exists, and does no
+// atomic operation: the counts wait in the shard until Flush.
+func (s *Shard) Done(c *conn.Completed) {
 	m := c.Method
 	if c.Proto {
 		m = proto.MethodUnknown
@@ -378,9 +383,9 @@ func (s *metricsShard) done(c *conn.Completed) {
 	}
 }
 
-// flush publishes the pending counts to readers (called by the owner, once per wakeup). begun
+// Flush publishes the pending counts to readers (called by the owner, once per wakeup). begun
 // is added before finished, so a reader never sees more finished than begun.
-func (s *metricsShard) flush() {
+func (s *Shard) Flush() {
 	for _, e := range s.dirty {
 		for w, mask := range e.pendMask {
 			for mask != 0 {
@@ -415,14 +420,14 @@ func (s *metricsShard) flush() {
 	*p = shardPending{}
 }
 
-func (s *metricsShard) addStatus(r statusRun) {
+func (s *Shard) addStatus(r statusRun) {
 	if r.n > 0 {
 		s.status[r.code].Add(r.n)
 	}
 }
 
 // entry finds or creates the entry of (key, m); past the bound it is the overflow entry.
-func (s *metricsShard) entry(key string, m proto.Method) *routeEntry {
+func (s *Shard) entry(key string, m proto.Method) *routeEntry {
 	if e := s.last; e != nil && e.method == m && e.key == key {
 		return e
 	}
@@ -441,7 +446,7 @@ func (s *metricsShard) entry(key string, m proto.Method) *routeEntry {
 }
 
 // publish makes the current entry list visible to readers.
-func (s *metricsShard) publish() {
+func (s *Shard) publish() {
 	t := append(make([]*routeEntry, 0, len(s.entries)+1), s.entries...)
 	t = append(t, s.overflow)
 	s.table.Store(&t)
@@ -535,12 +540,10 @@ func (h *histView) quantileMS(p float64) float64 {
 			hi = lo
 		}
 		v := float64(lo) + float64(hi-lo)*float64(rank-cum)/float64(c)
-		return round3(v / 1e6)
+		return state.RoundMS(v / 1e6)
 	}
-	return round3(float64(h.maxNS) / 1e6)
+	return state.RoundMS(float64(h.maxNS) / 1e6)
 }
-
-func round3(v float64) float64 { return math.Round(v*1000) / 1000 }
 
 // entryView is a read of one entry (or of the same entry in several shards, merged).
 type entryView struct {
@@ -551,8 +554,8 @@ type entryView struct {
 	otherStatus uint64
 }
 
-// metricsView is one scrape: every shard read once and merged.
-type metricsView struct {
+// View is one scrape: every shard read once and merged.
+type View struct {
 	entries  []*entryView // with at least one exchange, sorted by key, then method
 	status   [600]uint64
 	bytesIn  uint64
@@ -562,12 +565,12 @@ type metricsView struct {
 	inflight int64
 }
 
-// read merges every shard into a view.
-func (m *metrics) read() *metricsView {
+// Read merges every shard into a view.
+func (m *Registry) Read() *View {
 	m.mu.Lock()
 	shards := slices.Clone(m.shards)
 	m.mu.Unlock()
-	v := &metricsView{}
+	v := &View{}
 	byKey := map[entryKey]*entryView{}
 	for _, s := range shards {
 		s.readInto(v, byKey)
@@ -587,7 +590,7 @@ func (m *metrics) read() *metricsView {
 	return v
 }
 
-func (s *metricsShard) readInto(v *metricsView, byKey map[entryKey]*entryView) {
+func (s *Shard) readInto(v *View, byKey map[entryKey]*entryView) {
 	// finished before begun: begun never trails what was read of finished.
 	finished := s.finished.Load()
 	if begun := s.begun.Load(); begun > finished {
@@ -629,7 +632,7 @@ func (s *metricsShard) readInto(v *metricsView, byKey map[entryKey]*entryView) {
 	}
 }
 
-func (v *metricsView) total() uint64 {
+func (v *View) total() uint64 {
 	var n uint64
 	for _, c := range v.status {
 		n += c
@@ -640,7 +643,7 @@ func (v *metricsView) total() uint64 {
 // CountError counts an error that no exchange reports (a failed TLS handshake:
 // "tls_handshake"; socket "read" and "write" failures). Unknown classes count as "other".
 // Safe for concurrent use from any goroutine.
-func (a *App) CountError(class string) {
+func (m *Registry) CountError(class string) {
 	i := classOther
 	for c, name := range classNames {
 		if name == class {
@@ -648,39 +651,24 @@ func (a *App) CountError(class string) {
 			break
 		}
 	}
-	a.metrics.external[i].Add(1)
+	m.external[i].Add(1)
 }
 
-// serverGauges are the figures metrics read from outside the shards.
-type serverGauges struct {
-	engine         EngineStats
-	draining       bool
-	drainElapsed   time.Duration
-	mocks          int
-	historyDropped uint64
-	eventsDropped  uint64
+// Gauges are the figures a scrape reports from outside the shards; the caller reads them
+// from the engine, the drain and the state owner at scrape time.
+type Gauges struct {
+	ActiveConnections int64
+	Accepted          uint64 // connections accepted
+	Rejected          uint64 // connections refused at accept
+	Draining          bool
+	DrainElapsed      time.Duration // since the drain began; 0 while running
+	Mocks             int
+	HistoryDropped    uint64
+	EventsDropped     uint64
+	LogDropped        uint64 // log records dropped because stderr could not keep up
 }
 
-func (a *App) gauges(now time.Time) serverGauges {
-	var g serverGauges
-	if a.cfg.EngineStats != nil {
-		g.engine = a.cfg.EngineStats()
-	}
-	if srv := a.cfg.Server; srv != nil && srv.Draining() {
-		g.draining = true
-		if t := srv.DrainStarted(); !t.IsZero() && now.After(t) {
-			g.drainElapsed = now.Sub(t)
-		}
-	}
-	if st := a.cfg.State; st != nil {
-		g.mocks = st.Snapshot().Len()
-		stats := st.Stats()
-		g.historyDropped, g.eventsDropped = stats.HistoryDropped, stats.EventsDropped
-	}
-	return g
-}
-
-// metricsDoc is the /_metrics body (spec §9.1). Fields are in alphabetical order of their
+// Doc is the /_metrics body (spec §9.1). Fields are in alphabetical order of their
 // names, so the keys come out sorted (encoding/json sorts map keys). Counter maps hold a key
 // only once its count is non-zero.
 //
@@ -689,7 +677,7 @@ func (a *App) gauges(now time.Time) serverGauges {
 // write_errors_by_type (no per-type socket errors are reported), the scenario, incident,
 // history-count and metrics_backend fields (no source yet; they join when their features
 // do).
-type metricsDoc struct {
+type Doc struct {
 	ActiveConnections        int64                        `json:"active_connections"`
 	BytesReceivedTotal       uint64                       `json:"bytes_received_total"`
 	BytesSentTotal           uint64                       `json:"bytes_sent_total"`
@@ -708,6 +696,7 @@ type metricsDoc struct {
 	LatencyP50MS             float64                      `json:"latency_p50_ms"`
 	LatencyP95MS             float64                      `json:"latency_p95_ms"`
 	LatencyP99MS             float64                      `json:"latency_p99_ms"`
+	LogDroppedTotal          uint64                       `json:"log_dropped_total"`
 	OpenConnections          int64                        `json:"open_connections"`
 	PlaygroundMockCount      int                          `json:"playground_mock_count"`
 	RequestsByRoute          map[string]uint64            `json:"requests_by_route"`
@@ -724,25 +713,26 @@ type latencySummary struct {
 	P99 float64 `json:"p99"`
 }
 
-// document builds the /_metrics body from a view.
-func (a *App) document(v *metricsView, g serverGauges) *metricsDoc {
-	d := &metricsDoc{
-		ActiveConnections: g.engine.ActiveConnections, OpenConnections: g.engine.ActiveConnections,
+// Document builds the /_metrics body from a view.
+func (m *Registry) Document(v *View, g Gauges) *Doc {
+	d := &Doc{
+		ActiveConnections: g.ActiveConnections, OpenConnections: g.ActiveConnections,
 		BytesReceivedTotal: v.bytesIn, BytesSentTotal: v.bytesOut,
-		ConnectionsAcceptedTotal: g.engine.Accepted, ConnectionsRejectedTotal: g.engine.Rejected,
-		DrainState: "running", Engine: a.cfg.Engine,
-		ErrorCountsByClass: map[string]uint64{}, EventsDroppedTotal: g.eventsDropped,
-		HistoryDroppedTotal: g.historyDropped, InflightRequests: v.inflight,
+		ConnectionsAcceptedTotal: g.Accepted, ConnectionsRejectedTotal: g.Rejected,
+		DrainState: "running", Engine: m.engine,
+		ErrorCountsByClass: map[string]uint64{}, EventsDroppedTotal: g.EventsDropped,
+		HistoryDroppedTotal: g.HistoryDropped, InflightRequests: v.inflight,
 		LatencyBucketsMS: map[string]uint64{}, LatencyByRouteMS: map[string]latencySummary{},
-		PlaygroundMockCount: g.mocks, RequestsByRoute: map[string]uint64{},
+		LogDroppedTotal:     g.LogDropped,
+		PlaygroundMockCount: g.Mocks, RequestsByRoute: map[string]uint64{},
 		RequestsReusedConnection: v.reused, StatusByRoute: map[string]map[string]uint64{},
 		StatusCounts: map[string]uint64{}, TotalRequests: v.total(),
 	}
-	if g.draining {
+	if g.Draining {
 		d.DrainState = "draining"
-		d.DrainElapsedMS = round3(float64(g.drainElapsed) / 1e6)
+		d.DrainElapsedMS = state.RoundMS(float64(g.DrainElapsed) / 1e6)
 		// The drain closes idle connections, so those still open hold work in flight.
-		d.DrainInflightRemaining = g.engine.ActiveConnections
+		d.DrainInflightRemaining = g.ActiveConnections
 	}
 	for i, n := range v.errors {
 		if n > 0 {
@@ -795,23 +785,12 @@ func (a *App) document(v *metricsView, g serverGauges) *metricsDoc {
 	return d
 }
 
-// metricsJSON serves GET /_metrics.
-func (a *App) metricsJSON(x *conn.Exchange, _ *params) {
-	x.Header("Cache-Control", "no-store")
-	writeJSON(x, 200, a.document(a.metrics.read(), a.gauges(x.Now)))
-}
+// PrometheusContentType is the Content-Type of the text exposition format 0.0.4.
+const PrometheusContentType = "text/plain; version=0.0.4; charset=utf-8"
 
-const prometheusType = "text/plain; version=0.0.4; charset=utf-8"
-
-// metricsPrometheus serves GET /metrics in the Prometheus text exposition format 0.0.4.
-func (a *App) metricsPrometheus(x *conn.Exchange, _ *params) {
-	x.Header("Cache-Control", "no-store")
-	x.Text(200, prometheusType, a.appendPrometheus(nil, a.metrics.read(), a.gauges(x.Now)))
-}
-
-// appendPrometheus renders a view in the text exposition format: every family with HELP and
-// TYPE lines, series in a stable order, label values escaped.
-func (a *App) appendPrometheus(b []byte, v *metricsView, g serverGauges) []byte {
+// AppendPrometheus appends a view in the text exposition format 0.0.4: every family with
+// HELP and TYPE lines, series in a stable order, label values escaped.
+func (m *Registry) AppendPrometheus(b []byte, v *View, g Gauges) []byte {
 	family := func(name, typ, help string) {
 		b = append(b, "# HELP "...)
 		b = append(b, name...)
@@ -894,33 +873,35 @@ func (a *App) appendPrometheus(b []byte, v *metricsView, g serverGauges) []byte 
 	family("ownhttp_requests_reused_connection_total", "counter", "Requests that were not the first on their connection.")
 	sampleU("ownhttp_requests_reused_connection_total", v.reused)
 	family("ownhttp_connections_accepted_total", "counter", "Connections accepted.")
-	sampleU("ownhttp_connections_accepted_total", g.engine.Accepted)
+	sampleU("ownhttp_connections_accepted_total", g.Accepted)
 	family("ownhttp_connections_rejected_total", "counter", "Connections refused at accept (over the cap, queue full or draining).")
-	sampleU("ownhttp_connections_rejected_total", g.engine.Rejected)
+	sampleU("ownhttp_connections_rejected_total", g.Rejected)
 	family("ownhttp_history_dropped_total", "counter", "History records dropped because the state actor's queue was full.")
-	sampleU("ownhttp_history_dropped_total", g.historyDropped)
+	sampleU("ownhttp_history_dropped_total", g.HistoryDropped)
 	family("ownhttp_events_dropped_total", "counter", "Live events dropped because the state actor's queue was full.")
-	sampleU("ownhttp_events_dropped_total", g.eventsDropped)
+	sampleU("ownhttp_events_dropped_total", g.EventsDropped)
+	family("ownhttp_log_dropped_total", "counter", "Log records dropped because stderr could not keep up.")
+	sampleU("ownhttp_log_dropped_total", g.LogDropped)
 
 	family("ownhttp_active_connections", "gauge", "Open client connections.")
-	sampleI("ownhttp_active_connections", g.engine.ActiveConnections)
+	sampleI("ownhttp_active_connections", g.ActiveConnections)
 	family("ownhttp_inflight_requests", "gauge", "Requests dispatched and not yet finished.")
 	sampleI("ownhttp_inflight_requests", v.inflight)
 	family("ownhttp_draining", "gauge", "1 while the server drains, else 0.")
 	draining := int64(0)
-	if g.draining {
+	if g.Draining {
 		draining = 1
 	}
 	sampleI("ownhttp_draining", draining)
 	family("ownhttp_drain_elapsed_seconds", "gauge", "Time since the drain began (0 while running).")
 	b = append(b, "ownhttp_drain_elapsed_seconds "...)
-	b = strconv.AppendFloat(b, g.drainElapsed.Seconds(), 'g', -1, 64)
+	b = strconv.AppendFloat(b, g.DrainElapsed.Seconds(), 'g', -1, 64)
 	b = append(b, '\n')
 	family("ownhttp_mocks", "gauge", "Mock routes defined.")
-	sampleI("ownhttp_mocks", int64(g.mocks))
+	sampleI("ownhttp_mocks", int64(g.Mocks))
 	family("ownhttp_info", "gauge", "Server information; always 1.")
 	b = append(b, `ownhttp_info{engine="`...)
-	b = appendLabelValue(b, a.cfg.Engine)
+	b = appendLabelValue(b, m.engine)
 	b = append(b, `"} 1`+"\n"...)
 	return b
 }

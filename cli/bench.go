@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -11,28 +11,27 @@ import (
 	"math"
 	"net/http"
 	"os"
-	"regexp"
 	"runtime"
+	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"ownhttp/bench"
 	"ownhttp/proto"
 )
 
-// runBenchCLI is "ownhttp bench load|compare-engines …".
-func runBenchCLI(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+// runBench is "ownhttp bench load|compare-engines …".
+func runBench(ctx context.Context, args []string, stdout, stderr io.Writer, env Env) error {
 	if len(args) == 0 {
-		return usagef("bench: want a subcommand: load or compare-engines")
+		return Usagef("bench: want a subcommand: load or compare-engines")
 	}
 	switch args[0] {
 	case "load":
 		return runBenchLoad(ctx, args[1:], stdout, stderr)
 	case "compare-engines":
-		return runCompareEngines(ctx, args[1:], stdout, stderr)
+		return runCompareEngines(ctx, args[1:], stdout, stderr, env)
 	}
-	return usagef("bench: unknown subcommand %q (want load or compare-engines)", args[0])
+	return Usagef("bench: unknown subcommand %q (want load or compare-engines)", args[0])
 }
 
 // loadFlags are the load generator's flags, shared by both subcommands.
@@ -62,38 +61,79 @@ func (lf *loadFlags) options(addr string, progress io.Writer) bench.Options {
 		KeepAlive: lf.keepAlive && !lf.connectionPerRequest, Pipeline: lf.pipeline, Progress: progress}
 }
 
-func parseBenchFlags(fs *flag.FlagSet, args []string) error {
+// parseBenchFlags parses compare-engines' flags; no positional arguments.
+func parseBenchFlags(fs *flag.FlagSet, args []string, stdout io.Writer) error {
 	fs.SetOutput(io.Discard)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			cliHelp(fs, "", stdout)
 			return err
 		}
-		return usageError{oneLine(err.Error())}
+		return UsageError{oneLine(err.Error())}
 	}
 	if fs.NArg() > 0 {
-		return usagef("unexpected argument %q", fs.Arg(0))
+		return Usagef("unexpected argument %q", fs.Arg(0))
 	}
 	return nil
 }
 
-// runBenchLoad is "ownhttp bench load --addr HOST:PORT …": drive load, print the summary JSON.
+// runBenchLoad is "ownhttp bench load --server URL …": drive load, print the summary JSON.
+// The load generator speaks plain HTTP/1.1 itself, so the URL is http:// only; its path
+// prefixes --path. --addr HOST:PORT is the older name of --server http://HOST:PORT. The
+// server URL and --timeout come from OWNHTTP_SERVER and OWNHTTP_TIMEOUT when not given.
 func runBenchLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("ownhttp bench load", flag.ContinueOnError)
-	addr := fs.String("addr", "127.0.0.1:8080", "server address host:port")
+	fs.SetOutput(io.Discard)
+	var server string
+	addServerFlag(fs, &server)
+	fs.Lookup("server").Usage = "server URL, http://host[:port] (plain http; a path prefixes --path)"
+	fs.Var(addrFlag{&server}, "addr", "server address HOST:PORT (the same as --server http://HOST:PORT)")
 	var lf loadFlags
 	lf.register(fs)
-	if err := parseBenchFlags(fs, args); err != nil {
+	pos, err := parseCLIFlags(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		cliHelp(fs, "", stdout)
 		return err
+	}
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return Usagef("bench load: unexpected argument %q", pos[0])
+	}
+	u, err := parseServerURL(server)
+	if err != nil {
+		return err
+	}
+	if u.Scheme != "http" {
+		return Usagef("bench load: server URL %q: the load generator speaks plain http:// only", server)
 	}
 	var progress io.Writer
 	if isTerminal(stderr) {
 		progress = stderr
 	}
-	s, err := bench.Run(ctx, lf.options(*addr, progress))
+	opts := lf.options(u.Host, progress)
+	opts.Path = u.Path + opts.Path
+	s, err := bench.Run(ctx, opts)
 	if err != nil {
 		return err
 	}
 	return writeIndentedJSON(stdout, s)
+}
+
+// addrFlag is --addr HOST:PORT, which sets the server URL to http://HOST:PORT.
+type addrFlag struct{ server *string }
+
+func (a addrFlag) String() string {
+	if a.server == nil { // the flag package's zero value
+		return ""
+	}
+	return strings.TrimPrefix(*a.server, "http://")
+}
+
+func (a addrFlag) Set(v string) error {
+	*a.server = "http://" + v
+	return nil
 }
 
 func writeIndentedJSON(w io.Writer, v any) error {
@@ -116,14 +156,42 @@ type engineComparison struct {
 }
 
 type comparisonGates struct {
-	Checks    map[string]bool `json:"checks"`
-	Ratio     float64         `json:"epoll_vs_threadpool_rps_ratio"`
-	AllPassed bool            `json:"all_passed"`
+	Checks map[string]bool `json:"checks"`
+	// Ratio is epoll's requests per second over the threadpool's, rounded to 4 decimals;
+	// nil (JSON null) when the threadpool served 0 requests/s and the ratio is undefined.
+	Ratio     *float64 `json:"epoll_vs_threadpool_rps_ratio"`
+	AllPassed bool     `json:"all_passed"`
+}
+
+// minRatio is the gate on epoll's requests per second over the threadpool's.
+const minRatio = 1.8
+
+// decideGates decides the gates of spec §12.2 from both engines' results. When the
+// threadpool served 0 requests/s the ratio is undefined and its gate passes when epoll
+// served requests at all.
+func decideGates(ep, tp bench.Summary) comparisonGates {
+	var g comparisonGates
+	faster := ep.RPS > 0
+	if tp.RPS > 0 {
+		r := math.Round(ep.RPS/tp.RPS*10000) / 10000
+		g.Ratio = &r
+		faster = r >= minRatio
+	}
+	g.Checks = map[string]bool{
+		"epoll_error_rate_le_1pct":     ep.ErrorRate <= 0.01,
+		"epoll_p95_le_200ms":           ep.P95ms <= 200,
+		"epoll_rps_ge_1_8x_threadpool": faster,
+	}
+	g.AllPassed = true
+	for _, ok := range g.Checks {
+		g.AllPassed = g.AllPassed && ok
+	}
+	return g
 }
 
 // runCompareEngines runs both engines in this process on 127.0.0.1:0 with temporary state
 // files, one after the other, under the same load, and reports the gates of spec §12.2.
-func runCompareEngines(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func runCompareEngines(ctx context.Context, args []string, stdout, stderr io.Writer, env Env) error {
 	fs := flag.NewFlagSet("ownhttp bench compare-engines", flag.ContinueOnError)
 	var lf loadFlags
 	lf.register(fs)
@@ -131,11 +199,11 @@ func runCompareEngines(ctx context.Context, args []string, stdout, stderr io.Wri
 	reactors := fs.Int("reactors", runtime.GOMAXPROCS(0), "event loops of the epoll engine")
 	var slow slowFlags
 	slow.register(fs)
-	if err := parseBenchFlags(fs, args); err != nil {
+	if err := parseBenchFlags(fs, args, stdout); err != nil {
 		return err
 	}
 	if slow.readers < 0 || slow.bodySize <= 0 || slow.rate <= 0 {
-		return usagef("--slow-readers must be at least 0, --slow-body-size and --slow-read-rate more than 0")
+		return Usagef("--slow-readers must be at least 0, --slow-body-size and --slow-read-rate more than 0")
 	}
 	out := engineComparison{Results: map[string]bench.Summary{},
 		Workload: fmt.Sprintf("%s %s, concurrency %d, keep-alive %v, pipeline %d, %s",
@@ -145,7 +213,7 @@ func runCompareEngines(ctx context.Context, args []string, stdout, stderr io.Wri
 		out.SlowReaders = map[string]bench.SlowStats{}
 	}
 	for _, engine := range []string{"threadpool", "epoll"} {
-		s, ss, err := benchInProcess(ctx, engine, *reactors, lf, slow)
+		s, ss, err := benchInProcess(ctx, env.Serve, engine, *reactors, lf, slow)
 		if err != nil {
 			return fmt.Errorf("%s: %w", engine, err)
 		}
@@ -154,19 +222,7 @@ func runCompareEngines(ctx context.Context, args []string, stdout, stderr io.Wri
 			out.SlowReaders[engine] = ss
 		}
 	}
-	ep, tp := out.Results["epoll"], out.Results["threadpool"]
-	if tp.RPS > 0 {
-		out.Gates.Ratio = math.Round(ep.RPS/tp.RPS*10000) / 10000
-	}
-	out.Gates.Checks = map[string]bool{
-		"epoll_error_rate_le_1pct":     ep.ErrorRate <= 0.01,
-		"epoll_p95_le_200ms":           ep.P95ms <= 200,
-		"epoll_rps_ge_1_8x_threadpool": out.Gates.Ratio >= 1.8,
-	}
-	out.Gates.AllPassed = true
-	for _, ok := range out.Gates.Checks {
-		out.Gates.AllPassed = out.Gates.AllPassed && ok
-	}
+	out.Gates = decideGates(out.Results["epoll"], out.Results["threadpool"])
 	out.Markdown = comparisonMarkdown(&out)
 	if err := writeIndentedJSON(stdout, out); err != nil {
 		return err
@@ -201,6 +257,12 @@ func comparisonMarkdown(out *engineComparison) string {
 			fmt.Fprintf(&md, " %d | %.1f |", ss.Responses, float64(ss.Bytes)/(1<<20))
 		}
 		md.WriteString("\n")
+	}
+	if r := out.Gates.Ratio; r != nil {
+		fmt.Fprintf(&md, "\nepoll/threadpool requests per second: %sx\n", strconv.FormatFloat(*r, 'f', -1, 64))
+	} else {
+		fmt.Fprintf(&md, "\nepoll/threadpool requests per second: undefined (the threadpool served 0 requests/s;"+
+			" the %gx gate passes when epoll served requests)\n", minRatio)
 	}
 	return md.String()
 }
@@ -238,12 +300,11 @@ func byteSize(n int64) string {
 	return fmt.Sprintf("%d bytes", n)
 }
 
-var listenAddrRE = regexp.MustCompile(`msg=listening addr=(\S+)`)
-
-// benchInProcess starts the server through run() with the given engine on 127.0.0.1:0 and
+// benchInProcess starts a server through serve with the given engine on 127.0.0.1:0 and
 // temporary state files, loads it (with the slow readers beside the load, from the start of
-// the warm-up to the end of the measured run), and stops it.
-func benchInProcess(ctx context.Context, engine string, reactors int, lf loadFlags, slow slowFlags) (bench.Summary, bench.SlowStats, error) {
+// the warm-up to the end of the measured run), and stops it. The server's log is dropped.
+func benchInProcess(ctx context.Context, serve func(context.Context, []string, io.Writer, func(string)) error,
+	engine string, reactors int, lf loadFlags, slow slowFlags) (bench.Summary, bench.SlowStats, error) {
 	dir, err := os.MkdirTemp("", "ownhttp-bench-")
 	if err != nil {
 		return bench.Summary{}, bench.SlowStats{}, err
@@ -251,8 +312,6 @@ func benchInProcess(ctx context.Context, engine string, reactors int, lf loadFla
 	defer os.RemoveAll(dir)
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	logs := &addrSniffer{addr: make(chan string, 1)}
-	done := make(chan error, 1)
 	args := []string{"--host", "127.0.0.1", "--port", "0", "--engine", engine,
 		"--reactors", fmt.Sprint(reactors), "--access-log=false", "--max-keepalive-requests", "100000000",
 		"--keepalive-timeout", "300s", "--queue-size", "65536",
@@ -264,18 +323,27 @@ func benchInProcess(ctx context.Context, engine string, reactors int, lf loadFla
 		args = append(args, "--max-mock-body-bytes", fmt.Sprint(slow.bodySize),
 			"--max-body-bytes", fmt.Sprint(max(2*slow.bodySize+64<<10, proto.DefaultMaxBodyBytes)))
 	}
-	go func() { done <- run(sctx, args, io.Discard, logs) }()
-	var addr string
+	ready := make(chan string, 1) // serve calls ready once
+	done := make(chan error, 1)
+	go func() { done <- serve(sctx, args, io.Discard, func(base string) { ready <- base }) }()
+	var base string
 	select {
-	case addr = <-logs.addr:
+	case base = <-ready:
 	case err := <-done:
 		return bench.Summary{}, bench.SlowStats{}, fmt.Errorf("server did not start: %v", err)
-	case <-time.After(10 * time.Second):
-		return bench.Summary{}, bench.SlowStats{}, errors.New("server did not report its address")
 	}
+	// The in-process server reads its flags from the environment too: it is guarded when
+	// OWNHTTP_DEMO_TOKEN is set.
+	client, err := newCLIClient(base, os.Getenv(envPrefix+"_DEMO_TOKEN"), false, 30*time.Second, 30*time.Second)
+	if err != nil {
+		cancel()
+		<-done
+		return bench.Summary{}, bench.SlowStats{}, err
+	}
+	addr := client.base.Host
 	var readers *bench.SlowReaders
 	if slow.readers > 0 {
-		if err := createSlowMock(ctx, addr, slow.bodySize); err != nil {
+		if err := createSlowMock(ctx, client, slow.bodySize); err != nil {
 			cancel()
 			<-done
 			return bench.Summary{}, bench.SlowStats{}, err
@@ -295,56 +363,22 @@ func benchInProcess(ctx context.Context, engine string, reactors int, lf loadFla
 	return s, ss, err
 }
 
-// createSlowMock defines the mock at slowMockPath on the server at addr: GET, 200, a text
-// body of size bytes. It sends OWNHTTP_DEMO_TOKEN as the bearer token when that is set, since
-// the in-process server reads its flags from the environment too. It gives up after 30 s.
-func createSlowMock(ctx context.Context, addr string, size int64) error {
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
+// createSlowMock defines the mock at slowMockPath on the server: GET, 200, a text body of
+// size bytes.
+func createSlowMock(ctx context.Context, client *cliClient, size int64) error {
 	line := "ownhttp compare-engines: a large body for the slow readers.\n"
 	body, err := json.Marshal(map[string]any{"method": "GET", "path_pattern": slowMockPath,
 		"content_type": "text/plain; charset=utf-8", "body": strings.Repeat(line, int(size)/len(line)+1)[:size]})
 	if err != nil {
 		return err
 	}
-	req, err := http.NewRequestWithContext(ctx, "POST", "http://"+addr+"/api/mocks", bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	if token := os.Getenv(envPrefix + "_DEMO_TOKEN"); token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := http.DefaultClient.Do(req)
+	status, msg, err := client.api(ctx, "POST", "/api/mocks", body)
 	if err != nil {
 		return fmt.Errorf("creating the slow readers' mock: %w", err)
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusCreated {
-		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		return fmt.Errorf("creating the slow readers' mock: %s: %s", resp.Status, bytes.TrimSpace(msg))
+	if status != http.StatusCreated {
+		return fmt.Errorf("creating the slow readers' mock: %d %s: %s", status, http.StatusText(status),
+			bytes.TrimSpace(msg[:min(len(msg), 512)]))
 	}
 	return nil
-}
-
-// addrSniffer is the in-process server's log output: it reports the listen address of the
-// first "listening" line and drops the rest.
-type addrSniffer struct {
-	mu   sync.Mutex
-	buf  []byte
-	addr chan string
-	sent bool
-}
-
-func (a *addrSniffer) Write(p []byte) (int, error) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if !a.sent {
-		a.buf = append(a.buf, p...)
-		if m := listenAddrRE.FindSubmatch(a.buf); m != nil {
-			a.sent = true
-			a.addr <- string(m[1])
-			a.buf = nil
-		}
-	}
-	return len(p), nil
 }

@@ -1,14 +1,16 @@
-package features
+package files
 
 import (
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/matryer/is"
+	"golang.org/x/sys/unix"
 
 	"ownhttp/proto"
 )
@@ -59,7 +61,7 @@ func TestStaticName(t *testing.T) {
 	} {
 		t.Run(tc.raw, func(t *testing.T) {
 			is := is.New(t)
-			name, status := staticName([]byte(tc.raw))
+			name, status := Name([]byte(tc.raw))
 			is.Equal(status, 0)
 			is.Equal(name, tc.want)
 		})
@@ -97,7 +99,7 @@ func TestStaticNameHostile(t *testing.T) {
 	} {
 		t.Run(tc.raw, func(t *testing.T) {
 			is := is.New(t)
-			name, status := staticName([]byte(tc.raw))
+			name, status := Name([]byte(tc.raw))
 			is.Equal(status, tc.status)
 			is.Equal(name, "")
 		})
@@ -298,43 +300,43 @@ func TestEvaluate(t *testing.T) {
 	full := decision{status: 200, n: size}
 	for _, tc := range []struct {
 		name string
-		q    fileQuery
+		q    Query
 		want decision
 	}{
-		{"plain GET", fileQuery{}, full},
-		{"INM exact", fileQuery{ifNoneMatch: v.etag}, decision{status: 304}},
-		{"INM strong form", fileQuery{ifNoneMatch: strings.TrimPrefix(v.etag, "W/")}, decision{status: 304}},
-		{"INM list", fileQuery{ifNoneMatch: `"x", ` + v.etag}, decision{status: 304}},
-		{"INM star", fileQuery{ifNoneMatch: "*"}, decision{status: 304}},
-		{"INM miss", fileQuery{ifNoneMatch: `"x"`}, full},
-		{"INM miss beats a matching IMS", fileQuery{ifNoneMatch: `"x"`, ifModifiedSince: lm}, full},
-		{"INM malformed still disables IMS", fileQuery{ifNoneMatch: `x`, ifModifiedSince: lm}, full},
-		{"IMS equal", fileQuery{ifModifiedSince: lm}, decision{status: 304}},
-		{"IMS later", fileQuery{ifModifiedSince: after}, decision{status: 304}},
-		{"IMS earlier", fileQuery{ifModifiedSince: before}, full},
-		{"IMS invalid", fileQuery{ifModifiedSince: "not a date"}, full},
-		{"IMS in the future", fileQuery{ifModifiedSince: future}, full},
-		{"IMS on HEAD", fileQuery{ifModifiedSince: lm}, decision{status: 304}},
-		{"If-Match weak tag never matches strongly", fileQuery{ifMatch: v.etag}, decision{status: 412}},
-		{"If-Match star", fileQuery{ifMatch: "*"}, full},
-		{"If-Match beats INM", fileQuery{ifMatch: `"x"`, ifNoneMatch: "*"}, decision{status: 412}},
-		{"IUS before mtime", fileQuery{ifUnmodifiedSince: before}, decision{status: 412}},
-		{"IUS at mtime", fileQuery{ifUnmodifiedSince: lm}, full},
-		{"IUS invalid", fileQuery{ifUnmodifiedSince: "nope"}, full},
-		{"IUS ignored with If-Match", fileQuery{ifMatch: "*", ifUnmodifiedSince: before}, full},
-		{"range", fileQuery{get: true, rangeSpec: "bytes=10-19"}, decision{status: 206, off: 10, n: 10}},
-		{"range on HEAD is ignored", fileQuery{rangeSpec: "bytes=10-19"}, full},
-		{"unsatisfiable", fileQuery{get: true, rangeSpec: "bytes=100-"}, decision{status: 416}},
-		{"invalid range", fileQuery{get: true, rangeSpec: "bytes=x"}, full},
-		{"several ranges", fileQuery{get: true, rangeSpec: "bytes=0-1,3-4"}, full},
-		{"If-Range date exact", fileQuery{get: true, rangeSpec: "bytes=0-9", ifRange: lm}, decision{status: 206, n: 10}},
-		{"If-Range date later", fileQuery{get: true, rangeSpec: "bytes=0-9", ifRange: after}, full},
-		{"If-Range weak etag", fileQuery{get: true, rangeSpec: "bytes=0-9", ifRange: v.etag}, full},
-		{"If-Range strong etag", fileQuery{get: true, rangeSpec: "bytes=0-9", ifRange: strings.TrimPrefix(v.etag, "W/")}, full},
-		{"If-Range garbage", fileQuery{get: true, rangeSpec: "bytes=0-9", ifRange: "garbage"}, full},
-		{"If-Range false beats 416", fileQuery{get: true, rangeSpec: "bytes=500-", ifRange: after}, full},
-		{"If-Range without Range", fileQuery{get: true, ifRange: lm}, full},
-		{"304 beats Range", fileQuery{get: true, rangeSpec: "bytes=0-9", ifNoneMatch: v.etag}, decision{status: 304}},
+		{"plain GET", Query{}, full},
+		{"INM exact", Query{ifNoneMatch: v.etag}, decision{status: 304}},
+		{"INM strong form", Query{ifNoneMatch: strings.TrimPrefix(v.etag, "W/")}, decision{status: 304}},
+		{"INM list", Query{ifNoneMatch: `"x", ` + v.etag}, decision{status: 304}},
+		{"INM star", Query{ifNoneMatch: "*"}, decision{status: 304}},
+		{"INM miss", Query{ifNoneMatch: `"x"`}, full},
+		{"INM miss beats a matching IMS", Query{ifNoneMatch: `"x"`, ifModifiedSince: lm}, full},
+		{"INM malformed still disables IMS", Query{ifNoneMatch: `x`, ifModifiedSince: lm}, full},
+		{"IMS equal", Query{ifModifiedSince: lm}, decision{status: 304}},
+		{"IMS later", Query{ifModifiedSince: after}, decision{status: 304}},
+		{"IMS earlier", Query{ifModifiedSince: before}, full},
+		{"IMS invalid", Query{ifModifiedSince: "not a date"}, full},
+		{"IMS in the future", Query{ifModifiedSince: future}, full},
+		{"IMS on HEAD", Query{ifModifiedSince: lm}, decision{status: 304}},
+		{"If-Match weak tag never matches strongly", Query{ifMatch: v.etag}, decision{status: 412}},
+		{"If-Match star", Query{ifMatch: "*"}, full},
+		{"If-Match beats INM", Query{ifMatch: `"x"`, ifNoneMatch: "*"}, decision{status: 412}},
+		{"IUS before mtime", Query{ifUnmodifiedSince: before}, decision{status: 412}},
+		{"IUS at mtime", Query{ifUnmodifiedSince: lm}, full},
+		{"IUS invalid", Query{ifUnmodifiedSince: "nope"}, full},
+		{"IUS ignored with If-Match", Query{ifMatch: "*", ifUnmodifiedSince: before}, full},
+		{"range", Query{get: true, rangeSpec: "bytes=10-19"}, decision{status: 206, off: 10, n: 10}},
+		{"range on HEAD is ignored", Query{rangeSpec: "bytes=10-19"}, full},
+		{"unsatisfiable", Query{get: true, rangeSpec: "bytes=100-"}, decision{status: 416}},
+		{"invalid range", Query{get: true, rangeSpec: "bytes=x"}, full},
+		{"several ranges", Query{get: true, rangeSpec: "bytes=0-1,3-4"}, full},
+		{"If-Range date exact", Query{get: true, rangeSpec: "bytes=0-9", ifRange: lm}, decision{status: 206, n: 10}},
+		{"If-Range date later", Query{get: true, rangeSpec: "bytes=0-9", ifRange: after}, full},
+		{"If-Range weak etag", Query{get: true, rangeSpec: "bytes=0-9", ifRange: v.etag}, full},
+		{"If-Range strong etag", Query{get: true, rangeSpec: "bytes=0-9", ifRange: strings.TrimPrefix(v.etag, "W/")}, full},
+		{"If-Range garbage", Query{get: true, rangeSpec: "bytes=0-9", ifRange: "garbage"}, full},
+		{"If-Range false beats 416", Query{get: true, rangeSpec: "bytes=500-", ifRange: after}, full},
+		{"If-Range without Range", Query{get: true, ifRange: lm}, full},
+		{"304 beats Range", Query{get: true, rangeSpec: "bytes=0-9", ifNoneMatch: v.etag}, decision{status: 304}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			q := tc.q
@@ -345,7 +347,7 @@ func TestEvaluate(t *testing.T) {
 
 	// A Range on an empty file is ignored (no byte of it can be named).
 	is := is.New(t)
-	q := fileQuery{get: true, rangeSpec: "bytes=0-", now: now}
+	q := Query{get: true, rangeSpec: "bytes=0-", now: now}
 	v0 := validatorsOf(mtime, 0, now)
 	is.Equal(evaluate(&q, &v0, 0), decision{status: 200})
 }
@@ -366,7 +368,7 @@ func TestFileQueryOf(t *testing.T) {
 		"If-Unmodified-Since", "z",
 		"Range", "bytes=0-1",
 		"If-Range", "d")}
-	q := fileQueryOf(req, "f.txt", now)
+	q := QueryOf(req, "f.txt", now)
 	is.True(q.get)
 	is.Equal(q.name, "f.txt")
 	is.Equal(q.ifNoneMatch, `"a", "b", "c"`) // list lines combine; empty ones add nothing
@@ -376,16 +378,16 @@ func TestFileQueryOf(t *testing.T) {
 	is.Equal(q.ifRange, "d")
 
 	req = &proto.Request{Method: proto.MethodHEAD, Headers: h("Range", "bytes=0-1", "If-Range", "a", "If-Range", "b")}
-	q = fileQueryOf(req, "f", now)
+	q = QueryOf(req, "f", now)
 	is.True(!q.get)
 	is.Equal(q.rangeSpec, "") // a repeated If-Range cannot hold: the Range is dropped
 
 	req = &proto.Request{Method: proto.MethodGET, Headers: h("Range", "bytes=0-1", "Range", "bytes=2-3")}
-	q = fileQueryOf(req, "f", now)
+	q = QueryOf(req, "f", now)
 	is.Equal(q.rangeSpec, "")
 }
 
-// openStatic against a real directory: what it serves, and how every refusal maps.
+// Open against a real directory: what it serves, and how every refusal maps.
 func TestOpenStatic(t *testing.T) {
 	base := t.TempDir()
 	root := filepath.Join(base, "static")
@@ -437,10 +439,7 @@ func TestOpenStatic(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			is := is.New(t)
-			if tc.name == "locked.txt" && os.Geteuid() == 0 {
-				t.Skip("root reads any file")
-			}
-			f, fi, status := openStatic(root, tc.name)
+			f, fi, status := openWithoutDACOverride(t, root, tc.name)
 			is.Equal(status, tc.status)
 			if status != 0 {
 				is.True(f == nil)
@@ -456,9 +455,9 @@ func TestOpenStatic(t *testing.T) {
 
 	// An absent static directory is fine: every file is simply not found.
 	is := is.New(t)
-	_, _, status := openStatic(filepath.Join(base, "nope"), "a.txt")
+	_, _, status := Open(filepath.Join(base, "nope"), "a.txt")
 	is.Equal(status, 404)
-	_, _, status = openStatic(filepath.Join(root, "a.txt"), "x")
+	_, _, status = Open(filepath.Join(root, "a.txt"), "x")
 	is.Equal(status, 404) // the root is a file
 }
 
@@ -476,4 +475,42 @@ func TestOpenStatus(t *testing.T) {
 	} {
 		is.New(t).Equal(openStatus(tc.err), tc.status)
 	}
+}
+
+// openWithoutDACOverride calls Open on an OS thread of its own that has dropped the
+// capabilities that let root read any file (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH), so a
+// file without read permission is refused as it is for any other user, CI's root included.
+// Capabilities are per thread on Linux; the thread is never handed back (it exits with its
+// goroutine).
+func openWithoutDACOverride(t *testing.T, root, name string) (*os.File, os.FileInfo, int) {
+	t.Helper()
+	type result struct {
+		f      *os.File
+		fi     os.FileInfo
+		status int
+		err    error
+	}
+	done := make(chan result, 1)
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread dies with this goroutine
+		hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+		var data [2]unix.CapUserData
+		if err := unix.Capget(&hdr, &data[0]); err != nil {
+			done <- result{err: err}
+			return
+		}
+		const dac = 1<<unix.CAP_DAC_OVERRIDE | 1<<unix.CAP_DAC_READ_SEARCH
+		data[0].Effective &^= dac
+		if err := unix.Capset(&hdr, &data[0]); err != nil {
+			done <- result{err: err}
+			return
+		}
+		f, fi, status := Open(root, name)
+		done <- result{f, fi, status, nil}
+	}()
+	r := <-done
+	if r.err != nil {
+		t.Fatalf("dropping CAP_DAC_OVERRIDE on the test thread: %v", r.err)
+	}
+	return r.f, r.fi, r.status
 }

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -19,7 +19,7 @@ import (
 // cliList is "ownhttp scenario list": GET /api/scenarios, printed as "id<TAB>name<TAB>steps=N"
 // lines, or the payload with --json. A non-200 answer goes to stderr (exit 1).
 func cliList(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs, cc := newCLIFlags("list", "server")
+	fs, cc := newCLIFlags("list")
 	client, _, err := parseRemote(fs, cc, args, 0, "", stdout)
 	if err != nil {
 		return err
@@ -56,7 +56,7 @@ func cliList(ctx context.Context, args []string, stdout, stderr io.Writer) error
 // {"seed":N} (or {} without --seed), printed as "run" prints a report, or the whole payload
 // with --json. Exit 0 when the run passed, 3 when it failed, 1 for a non-200 answer.
 func cliRunRemote(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs, cc := newCLIFlags("run-remote", "server")
+	fs, cc := newCLIFlags("run-remote")
 	seed := fs.Int64("seed", state.DefaultChaosSeed, "chaos seed (default: the server's)")
 	client, pos, err := parseRemote(fs, cc, args, 1, "ID", stdout)
 	if err != nil {
@@ -97,7 +97,7 @@ func cliRunRemote(ctx context.Context, args []string, stdout, stderr io.Writer) 
 // for an upstream status below 400, 3 from 400, 1 for a non-200 answer of the proxy, 2 for
 // --headers-json that is not a JSON object.
 func cliProxy(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs, cc := newCLIFlags("proxy", "server")
+	fs, cc := newCLIFlags("proxy")
 	targetID := fs.String("target-id", "", "target id (required)")
 	method := fs.String("method", "", "request method (required)")
 	path := fs.String("path", "", "request path, with its query (required)")
@@ -109,7 +109,7 @@ func cliProxy(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	for _, f := range []struct{ name, v string }{{"target-id", *targetID}, {"method", *method}, {"path", *path}} {
 		if strings.TrimSpace(f.v) == "" {
-			return usagef("scenario proxy: --%s is required", f.name)
+			return Usagef("scenario proxy: --%s is required", f.name)
 		}
 	}
 	var headers map[string]any
@@ -167,9 +167,9 @@ func parseRemote(fs *flag.FlagSet, cc *cliConn, args []string, nargs int, argNam
 	}
 	if len(pos) != nargs {
 		if nargs == 0 {
-			return nil, nil, usagef("%s: unexpected argument %q", fs.Name(), pos[0])
+			return nil, nil, Usagef("%s: unexpected argument %q", fs.Name(), pos[0])
 		}
-		return nil, nil, usagef("%s: want exactly one %s, got %d arguments", fs.Name(), argName, len(pos))
+		return nil, nil, Usagef("%s: want exactly one %s, got %d arguments", fs.Name(), argName, len(pos))
 	}
 	client, err := newCLIClient(cc.server, cc.token, cc.insecure, cc.timeout, cc.timeout)
 	if err != nil {
