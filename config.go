@@ -32,9 +32,10 @@ var configCommand = cli.Command{Name: "config", Summary: "print the effective co
 
 // otherEnv are the OWNHTTP_ variables that are not server flags but that other parts of
 // ownhttp read: the command-line client's (cli/client.go), the CPU profile of a pprof build
-// (profile.go) and the bench scripts' (bench/anchors.sh). Any other OWNHTTP_ variable that
-// names no flag is an error, so a misspelt one is never silently ignored.
-var otherEnv = []string{"SERVER", "BASE_URL", "TOKEN", "INSECURE", "TIMEOUT", "CPUPROFILE", "SHARED"}
+// (profile.go), the bench scripts' (bench/anchors.sh) and the browser tests' binary
+// (OWNHTTP_BIN, e2e/run.mjs). Any other OWNHTTP_ variable that names no flag is an error,
+// so a misspelt one is never silently ignored.
+var otherEnv = []string{"SERVER", "BASE_URL", "TOKEN", "INSECURE", "TIMEOUT", "CPUPROFILE", "SHARED", "BIN"}
 
 // secretFlags print as *** in `ownhttp config` when set.
 var secretFlags = []string{"demo-token"}
