@@ -56,6 +56,7 @@ type options struct {
 	codecrafters     bool
 	directory        string
 	mocksDirs        dirList // --mocks-dir (#13)
+	mocksPoll        time.Duration
 
 	stateFile          string
 	historyLimit       int
@@ -238,6 +239,13 @@ func loadFlags(args []string, local func(*flagSet)) (*options, *flagSet, error) 
 	positive(fs, &o.maxMockBodyBytes, "max-mock-body-bytes", 262144, "largest mock body in bytes")
 	positive(fs, &o.maxMockRoutes, "max-mock-routes", 200, "most mocks")
 	fs.Var(&o.mocksDirs, "mocks-dir", "load mock files (*.json) below this directory and follow their changes; repeatable (OWNHTTP_MOCKS_DIR: a comma list)")
+	fs.DurationVar(&o.mocksPoll, "mocks-poll", 0, "scan --mocks-dir every interval instead of following file-system notifications (mounts that deliver none); 0 follows notifications")
+	fs.check(func() error {
+		if o.mocksPoll < 0 {
+			return cli.Usagef("--mocks-poll must not be negative%s", fs.via("mocks-poll"))
+		}
+		return nil
+	})
 	fs.StringVar(&o.corsOrigins, "cors-origins", "", "origins allowed on mock responses: a comma list, or *")
 
 	fs.StringVar(&o.scenarioStateFile, "scenario-state-file", "data/scenarios_state.json", "scenarios and runs file")

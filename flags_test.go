@@ -58,6 +58,7 @@ var flagEnv = []struct{ flag, env string }{
 	{"directory", "OWNHTTP_DIRECTORY"},
 	{"state-file", "OWNHTTP_STATE_FILE"},
 	{"mocks-dir", "OWNHTTP_MOCKS_DIR"},
+	{"mocks-poll", "OWNHTTP_MOCKS_POLL"},
 	{"history-limit", "OWNHTTP_HISTORY_LIMIT"},
 	{"event-buffer-size", "OWNHTTP_EVENT_BUFFER_SIZE"},
 	{"event-heartbeat-secs", "OWNHTTP_EVENT_HEARTBEAT_SECS"},

@@ -8,3 +8,5 @@ require (
 	github.com/peterbourgon/ff/v3 v3.4.0
 	golang.org/x/sys v0.50.0
 )
+
+require github.com/fsnotify/fsnotify v1.10.1

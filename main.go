@@ -101,8 +101,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready fun
 	defer endLifetime()
 	var mockFiles *mockfiles.Watcher
 	if len(o.mocksDirs) > 0 {
-		mockFiles = mockfiles.New(mockfiles.Config{Dirs: o.mocksDirs, Actor: actor, Logger: logger})
-		if err := mockFiles.CheckDirs(); err != nil {
+		mockFiles = mockfiles.New(mockfiles.Config{Dirs: o.mocksDirs, Actor: actor, Logger: logger,
+			Poll: o.mocksPoll > 0, Interval: o.mocksPoll})
+		if err := mockFiles.Load(); err != nil {
 			return fmt.Errorf("--mocks-dir: %w", err)
 		}
 	}

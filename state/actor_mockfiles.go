@@ -2,6 +2,7 @@ package state
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -23,4 +24,28 @@ func (a *Actor) ReplaceFileMocks(ctx context.Context, changes []FileMocks) ([]er
 		}
 	}
 	return out, nil
+}
+
+// LoadFileMocks applies the first load of the mock files (see Model.ReplaceFileMocks)
+// before Run, as New loads the store: the caller owns the model until Run starts, and
+// calling it after that is a programming error that changes nothing (every change gets
+// the error). Nothing is published: the load is summed up by its caller.
+func (a *Actor) LoadFileMocks(changes []FileMocks) []error {
+	out := make([]error, len(changes))
+	if a.started.Load() {
+		for i := range out {
+			out[i] = errors.New("state: LoadFileMocks called after Run")
+		}
+		return out
+	}
+	errs, changed := a.model.ReplaceFileMocks(changes, a.cfg.Now())
+	for i, e := range errs {
+		if e != nil {
+			out[i] = e
+		}
+	}
+	if changed {
+		a.snap.Store(a.model.Snapshot())
+	}
+	return out
 }

@@ -1,8 +1,8 @@
 // Package mockfiles loads mocks from directories of JSON files (--mocks-dir) and keeps
-// them current: a scan of the directories every Interval finds files whose size or
-// modification time changed, parses them off the actor's goroutine, and sends the actor
-// one message per scan (state.Actor.ReplaceFileMocks) holding every change. It never
-// writes into a directory.
+// them current: a scan of the directories (triggered by file-system notifications, or
+// every Interval when polling) finds files whose size or modification time changed,
+// parses them off the actor's goroutine, and sends the actor one message per scan
+// (state.Actor.ReplaceFileMocks) holding every change. It never writes into a directory.
 //
 // Concurrency: Run is called from one goroutine; Sources may
 // be called from any goroutine. Interrupt is idempotent and never blocks.
@@ -11,6 +11,7 @@ package mockfiles
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -31,8 +32,12 @@ const (
 
 // Config configures a Watcher.
 type Config struct {
-	Dirs     []string
-	Interval time.Duration // between scans; 0 means 250ms
+	Dirs []string
+	// Poll scans every Interval instead of following file-system notifications (for
+	// mounts that deliver none: network file systems, some container volumes).
+	Poll bool
+	// Interval is the time between scans when polling; 0 means 250ms.
+	Interval time.Duration
 	Actor    *state.Actor
 	Logger   *slog.Logger
 }
@@ -68,7 +73,7 @@ type Watcher struct {
 	sources map[string]Source // by source, guarded by mu
 }
 
-// New returns a Watcher; nothing is read until Load.
+// New returns a Watcher; nothing is read until Load or Run.
 func New(cfg Config) *Watcher {
 	if cfg.Interval <= 0 {
 		cfg.Interval = 250 * time.Millisecond
@@ -79,8 +84,8 @@ func New(cfg Config) *Watcher {
 	return &Watcher{cfg: cfg, files: map[string]*entry{}, quit: make(chan struct{}), sources: map[string]Source{}}
 }
 
-// CheckDirs reports a directory that does not exist or is not a directory.
-func (w *Watcher) CheckDirs() error {
+// checkDirs reports a directory that does not exist or is not a directory.
+func (w *Watcher) checkDirs() error {
 	for _, d := range w.cfg.Dirs {
 		st, err := os.Stat(d)
 		if err != nil {
@@ -93,9 +98,11 @@ func (w *Watcher) CheckDirs() error {
 	return nil
 }
 
-// Run loads every file (one actor message for the whole first scan), then rescans every
-// Interval until Interrupt or the end of ctx. A file that does not parse is reported (log,
-// event, Sources), never fatal.
+// Run follows the directories until Interrupt or the end of ctx (Load reads them first):
+// file-system notifications trigger a scan once they settle (settleDelay), or, with
+// Config.Poll or where notifications are unavailable (no inotify, its watch limit reached),
+// a scan runs every Interval. A file that does not parse is reported (log, event,
+// Sources), never fatal.
 func (w *Watcher) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -106,17 +113,34 @@ func (w *Watcher) Run(ctx context.Context) error {
 		case <-ctx.Done():
 		}
 	}()
+	if w.cfg.Poll {
+		return w.poll(ctx)
+	}
+	if err := w.follow(ctx); err != nil {
+		w.cfg.Logger.Warn("mock files: file-system notifications unavailable; polling instead",
+			"interval", w.cfg.Interval.String(), "error", err)
+		return w.poll(ctx)
+	}
+	return nil
+}
+
+// poll scans every Interval until ctx ends.
+func (w *Watcher) poll(ctx context.Context) error {
 	t := time.NewTicker(w.cfg.Interval)
 	defer t.Stop()
 	for {
-		if err := w.scan(ctx); err != nil && ctx.Err() == nil {
-			w.cfg.Logger.Warn("mock files scan failed", "error", err)
-		}
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
 		}
+		w.rescan(ctx)
+	}
+}
+
+func (w *Watcher) rescan(ctx context.Context) {
+	if err := w.scan(ctx); err != nil && ctx.Err() == nil {
+		w.cfg.Logger.Warn("mock files scan failed", "error", err)
 	}
 }
 
@@ -142,12 +166,19 @@ func (w *Watcher) Sources() []Source {
 
 func statKey(fi fs.FileInfo) fileKey { return fileKey{size: fi.Size(), mtime: fi.ModTime()} }
 
-// scan walks the directories, parses new and changed files, and applies the changes.
-func (w *Watcher) scan(ctx context.Context) error {
+// change is one file's new state found by a scan: its mocks (or its removal), its entry,
+// and why it did not load ("" when it did).
+type change struct {
+	mocks state.FileMocks
+	file  *entry
+	err   string
+}
+
+// collect walks the directories and parses new and changed files; removed files come
+// last. It touches no shared state but w.files, which only the scanning goroutine uses.
+func (w *Watcher) collect() ([]change, error) {
 	seen := map[string]bool{}
-	var changes []state.FileMocks
-	var changed []*entry
-	var parseErrs []string // per change: "" or the parse error
+	var changes []change
 	for _, dir := range w.cfg.Dirs {
 		err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 			if err != nil {
@@ -176,83 +207,127 @@ func (w *Watcher) scan(ctx context.Context) error {
 			}
 			e = &entry{dir: dir, abs: p, rel: rel, stat: statKey(fi)}
 			mocks, perr := parseFile(dir, p, e)
-			msg := ""
+			c := change{mocks: state.FileMocks{Source: src, Mocks: mocks}, file: e}
 			if perr != nil {
-				msg = perr.Error()
+				c.err = perr.Error()
 			}
-			changes = append(changes, state.FileMocks{Source: src, Mocks: mocks, Removed: false})
-			changed = append(changed, e)
-			parseErrs = append(parseErrs, msg)
+			changes = append(changes, c)
 			return nil
 		})
 		if err != nil {
-			return err
+			return nil, err
 		}
 	}
 	for src, e := range w.files {
 		if !seen[src] {
-			changes = append(changes, state.FileMocks{Source: src, Removed: true})
-			changed = append(changed, e)
-			parseErrs = append(parseErrs, "")
+			changes = append(changes, change{mocks: state.FileMocks{Source: src, Removed: true}, file: e})
 		}
 	}
-	if len(changes) == 0 {
-		return nil
-	}
-	// Files that failed to parse send nothing to the actor; the rest go in one message.
-	var send []state.FileMocks
-	var idx []int
+	return changes, nil
+}
+
+// parsed returns the changes that parsed, to be applied, and the index of each in changes.
+func parsed(changes []change) (send []state.FileMocks, at []int) {
 	for i, c := range changes {
-		if parseErrs[i] == "" {
-			send = append(send, c)
-			idx = append(idx, i)
+		if c.err == "" {
+			send = append(send, c.mocks)
+			at = append(at, i)
 		}
 	}
-	applyErrs := make([]string, len(changes))
-	copy(applyErrs, parseErrs)
-	if len(send) > 0 {
+	return send, at
+}
+
+// Load reads every mock file before the server serves: it must be called before the
+// actor's Run (state.Actor.LoadFileMocks), so the first request already finds them. A
+// directory that does not exist is an error; a file that does not load is reported (log,
+// Sources) and the rest load. One log line sums the load up; per-file lines and live
+// events are left to later changes.
+func (w *Watcher) Load() error {
+	if err := w.checkDirs(); err != nil {
+		return err
+	}
+	began := time.Now()
+	changes, err := w.collect()
+	if err != nil {
+		return err
+	}
+	send, at := parsed(changes)
+	for j, e := range w.cfg.Actor.LoadFileMocks(send) {
+		if e != nil {
+			changes[at[j]].err = e.Error()
+		}
+	}
+	mocks, failed := 0, 0
+	now := time.Now().UTC().Format(time.RFC3339Nano)
+	for _, c := range changes {
+		w.record(c, now, false)
+		if c.err != "" {
+			failed++
+		} else {
+			mocks += len(c.mocks.Mocks)
+		}
+	}
+	w.cfg.Logger.Info("mock files loaded", "dirs", len(w.cfg.Dirs), "files", len(changes), "mocks", mocks,
+		"failed", failed, "took", time.Since(began).Round(time.Microsecond).String())
+	return nil
+}
+
+// scan applies what changed since the last scan, in one actor message, and reports each
+// changed file (log, live event, Sources).
+func (w *Watcher) scan(ctx context.Context) error {
+	changes, err := w.collect()
+	if err != nil || len(changes) == 0 {
+		return err
+	}
+	if send, at := parsed(changes); len(send) > 0 {
 		errs, err := w.cfg.Actor.ReplaceFileMocks(ctx, send)
 		if err != nil {
 			return err
 		}
 		for j, e := range errs {
 			if e != nil {
-				applyErrs[idx[j]] = e.Error()
+				changes[at[j]].err = e.Error()
 			}
 		}
 	}
 	now := time.Now().UTC().Format(time.RFC3339Nano)
-	for i, c := range changes {
-		e := changed[i]
-		w.report(c, e, applyErrs[i], now)
+	for _, c := range changes {
+		w.record(c, now, true)
 	}
 	return nil
 }
 
-func (w *Watcher) report(c state.FileMocks, e *entry, errMsg, now string) {
+// record remembers a change's outcome for Sources and the next scan; announce also logs
+// it and publishes it on the live stream. A file that failed to load is always logged.
+func (w *Watcher) record(c change, now string, announce bool) {
+	e := c.file
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if c.Removed {
-		delete(w.files, c.Source)
-		delete(w.sources, c.Source)
+	if c.mocks.Removed {
+		delete(w.files, c.mocks.Source)
+		delete(w.sources, c.mocks.Source)
 		w.cfg.Logger.Info("mock file removed", "dir", e.dir, "path", e.rel)
 		w.cfg.Actor.Publish(EventSourceLoaded, "", Source{Dir: e.dir, Path: e.rel})
 		return
 	}
 	// Remember the new stat even on failure: the file is retried when it changes again.
-	w.files[c.Source] = e
-	s := w.sources[c.Source]
+	w.files[c.mocks.Source] = e
+	s := w.sources[c.mocks.Source]
 	s.Dir, s.Path = e.dir, e.rel
-	if errMsg != "" {
-		s.Error = errMsg
-		w.cfg.Logger.Warn("mock file not loaded; its last good mocks keep serving", "dir", e.dir, "path", e.rel, "error", errMsg)
-		w.cfg.Actor.Publish(EventSourceError, "", s)
+	if c.err != "" {
+		s.Error = c.err
+		w.cfg.Logger.Warn("mock file not loaded; its last good mocks keep serving", "dir", e.dir, "path", e.rel, "error", c.err)
+		if announce {
+			w.cfg.Actor.Publish(EventSourceError, "", s)
+		}
 	} else {
-		s.Error, s.Mocks, s.LoadedAt = "", len(c.Mocks), now
-		w.cfg.Logger.Info("mock file loaded", "dir", e.dir, "path", e.rel, "mocks", s.Mocks)
-		w.cfg.Actor.Publish(EventSourceLoaded, "", s)
+		s.Error, s.Mocks, s.LoadedAt = "", len(c.mocks.Mocks), now
+		if announce {
+			w.cfg.Logger.Info("mock file loaded", "dir", e.dir, "path", e.rel, "mocks", s.Mocks)
+			w.cfg.Actor.Publish(EventSourceLoaded, "", s)
+		}
 	}
-	w.sources[c.Source] = s
+	w.sources[c.mocks.Source] = s
 }
 
 func depsChanged(deps map[string]fileKey) bool {
@@ -282,11 +357,11 @@ func parseFile(dir, p string, e *entry) ([]state.FileMock, error) {
 		}
 		bp, err := ResolveBodyFile(dir, p, mocks[i].BodyFile)
 		if err != nil {
-			return nil, errors.New("mocks[" + itoa(i) + "]: body_file: " + err.Error())
+			return nil, fmt.Errorf("mocks[%d]: body_file: %w", i, err)
 		}
 		b, err := os.ReadFile(bp)
 		if err != nil {
-			return nil, errors.New("mocks[" + itoa(i) + "]: body_file: " + err.Error())
+			return nil, fmt.Errorf("mocks[%d]: body_file: %w", i, err)
 		}
 		if fi, err := os.Stat(bp); err == nil {
 			if e.deps == nil {
@@ -327,18 +402,4 @@ func ResolveBodyFile(dir, mockPath, name string) (string, error) {
 func inside(dir, p string) bool {
 	rel, err := filepath.Rel(dir, p)
 	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && !filepath.IsAbs(rel)
-}
-
-func itoa(i int) string {
-	if i == 0 {
-		return "0"
-	}
-	var b [20]byte
-	n := len(b)
-	for i > 0 {
-		n--
-		b[n] = byte('0' + i%10)
-		i /= 10
-	}
-	return string(b[n:])
 }
