@@ -2,7 +2,9 @@
 # store.sh — what persistence costs with a large state (issue #13): 200 API mocks of 256 KiB
 # each, then the time to create one more (the answer comes once it is on disk), then 5 s of
 # GET traffic against one mock (wrk, keep-alive, 50 connections) while /proc/PID/io
-# write_bytes is read before and after, compared with the history log's growth.
+# write_bytes is read before and after, compared with the bytes of history lines the server
+# wrote in that time (history_bytes_written_total of /_metrics; the log rotates, so its size
+# does not tell).
 #
 #   bench/store.sh [--duration 5]
 #
@@ -39,12 +41,11 @@ t=$(curl -sf -o /dev/null -w '%{time_total}' -X POST "$base/api/mocks" -H 'Conte
 echo "create one more mock of 256 KiB with 200 stored: ${t}s"
 curl -sf -o /dev/null -X POST "$base/api/mocks" -H 'Content-Type: application/json' -d '{"method":"GET","path_pattern":"/small","body":"hi"}'
 sleep 2 # let the first history flush pass
-log="$work/s/history.jsonl"
 wb() { awk '/^write_bytes/ {print $2}' "/proc/$pid/io"; }
-size() { stat -c %s "$log" 2>/dev/null || echo 0; }
-w0=$(wb); s0=$(size)
+hb() { curl -sf "$base/_metrics" | sed -n 's/.*"history_bytes_written_total":\([0-9]*\).*/\1/p'; }
+w0=$(wb); h0=$(hb)
 reqs=$(wrk -t2 -c50 -d"${DURATION}s" "$base/small" | awk '/requests in/ {print $1}')
 sleep 1.5 # the last flush
-w1=$(wb); s1=$(size)
-echo "GET /small for ${DURATION}s: $reqs requests; write_bytes $((w1 - w0)); history log $s0 -> $s1 bytes (limit 500 entries)"
+w1=$(wb); h1=$(hb)
+echo "GET /small for ${DURATION}s: $reqs requests; write_bytes $((w1 - w0)); history lines written $((h1 - h0)) bytes; ratio $(echo "scale=2; ($w1 - $w0) / ($h1 - $h0)" | bc) (limit 500 entries)"
 echo "store size: $(du -sb "$work/s" | cut -f1) bytes"

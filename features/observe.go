@@ -160,6 +160,7 @@ func (a *App) gauges(now time.Time) metrics.Gauges {
 		g.Mocks = st.Snapshot().Len()
 		stats := st.Stats()
 		g.HistoryDropped, g.EventsDropped = stats.HistoryDropped, stats.EventsDropped
+		g.StateWrites, g.StateWriteFails, g.HistoryBytes = stats.PersistWrites, stats.PersistFailures, stats.HistoryBytes
 	}
 	return g
 }

@@ -693,6 +693,7 @@ type Stats struct {
 	EventsDropped    uint64 `json:"events_dropped_total"`
 	PersistWrites    uint64 `json:"state_writes_total"`
 	PersistFailures  uint64 `json:"state_write_failures_total"`
+	HistoryBytes     uint64 `json:"history_bytes_written_total"`
 	BatchesAllocated uint64 `json:"capture_batches_allocated_total"`
 }
 
@@ -705,6 +706,7 @@ func (a *Actor) Stats() Stats {
 		EventsDropped:    a.eventsDropped.Load(),
 		PersistWrites:    a.persistWrites.Load(),
 		PersistFailures:  a.persistFailures.Load(),
+		HistoryBytes:     a.store.history.written.Load(),
 		BatchesAllocated: a.batchesAllocated.Load(),
 	}
 }

@@ -110,15 +110,16 @@ func readEntryFiles[T any](t *testing.T, dir, stamp string) []T {
 	return out
 }
 
-// readHistoryLog decodes the lines of a store's history log.
+// readHistoryLog decodes the lines of a store's history log, history.1.jsonl first.
 func readHistoryLog(t *testing.T, store string) []HistoryEntry {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(store, historyLog))
-	if errors.Is(err, os.ErrNotExist) {
-		return []HistoryEntry{}
-	}
-	if err != nil {
-		t.Fatal(err)
+	var data []byte
+	for _, name := range []string{historyPrevious, historyLog} {
+		b, err := os.ReadFile(filepath.Join(store, name))
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			t.Fatal(err)
+		}
+		data = append(data, b...)
 	}
 	out := []HistoryEntry{}
 	for _, line := range bytes.Split(bytes.TrimSuffix(data, []byte("\n")), []byte("\n")) {

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -18,8 +19,13 @@ import (
 // Version 1 was the single JSON file (FileVersion), still read for migration.
 const StoreVersion = 2
 
-// historyLog is the name of the history log in the main store.
-const historyLog = "history.jsonl"
+// historyLog is the history log in the main store, appended to; historyPrevious is the
+// log as it was when it last filled up (it rotates at HistoryLimit lines). Together they
+// hold at least the newest HistoryLimit entries and at most twice that.
+const (
+	historyLog      = "history.jsonl"
+	historyPrevious = "history.1.jsonl"
+)
 
 // StoreDir returns the store directory of a state flag's path: the path with
 // a trailing ".json" removed, else the path plus ".d". "" stays "".
@@ -139,9 +145,10 @@ func syncDir(dir string) error {
 type historyWriter struct {
 	limit   int
 	epoch   uint64         // the model's history epoch last seen
-	lines   int            // lines in the log
+	lines   int            // lines in history.jsonl
 	tail    []HistoryEntry // the newest limit entries, for rewriting the log
 	rewrite bool           // the log must be rewritten from tail before appending
+	written atomic.Uint64  // bytes written to the log; read from any goroutine (Stats)
 }
 
 // add takes entries newer than those of the last call (in epoch); after a
@@ -156,27 +163,42 @@ func (h *historyWriter) add(epoch uint64, entries []HistoryEntry) {
 	}
 }
 
-// flush appends entries (already added) to the log and fsyncs it; it
-// rewrites the log atomically from tail instead when it was cleared, when a
-// write failed, or when it would hold more than twice limit lines, so that
-// the log stays in proportion to the history and the cost per entry is
-// amortised constant.
+// flush appends entries (already added) to history.jsonl and fsyncs it. When the log
+// would pass limit lines it is first renamed to history.1.jsonl (replacing the one
+// before), so every entry is written once and nothing is rewritten: the bytes written
+// are the history's own. After a clear or a failed write (a torn line may remain) the
+// log is rewritten atomically from tail instead and history.1.jsonl removed.
 func (h *historyWriter) flush(store string, entries []HistoryEntry, write func(string, []byte) error) error {
 	path := filepath.Join(store, historyLog)
-	if !h.rewrite && len(entries) == 0 {
-		return nil
-	}
-	if h.rewrite || h.lines+len(entries) > 2*max(h.limit, 1) {
+	if h.rewrite {
 		data, err := encodeLines(h.tail)
 		if err == nil {
 			err = write(path, data)
 		}
+		if err == nil {
+			err = removeSynced(filepath.Join(store, historyPrevious))
+		}
 		if err != nil {
+			return err
+		}
+		h.written.Add(uint64(len(data)))
+		h.lines, h.rewrite = len(h.tail), false
+		return nil
+	}
+	limit := max(h.limit, 1)
+	if len(entries) == 0 {
+		return nil
+	}
+	if extra := len(entries) - limit; extra > 0 {
+		entries = entries[extra:] // the older ones left the history before they were written
+	}
+	if h.lines > 0 && h.lines+len(entries) > limit {
+		// The directory is fsynced by the append that creates the new log.
+		if err := os.Rename(path, filepath.Join(store, historyPrevious)); err != nil {
 			h.rewrite = true
 			return err
 		}
-		h.lines, h.rewrite = len(h.tail), false
-		return nil
+		h.lines = 0
 	}
 	data, err := encodeLines(entries)
 	if err == nil {
@@ -186,8 +208,20 @@ func (h *historyWriter) flush(store string, entries []HistoryEntry, write func(s
 		h.rewrite = true // a partial append may have left a torn line
 		return err
 	}
+	h.written.Add(uint64(len(data)))
 	h.lines += len(entries)
 	return nil
+}
+
+// removeSynced removes path, if it exists, and fsyncs its directory.
+func removeSynced(path string) error {
+	if err := os.Remove(path); err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+		return err
+	}
+	return syncDir(filepath.Dir(path))
 }
 
 // encodeLines renders entries one JSON object a line.
@@ -514,51 +548,55 @@ func (a *Actor) loadStore(f fileSet, dir string) error {
 	return nil
 }
 
-// loadHistory reads history.jsonl: good lines load (the ring keeps the newest
-// HistoryLimit); a bad or torn line is copied verbatim to a side file
-// history.jsonl.rejected.<unix-ts>.jsonl named in one log line, and the log is
-// rewritten at the next write. New fails when that copy cannot be written.
+// loadHistory reads history.1.jsonl, then history.jsonl: good lines load (the ring
+// keeps the newest HistoryLimit); a bad or torn line is copied verbatim to a side file
+// <log>.rejected.<unix-ts>.jsonl named in one log line, and the log is rewritten at the
+// next write. New fails when that copy cannot be written.
 func (a *Actor) loadHistory(dir string, now time.Time) error {
-	path := filepath.Join(dir, historyLog)
-	data, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("state: %s: %w", path, err)
-	}
-	var bad []byte
-	lines := 0
-	for len(data) > 0 {
-		line, rest, found := bytes.Cut(data, []byte{'\n'})
-		data = rest
-		var e HistoryEntry
-		if !found || firstByte(line) != '{' || json.Unmarshal(line, &e) != nil {
-			bad = append(append(bad, line...), '\n')
+	h := &a.store.history
+	for _, name := range []string{historyPrevious, historyLog} {
+		path := filepath.Join(dir, name)
+		data, err := os.ReadFile(path)
+		if errors.Is(err, os.ErrNotExist) {
 			continue
 		}
-		a.model.AddHistory(e)
-		lines++
+		if err != nil {
+			return fmt.Errorf("state: %s: %w", path, err)
+		}
+		var bad []byte
+		lines := 0
+		for len(data) > 0 {
+			line, rest, found := bytes.Cut(data, []byte{'\n'})
+			data = rest
+			var e HistoryEntry
+			if !found || firstByte(line) != '{' || json.Unmarshal(line, &e) != nil {
+				bad = append(append(bad, line...), '\n')
+				continue
+			}
+			a.model.AddHistory(e)
+			lines++
+		}
+		if name == historyLog {
+			h.lines = lines
+		}
+		if len(bad) > 0 {
+			h.rewrite = true
+			side := fmt.Sprintf("%s.rejected.%d.jsonl", path, now.Unix())
+			for n := 2; ; n++ {
+				if _, err := os.Lstat(side); errors.Is(err, os.ErrNotExist) {
+					break
+				}
+				side = fmt.Sprintf("%s.rejected.%d-%d.jsonl", path, now.Unix(), n)
+			}
+			if err := writeStateFile(side, bad); err != nil {
+				return fmt.Errorf("state: %s: unreadable history lines could not be set aside (%w); "+
+					"refusing to start so that the next write does not lose them", path, err)
+			}
+			a.log.Warn("history lines set aside", "file", path, "side_file", side,
+				"count", bytes.Count(bad, []byte{'\n'}))
+		}
 	}
-	h := &a.store.history
-	h.lines = lines
 	h.tail = a.model.history.all()
 	a.handedSeq = a.model.history.pushed
-	if len(bad) > 0 {
-		h.rewrite = true
-		side := fmt.Sprintf("%s.rejected.%d.jsonl", path, now.Unix())
-		for n := 2; ; n++ {
-			if _, err := os.Lstat(side); errors.Is(err, os.ErrNotExist) {
-				break
-			}
-			side = fmt.Sprintf("%s.rejected.%d-%d.jsonl", path, now.Unix(), n)
-		}
-		if err := writeStateFile(side, bad); err != nil {
-			return fmt.Errorf("state: %s: unreadable history lines could not be set aside (%w); "+
-				"refusing to start so that the next write does not lose them", path, err)
-		}
-		a.log.Warn("history lines set aside", "file", path, "side_file", side,
-			"count", bytes.Count(bad, []byte{'\n'}))
-	}
 	return nil
 }

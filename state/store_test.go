@@ -2,6 +2,7 @@ package state
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -185,28 +186,45 @@ func TestStoreTornHistoryLine(t *testing.T) {
 	is.Equal(h[2].TraceID, "0000000000000003")
 }
 
-// ClearHistory rewrites the log empty; the log is compacted to the ring when it passes
-// twice the limit.
-func TestStoreClearAndCompactHistory(t *testing.T) {
+// The log rotates: history.jsonl never passes the limit, history.1.jsonl holds the log as
+// it was when it filled up, so the two hold the newest entries (at least the limit, at most
+// twice) and no line is written twice. ClearHistory rewrites the log empty.
+func TestStoreRotateAndClearHistory(t *testing.T) {
 	is := is.New(t)
 	cfg := actorConfig(t)
 	cfg.HistoryLimit = 3
 	a := newActor(t, cfg)
 	stop := startActor(t, a)
 	ctx := testCtx(t)
+	store := StoreDir(cfg.StateFile)
 	for i := range 7 {
 		submit(t, a, rec(uint64(i+1), 200))
 		_, err := a.CreateMock(ctx, decode(t, mockJSON("GET", fmt.Sprintf("/%d", i)))) // a write carries the new history
 		is.NoErr(err)
-		n := len(readHistoryLog(t, StoreDir(cfg.StateFile)))
-		is.True(n >= min(i+1, 3) && n <= 6)
+		h := readHistoryLog(t, store)
+		is.True(len(h) >= min(i+1, 3) && len(h) <= 6)
+		is.Equal(h[len(h)-1].TraceID, fmt.Sprintf("%016d", i+1)) // the newest last, once
+		current, err := os.ReadFile(filepath.Join(store, historyLog))
+		is.NoErr(err)
+		is.True(bytes.Count(current, []byte{'\n'}) <= 3)
 	}
-	_, err := a.ClearHistory(ctx)
-	is.NoErr(err)
-	is.Equal(len(readHistoryLog(t, StoreDir(cfg.StateFile))), 0)
-	submit(t, a, rec(9, 200))
 	is.NoErr(stop())
-	h := readHistoryLog(t, StoreDir(cfg.StateFile))
+	b := newActor(t, cfg) // a restart loads the newest three, in order
+	var ids []string
+	for _, e := range b.model.history.all() {
+		ids = append(ids, e.TraceID)
+	}
+	is.Equal(ids, []string{"0000000000000005", "0000000000000006", "0000000000000007"})
+
+	stop = startActor(t, b)
+	_, err := b.ClearHistory(ctx)
+	is.NoErr(err)
+	is.Equal(len(readHistoryLog(t, store)), 0)
+	_, err = os.Stat(filepath.Join(store, historyPrevious))
+	is.True(errors.Is(err, os.ErrNotExist))
+	submit(t, b, rec(9, 200))
+	is.NoErr(stop())
+	h := readHistoryLog(t, store)
 	is.Equal(len(h), 1)
 	is.Equal(h[0].TraceID, "0000000000000009")
 }

@@ -666,6 +666,9 @@ type Gauges struct {
 	HistoryDropped    uint64
 	EventsDropped     uint64
 	LogDropped        uint64 // log records dropped because stderr could not keep up
+	StateWrites       uint64 // store writes that succeeded
+	StateWriteFails   uint64 // store writes that failed (the change stays in memory)
+	HistoryBytes      uint64 // bytes written to the history log
 }
 
 // Doc is the /_metrics body (spec §9.1). Fields are in alphabetical order of their
@@ -689,6 +692,7 @@ type Doc struct {
 	Engine                   string                       `json:"engine"`
 	ErrorCountsByClass       map[string]uint64            `json:"error_counts_by_class"`
 	EventsDroppedTotal       uint64                       `json:"events_dropped_total"`
+	HistoryBytesWrittenTotal uint64                       `json:"history_bytes_written_total"`
 	HistoryDroppedTotal      uint64                       `json:"history_dropped_total"`
 	InflightRequests         int64                        `json:"inflight_requests"`
 	LatencyBucketsMS         map[string]uint64            `json:"latency_buckets_ms"`
@@ -701,6 +705,8 @@ type Doc struct {
 	PlaygroundMockCount      int                          `json:"playground_mock_count"`
 	RequestsByRoute          map[string]uint64            `json:"requests_by_route"`
 	RequestsReusedConnection uint64                       `json:"requests_reused_connection"`
+	StateWriteFailuresTotal  uint64                       `json:"state_write_failures_total"`
+	StateWritesTotal         uint64                       `json:"state_writes_total"`
 	StatusByRoute            map[string]map[string]uint64 `json:"status_by_route"`
 	StatusCounts             map[string]uint64            `json:"status_counts"`
 	TotalRequests            uint64                       `json:"total_requests"`
@@ -721,7 +727,8 @@ func (m *Registry) Document(v *View, g Gauges) *Doc {
 		ConnectionsAcceptedTotal: g.Accepted, ConnectionsRejectedTotal: g.Rejected,
 		DrainState: "running", Engine: m.engine,
 		ErrorCountsByClass: map[string]uint64{}, EventsDroppedTotal: g.EventsDropped,
-		HistoryDroppedTotal: g.HistoryDropped, InflightRequests: v.inflight,
+		HistoryDroppedTotal: g.HistoryDropped, HistoryBytesWrittenTotal: g.HistoryBytes,
+		StateWritesTotal: g.StateWrites, StateWriteFailuresTotal: g.StateWriteFails, InflightRequests: v.inflight,
 		LatencyBucketsMS: map[string]uint64{}, LatencyByRouteMS: map[string]latencySummary{},
 		LogDroppedTotal:     g.LogDropped,
 		PlaygroundMockCount: g.Mocks, RequestsByRoute: map[string]uint64{},
@@ -882,6 +889,12 @@ func (m *Registry) AppendPrometheus(b []byte, v *View, g Gauges) []byte {
 	sampleU("ownhttp_events_dropped_total", g.EventsDropped)
 	family("ownhttp_log_dropped_total", "counter", "Log records dropped because stderr could not keep up.")
 	sampleU("ownhttp_log_dropped_total", g.LogDropped)
+	family("ownhttp_state_writes_total", "counter", "Store writes that succeeded.")
+	sampleU("ownhttp_state_writes_total", g.StateWrites)
+	family("ownhttp_state_write_failures_total", "counter", "Store writes that failed (the change stays in memory and is retried).")
+	sampleU("ownhttp_state_write_failures_total", g.StateWriteFails)
+	family("ownhttp_history_bytes_written_total", "counter", "Bytes written to the history log.")
+	sampleU("ownhttp_history_bytes_written_total", g.HistoryBytes)
 
 	family("ownhttp_active_connections", "gauge", "Open client connections.")
 	sampleI("ownhttp_active_connections", g.ActiveConnections)

@@ -389,7 +389,7 @@ func TestPrometheusExposition(t *testing.T) {
 	countNow(s, completed(proto.MethodGET, "404", 404, time.Millisecond))
 	countNow(s, &conn.Completed{Proto: true, Status: 413})
 	a.CountError("tls_handshake")
-	out := string(a.AppendPrometheus(nil, a.Read(), Gauges{ActiveConnections: 4, Accepted: 9, LogDropped: 7}))
+	out := string(a.AppendPrometheus(nil, a.Read(), Gauges{ActiveConnections: 4, Accepted: 9, LogDropped: 7, StateWrites: 3, StateWriteFails: 2, HistoryBytes: 1000}))
 	fams := parsePrometheus(t, out)
 
 	is.Equal(fams["ownhttp_requests_total"].typ, "counter")
@@ -405,6 +405,9 @@ func TestPrometheusExposition(t *testing.T) {
 	is.Equal(fams["ownhttp_connections_accepted_total"].value(t, nil), 9.0)
 	is.Equal(fams["ownhttp_log_dropped_total"].typ, "counter")
 	is.Equal(fams["ownhttp_log_dropped_total"].value(t, nil), 7.0)
+	is.Equal(fams["ownhttp_state_writes_total"].value(t, nil), 3.0)
+	is.Equal(fams["ownhttp_state_write_failures_total"].value(t, nil), 2.0)
+	is.Equal(fams["ownhttp_history_bytes_written_total"].value(t, nil), 1000.0)
 	is.Equal(fams["ownhttp_inflight_requests"].value(t, nil), 0.0) // started once, finished many
 	is.Equal(fams["ownhttp_draining"].value(t, nil), 0.0)
 	is.Equal(fams["ownhttp_requests_reused_connection_total"].value(t, nil), 4.0)
