@@ -248,8 +248,8 @@ func (m *Model) CreateMock(in MockInput, now time.Time) (*Mock, *Error) {
 	f := mockFields{status: 200, contentType: "application/json"}
 	in.overlay(&f)
 	if in.ID != nil && *in.ID != "" {
-		if !validID(*in.ID) {
-			return nil, invalidMock("id must be " + idRule)
+		if msg := mockIDError(*in.ID); msg != "" {
+			return nil, invalidMock(msg)
 		}
 		f.id = *in.ID
 	}

@@ -87,6 +87,7 @@ func TestCreateMockValidation(t *testing.T) {
 		{"id .", `{"id":".","method":"GET","path_pattern":"/x"}`, KindInvalid, CodeInvalidMock, "id must be 1 to 64 letters, digits, '.', '_' or '-', and not . or .."},
 		{"id ..", `{"id":"..","method":"GET","path_pattern":"/x"}`, KindInvalid, CodeInvalidMock, "id must be 1 to 64 letters, digits, '.', '_' or '-', and not . or .."},
 		{"id too long", `{"id":"` + strings.Repeat("a", 65) + `","method":"GET","path_pattern":"/x"}`, KindInvalid, CodeInvalidMock, "id must be 1 to 64 letters, digits, '.', '_' or '-', and not . or .."},
+		{"id sources", `{"id":"sources","method":"GET","path_pattern":"/x"}`, KindInvalid, CodeInvalidMock, "id sources is reserved: GET /api/mocks/sources lists the mock files"},
 		// unknown keys, reported in byte order
 		{"unknown key", `{"method":"GET","path_pattern":"/x","staus":201}`, KindInvalid, CodeInvalidMock, `unknown field "staus"`},
 		{"unknown keys", `{"zz":1,"method":"GET","path_pattern":"/x","b":[1],"a":null}`, KindInvalid, CodeInvalidMock, `unknown field "a"`},

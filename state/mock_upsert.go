@@ -22,8 +22,8 @@ func (m *Model) UpsertMock(id string, in MockInput, now time.Time) (*Mock, bool,
 	in.overlay(&f)
 	old, ok := m.byID[id]
 	if !ok {
-		if !validID(id) {
-			return nil, false, invalidMock("id must be " + idRule)
+		if msg := mockIDError(id); msg != "" {
+			return nil, false, invalidMock(msg)
 		}
 		ts := FormatTime(now)
 		x, e := m.insert(f, ts, ts, true)

@@ -205,8 +205,8 @@ func (m *Model) addFileMocks(c FileMocks, ts string, routes map[string]bool) (in
 		} else {
 			f.id = FileMockID(rel, i)
 		}
-		if !validID(f.id) {
-			return fail(i, f.id, invalidMock("id must be "+idRule))
+		if msg := mockIDError(f.id); msg != "" {
+			return fail(i, f.id, invalidMock(msg))
 		}
 		v, e := validateFields(f, int(^uint(0)>>1))
 		if e != nil {

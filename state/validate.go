@@ -9,6 +9,18 @@ const idRule = "1 to 64 letters, digits, '.', '_' or '-', and not . or .."
 
 // validID reports whether a client-chosen id can be used as a path segment, as in
 // /api/mocks/{id}: "." and ".." cannot (clients and browsers remove them from URLs).
+// mockIDError is the invalid_mock message for a mock id that may not be created, or "".
+// "sources" is taken by GET /api/mocks/sources.
+func mockIDError(id string) string {
+	switch {
+	case !validID(id):
+		return "id must be " + idRule
+	case id == "sources":
+		return "id sources is reserved: GET /api/mocks/sources lists the mock files"
+	}
+	return ""
+}
+
 func validID(id string) bool {
 	if id == "" || len(id) > maxIDLen || id == "." || id == ".." {
 		return false
