@@ -450,6 +450,9 @@ func (a *Actor) openStore(f fileSet) error {
 		return fmt.Errorf("state: migrating %s to %s: %w", path, dir, err)
 	}
 	a.store.ready |= f // the marker is written below, after the entries
+	// The history log is written whole, not appended to: a migration a crash cut short
+	// may have left one.
+	a.store.history.rewrite = true
 	job := a.fullJob(f)
 	if err := a.store.writeStore(f, dir, &job, a.writeFile); err != nil {
 		return fmt.Errorf("state: migrating %s to %s: %w", path, dir, err)

@@ -62,6 +62,26 @@ func TestStoreMigratesVersion1File(t *testing.T) {
 	is.True(!strings.Contains(logs.String(), "migrated"))
 }
 
+// A migration a crash cut short (no store.json yet) runs again and leaves each history
+// entry once, not appended a second time.
+func TestStoreMigrationAgainAfterCrash(t *testing.T) {
+	is := is.New(t)
+	cfg := actorConfig(t)
+	legacy, err := os.ReadFile(filepath.Join("..", "testdata", "server_state_v1.json"))
+	is.NoErr(err)
+	is.NoErr(os.MkdirAll(filepath.Dir(cfg.StateFile), 0o755))
+	is.NoErr(os.WriteFile(cfg.StateFile, legacy, 0o600))
+	_, err = New(cfg, nil)
+	is.NoErr(err)
+	is.NoErr(os.Remove(filepath.Join(StoreDir(cfg.StateFile), "store.json"))) // the crash
+	var logs bytes.Buffer
+	b, err := New(cfg, logged(&logs))
+	is.NoErr(err)
+	is.Equal(strings.Count(logs.String(), "migrated"), 1)
+	is.Equal(b.model.history.n, 2)
+	is.Equal(len(readHistoryLog(t, StoreDir(cfg.StateFile))), 2)
+}
+
 // A legacy file from a newer build still refuses to start when there is no store yet.
 func TestStoreLegacyTooNewRefuses(t *testing.T) {
 	is := is.New(t)
