@@ -298,7 +298,8 @@ func (w *Watcher) scan(ctx context.Context) error {
 }
 
 // record remembers a change's outcome for Sources and the next scan; announce also logs
-// it and publishes it on the live stream. A file that failed to load is always logged.
+// it and publishes it on the live stream. A file that failed to load is always logged and
+// published (before the actor runs, the event waits in its queue).
 func (w *Watcher) record(c change, now string, announce bool) {
 	e := c.file
 	w.mu.Lock()
@@ -317,9 +318,7 @@ func (w *Watcher) record(c change, now string, announce bool) {
 	if c.err != "" {
 		s.Error = c.err
 		w.cfg.Logger.Warn("mock file not loaded; its last good mocks keep serving", "dir", e.dir, "path", e.rel, "error", c.err)
-		if announce {
-			w.cfg.Actor.Publish(EventSourceError, "", s)
-		}
+		w.cfg.Actor.Publish(EventSourceError, "", s)
 	} else {
 		s.Error, s.Mocks, s.LoadedAt = "", len(c.mocks.Mocks), now
 		if announce {

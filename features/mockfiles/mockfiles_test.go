@@ -82,6 +82,18 @@ func TestLoadThenScan(t *testing.T) {
 	is.Equal(src["broken.json"].LoadedAt, "")
 
 	ctx := run(t, a)
+	page, err := a.Events(ctx, 0, 100, nil)
+	is.NoErr(err)
+	var startErrors []string // the broken file is on the live stream; good loads at start are not
+	for _, e := range page.Events {
+		is.True(e.Type != EventSourceLoaded)
+		if e.Type == EventSourceError {
+			startErrors = append(startErrors, string(e.Payload))
+		}
+	}
+	is.Equal(len(startErrors), 1)
+	is.True(strings.Contains(startErrors[0], `"path":"broken.json"`))
+
 	write(t, dir, "a.json", `{"id":"a","method":"GET","path_pattern":"/a","body":"a2"}`)
 	write(t, dir, "sub/b.txt", "b changed") // a body file's change reloads its mock file
 	is.NoErr(w.scan(ctx))
