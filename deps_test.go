@@ -17,7 +17,7 @@ package main
 // "a < b" means b may import a and everything a may import, so the lattice is transitive for
 // the module's own packages (main may import conn through loop). Third-party packages are not
 // inherited: golang.org/x/sys/unix is imported in loop and nowhere else, oklog/run and ff/v3 in
-// main only. The standard library is allowed everywhere except: net/http and net/textproto never
+// main only, fsnotify in features/mockfiles only. The standard library is allowed everywhere except: net/http and net/textproto never
 // appear in proto, conn or loop (the server's wire is ours), and net/http/httptest never appears
 // outside _test.go files. features may use net/http as an outbound client.
 //
@@ -50,6 +50,9 @@ type importRule struct {
 	// external lists the third-party packages it may import; each entry also allows the
 	// packages below it (ff/v3 allows ff/v3/ffcli).
 	external []string
+	// externalIn lists third-party packages that one package of the folder alone may
+	// import: the third-party package's path to that package's directory.
+	externalIn map[string]string
 	// noStd lists the standard-library packages (and those below them) it must not import.
 	noStd []string
 	// leafSubpackages forbids the folder's subpackages to import the folder's own package
@@ -75,8 +78,9 @@ var (
 		"conn":                {internal: []string{"proto"}, noStd: ownWire},
 		"loop": {internal: []string{"conn", "proto", "internal/atomicfile"},
 			external: []string{"golang.org/x/sys/unix"}, noStd: ownWire},
-		"features": {internal: []string{"conn", "proto", "state", "assets", "internal/atomicfile"}, leafSubpackages: true},
-		"bench":    {internal: []string{"loop", "features", "state", "conn", "proto", "assets", "internal/atomicfile"}},
+		"features": {internal: []string{"conn", "proto", "state", "assets", "internal/atomicfile"}, leafSubpackages: true,
+			externalIn: map[string]string{"github.com/fsnotify/fsnotify": "features/mockfiles"}},
+		"bench": {internal: []string{"loop", "features", "state", "conn", "proto", "assets", "internal/atomicfile"}},
 		"cli": {internal: []string{"state", "bench", "proto", "loop", "features", "conn", "assets",
 			"internal/atomicfile", "internal/sse"}},
 		rootFolder: {internal: []string{"loop", "features", "state", "bench", "cli", "conn", "proto", "assets",
@@ -175,6 +179,13 @@ func checkImports(rules map[string]importRule, module, file string, imports []st
 			}
 		default:
 			if _, yes := underAny(imp, rule.external); yes {
+				continue
+			}
+			if only, yes := rule.externalIn[imp]; yes {
+				if dir == only {
+					continue
+				}
+				fail("only %s may import it", only)
 				continue
 			}
 			fail("%s may import only these third-party packages: %s", folderName(folder), listOr(rule.external, "none"))
@@ -320,6 +331,7 @@ func TestDepsChecker(t *testing.T) {
 		{"features/app.go", []string{"ownhttp/conn", "ownhttp/proto", "ownhttp/state", "ownhttp/assets", "net/http"}, nil},
 		{"features/app.go", []string{"ownhttp/features/metrics", "ownhttp/features/files", "ownhttp/features/upstream"}, nil},
 		{"features/upstream/upstream.go", []string{"ownhttp/conn", "ownhttp/proto", "ownhttp/state", "net/http"}, nil},
+		{"features/mockfiles/notify.go", []string{"github.com/fsnotify/fsnotify", "ownhttp/state"}, nil},
 		{"assets/assets.go", []string{"embed", "crypto/sha256"}, nil},
 		{"bench/bench.go", []string{"ownhttp/loop", "ownhttp/features", "ownhttp/state", "ownhttp/conn"}, nil},
 		{"bench/cmd/load/main.go", []string{"ownhttp/bench", "ownhttp/loop"}, nil},
@@ -336,7 +348,8 @@ func TestDepsChecker(t *testing.T) {
 		{"features/proxy.go", []string{"ownhttp/loop", "golang.org/x/sys/unix"}, []string{"ownhttp/loop", "golang.org/x/sys/unix"}},
 		{"features/x.go", []string{"net/http/httptest", "github.com/matryer/is"}, []string{"net/http/httptest", "github.com/matryer/is"}},
 		{"features/metrics/metrics.go", []string{"ownhttp/features", "ownhttp/features/files", "ownhttp/loop"}, []string{"ownhttp/features", "ownhttp/loop"}},
-		{"state/model.go", []string{"ownhttp/proto"}, []string{"ownhttp/proto"}},
+		{"features/app.go", []string{"github.com/fsnotify/fsnotify"}, []string{"github.com/fsnotify/fsnotify"}},
+		{"state/model.go", []string{"ownhttp/proto", "github.com/fsnotify/fsnotify"}, []string{"ownhttp/proto", "github.com/fsnotify/fsnotify"}},
 		{"assets/assets.go", []string{"ownhttp/proto"}, []string{"ownhttp/proto"}},
 		{"bench/cmd/load/main.go", []string{"github.com/oklog/run"}, []string{"github.com/oklog/run"}},
 		{"cli/cli.go", []string{"github.com/peterbourgon/ff/v3"}, []string{"github.com/peterbourgon/ff/v3"}},
