@@ -46,6 +46,9 @@ type Conn struct {
 	// headParsed is how many bytes of the current, incomplete head the last parse saw (0:
 	// none yet): see worthParsing.
 	headParsed int
+	// headScan is where the current head's parse resumes, or the head kept whole while its
+	// body arrives (proto.ParseHeadFrom); reset with headParsed.
+	headScan proto.HeadScan
 	// bodyEnd is where the current request's Content-Length body ends in its bytes, once its
 	// head is parsed and the body is short (0: not known); until then the head is not parsed
 	// again.
@@ -341,6 +344,7 @@ func (c *Conn) consumeIn() {
 func (c *Conn) dropIn() {
 	c.reqActive, c.headDone, c.chunkOn = false, false, false
 	c.headParsed, c.bodyEnd = 0, 0
+	c.headScan.Reset()
 	c.in = c.in[:0]
 }
 
@@ -351,8 +355,11 @@ func (c *Conn) blocked() bool {
 		c.file != nil || c.active != nil || c.unsafePending > 0
 }
 
-// parseHead is proto.ParseHead; tests count the bytes it is handed.
-var parseHead = proto.ParseHead
+// parseHead and parseHeadFrom are proto's; tests count the bytes they scan.
+var (
+	parseHead     = proto.ParseHead
+	parseHeadFrom = proto.ParseHeadFrom
+)
 
 // headReparseBytes is how many bytes may arrive on an incomplete head before it is parsed
 // again without a line having ended.
@@ -362,10 +369,12 @@ const headReparseBytes = 512
 // of, must be parsed again: always the first time; then once a line has ended in the new
 // bytes (the head may be complete, and every rule of the line is decided), once
 // headReparseBytes more have come (a line that will not end is still refused promptly: an
-// over-long target, a bad byte), or at the head size limit. So a head that trickles in is
-// parsed a bounded number of times per line and per headReparseBytes, not once per read:
-// the work follows the bytes that arrive. Parsing is positional, so the answer (complete,
-// or the error) is the same as parsing every read.
+// over-long target, a bad byte), or at the head size limit. Each parse resumes at the line
+// the last one could not finish (proto.ParseHeadFrom), so a head that trickles in is
+// scanned about once, and restored (a copy per field line) a bounded number of times per
+// line and per headReparseBytes, not once per read: the work follows the bytes that arrive.
+// Parsing is positional, so the answer (complete, or the error) is the same as parsing
+// every read.
 func (c *Conn) worthParsing(rb []byte, lim *proto.Limits) bool {
 	if c.headParsed == 0 || c.headParsed > len(rb) {
 		return true
@@ -405,7 +414,12 @@ func (c *Conn) process(buf []byte) int {
 		if !c.headDone && !c.worthParsing(rb, lim) {
 			break // still ErrNeedMore: the new bytes can neither end the head nor decide it
 		}
-		err := parseHead(rb, lim, req)
+		var err error
+		if c.headParsed == 0 && !c.headDone {
+			err = parseHead(rb, lim, req) // the first look, mostly at a whole head: nothing to keep
+		} else {
+			err = parseHeadFrom(rb, lim, req, &c.headScan) // resumed where the last look stopped
+		}
 		if err == proto.ErrNeedMore {
 			c.headDone = false
 			c.headParsed = len(rb)
@@ -453,6 +467,7 @@ func (c *Conn) process(buf []byte) int {
 		c.dispatch(rb[req.HeadStart:req.HeadLen], body, int64(n))
 		c.reqActive, c.headDone = false, false
 		c.headParsed, c.bodyEnd = 0, 0
+		c.headScan.Reset()
 		pos += n
 	}
 	c.wantRead = true
@@ -568,6 +583,7 @@ func (c *Conn) protoError(err error) {
 func (c *Conn) refuse(r *Reply, observed bool) {
 	c.reqActive, c.headDone = false, false
 	c.headParsed, c.bodyEnd = 0, 0
+	c.headScan.Reset()
 	c.chunkOn = false
 	c.closeAfter, c.linger = true, true
 	c.in = c.in[:0]

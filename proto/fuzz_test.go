@@ -20,7 +20,7 @@ var fuzzLimits = Limits{MaxHeaderBytes: 160, MaxTargetLength: 40, MaxBodyBytes: 
 const chunkedHead = "POST /upload HTTP/1.1\r\nHost: example.com\r\nTransfer-Encoding: chunked\r\n\r\n"
 
 // FuzzParse checks that ParseHead never panics, answers every prefix of its input
-// consistently, keeps its invariants, and agrees with net/http.ReadRequest on the method, the
+// consistently (ParseHeadFrom too, resuming in pieces), keeps its invariants, and agrees with net/http.ReadRequest on the method, the
 // request target and the body of every request both accept (design.md, house style 10).
 func FuzzParse(f *testing.F) {
 	for _, c := range validRequests {
@@ -50,6 +50,9 @@ func checkParse(t *testing.T, in []byte) (compared bool) {
 	// with both limit sets (checkPrefixes fails the test otherwise).
 	checkPrefixes(t, in, &Limits{})
 	checkPrefixes(t, in, &fuzzLimits)
+	// Resumed in pieces (ParseHeadFrom), every prefix gets the same answer again.
+	checkResumed(t, in, &Limits{}, 5)
+	checkResumed(t, in, &fuzzLimits, 5)
 	tight := Request{}
 	checkInvariants(t, in, &fuzzLimits, &tight, ParseHead(in, &fuzzLimits, &tight))
 

@@ -232,6 +232,128 @@ const maxMethodLen = 32
 // waiting for the rest. Rules that need the whole head (Host, framing) are checked after its
 // final CRLF.
 func ParseHead(buf []byte, lim *Limits, req *Request) error {
+	return parseHead(buf, lim, req, nil)
+}
+
+// ParseHeadFrom is ParseHead for a head that arrives in pieces: scan, kept by the caller
+// between calls, records where an incomplete head's parse stopped (the start of the field
+// line it could not finish), and the next call resumes there instead of at the head's
+// start, so a head that trickles in is scanned about once, not once per piece. A head
+// that parsed stays in scan: later calls (while its body arrives) restore it without
+// scanning, until the caller's Reset, which must come before the next head. buf must
+// begin with the same bytes as at the last call (they may have moved: scan holds offsets,
+// not views). A refused head resets scan. The answer is always ParseHead's for the same
+// buf.
+func ParseHeadFrom(buf []byte, lim *Limits, req *Request, scan *HeadScan) error {
+	if scan.parsed && scan.next <= len(buf) {
+		scan.restore(buf, req)
+		return nil
+	}
+	err := parseHead(buf, lim, req, scan)
+	switch err {
+	case nil:
+		scan.save(buf, req, req.HeadLen, 0, nil, false, false)
+		scan.parsed = true
+	case ErrNeedMore:
+	default:
+		scan.Reset()
+	}
+	return err
+}
+
+// HeadScan is the resume point of an incomplete head (see ParseHeadFrom): the request-line
+// and field-line results so far, as offsets into the head. The zero value starts a head.
+type HeadScan struct {
+	next         int     // where the first unparsed field line starts (0: nothing to resume), or the head's length
+	parsed       bool    // the whole head parsed: req and the views are final
+	req          Request // the scalar results (its views are nil)
+	target       span
+	path         span // pathSlash: Path is "/" (absolute-form without a path)
+	query, host  span // hostSet: Host came from the target
+	pathSlash    bool
+	hostSet      bool
+	hostCount    int
+	hostField    span
+	sawCL, sawTE bool
+	fields       []fieldSpan
+}
+
+// Reset makes scan start a head.
+func (s *HeadScan) Reset() {
+	s.next, s.parsed = 0, false
+	if cap(s.fields) > 256 {
+		s.fields = nil // one huge head does not stay with the connection
+	}
+}
+
+// Resumed reports where the next call resumes scanning (0: at the head's start); Parsed,
+// that it scans nothing (the head is kept whole).
+func (s *HeadScan) Resumed() int { return s.next }
+
+// Parsed reports whether scan holds a whole parsed head.
+func (s *HeadScan) Parsed() bool { return s.parsed }
+
+// span is a view's place in the head: [off, off+n); off < 0 stands for a nil view.
+type span struct{ off, n int32 }
+
+type fieldSpan struct{ name, value span }
+
+// spanOf returns the place of v, a view into buf (nil for a nil view). A view made by
+// slicing buf keeps buf's end, so its offset is the difference of capacities.
+func spanOf(buf, v []byte) span {
+	if v == nil {
+		return span{off: -1}
+	}
+	return span{off: int32(cap(buf) - cap(v)), n: int32(len(v))}
+}
+
+func (s span) in(buf []byte) []byte {
+	if s.off < 0 {
+		return nil
+	}
+	return buf[s.off : s.off+s.n] // keeping buf's end, as ParseHead's own views do (spanOf)
+}
+
+// save records the state at the start of the field line at next.
+func (s *HeadScan) save(buf []byte, req *Request, next, hostCount int, hostField []byte, sawCL, sawTE bool) {
+	s.next = next
+	s.req = *req
+	s.req.Target, s.req.Path, s.req.Query, s.req.Host, s.req.Headers = nil, nil, nil, nil, nil
+	s.target, s.query = spanOf(buf, req.Target), spanOf(buf, req.Query)
+	s.pathSlash = len(req.Path) > 0 && &req.Path[0] == &slash[0]
+	if !s.pathSlash {
+		s.path = spanOf(buf, req.Path)
+	}
+	s.hostSet = req.Host != nil
+	s.host = spanOf(buf, req.Host)
+	s.hostCount, s.hostField, s.sawCL, s.sawTE = hostCount, spanOf(buf, hostField), sawCL, sawTE
+	s.fields = s.fields[:0]
+	for _, h := range req.Headers {
+		s.fields = append(s.fields, fieldSpan{spanOf(buf, h.Name), spanOf(buf, h.Value)})
+	}
+}
+
+// restore puts the saved results back into req, as views into buf.
+func (s *HeadScan) restore(buf []byte, req *Request) (hostCount int, hostField []byte, sawCL, sawTE bool) {
+	hdrs := req.Headers[:0]
+	*req = s.req
+	req.Target, req.Query = s.target.in(buf), s.query.in(buf)
+	if s.pathSlash {
+		req.Path = slash
+	} else {
+		req.Path = s.path.in(buf)
+	}
+	if s.hostSet {
+		req.Host = s.host.in(buf)
+	}
+	for _, f := range s.fields {
+		hdrs = append(hdrs, Header{Name: f.name.in(buf), Value: f.value.in(buf)})
+	}
+	req.Headers = hdrs
+	return s.hostCount, s.hostField.in(buf), s.sawCL, s.sawTE
+}
+
+func parseHead(buf []byte, lim *Limits, req *Request, scan *HeadScan) error {
 	hdrs := req.Headers[:0]
 	*req = Request{Headers: hdrs, ContentLength: -1}
 
@@ -243,128 +365,33 @@ func ParseHead(buf []byte, lim *Limits, req *Request) error {
 		p, more = p[:maxHead], error(ErrHeadTooLarge)
 	}
 
-	// RFC 9112 §2.2: a server SHOULD ignore at least one empty line (CRLF) received prior
-	// to the request-line. Any number is ignored, within the head size limit.
-	i := 0
-	for i < len(p) && p[i] == '\r' {
-		if i+1 == len(p) {
-			return more
-		}
-		if p[i+1] != '\n' {
-			break // a CR that does not end an empty line: the request line refuses it
-		}
-		i += 2
-	}
-	req.HeadStart = i
-
-	// Request line (RFC 9112 §3): method SP request-target SP HTTP-version CRLF.
-	// §3.1: method = token, case-sensitive.
-	ms := i
-	for {
-		if i == len(p) {
-			return more
-		}
-		c := p[i]
-		if c == ' ' {
-			break
-		}
-		if !tokenTable[c] {
-			if c == '\r' || c == '\n' {
-				return ErrBadRequestLine // the line ends before the method does
-			}
-			return ErrBadMethod
-		}
-		i++
-		if i-ms > maxMethodLen {
-			return ErrUnknownMethod
-		}
-	}
-	if i == ms {
-		return ErrBadRequestLine
-	}
-	// RFC 9110 §9.1: an unrecognized or unimplemented method SHOULD be answered 501.
-	if req.Method = LookupMethod(p[ms:i]); req.Method == MethodUnknown {
-		return ErrUnknownMethod
-	}
-	i++
-
-	// §3.2: request-target, a URI form: no whitespace, no control characters. §3 and
-	// RFC 9110 §15.5.15: a target longer than the server wishes to parse MUST get 414.
-	ts, maxTarget := i, lim.targetLength()
-	for {
-		if i == len(p) {
-			return more
-		}
-		c := p[i]
-		if c == ' ' {
-			break
-		}
-		if c < ' ' || c == 0x7f {
-			if c == '\r' || c == '\n' {
-				return ErrBadRequestLine // no HTTP-version (HTTP/0.9 is not served)
-			}
-			return ErrBadTarget
-		}
-		i++
-		if i-ts > maxTarget {
-			return ErrTargetTooLong
-		}
-	}
-	if i == ts {
-		return ErrBadTarget
-	}
-	req.Target = p[ts:i]
-	if err := splitTarget(req.Target, req); err != nil {
-		return err
-	}
-	i++
-
-	// §2.3: HTTP-version = "HTTP/" DIGIT "." DIGIT, case-sensitive, then CRLF.
-	vs := i
-	for k := 0; k < len(versionPattern); k++ {
-		if i == len(p) {
-			return more
-		}
-		if want, c := versionPattern[k], p[i]; want == 'D' && !isDigit(c) || want != 'D' && c != want {
-			return ErrBadVersion
-		}
-		i++
-	}
-	if i == len(p) {
-		return more
-	}
-	switch p[i] {
-	case '\r':
-	case '\n':
-		return ErrBareLF
-	default:
-		return ErrBadVersion
-	}
-	if p[vs+5] != '1' {
-		return ErrVersion // RFC 9110 §15.6.6: 505 for an unsupported major version
-	}
-	req.Minor = p[vs+7] - '0' // RFC 9110 §6.2: a higher 1.x minor is served as 1.1
-	if i+1 == len(p) {
-		return more
-	}
-	if p[i+1] != '\n' {
-		return ErrBareCR // RFC 9112 §2.2
-	}
-	i += 2
-
-	// Field lines (RFC 9112 §5) up to the empty line that ends the head.
 	var hostCount int
 	var hostField []byte
 	var sawCL, sawTE bool
+	var err error
 	maxHeaders := lim.fieldLines()
+	i, ls := 0, 0
+	if scan != nil && scan.next > 0 && scan.next <= len(p) {
+		hostCount, hostField, sawCL, sawTE = scan.restore(buf, req)
+		i = scan.next
+		goto fields
+	}
+
+	if i, err = parseRequestLine(p, lim, req, more); err != nil {
+		return err
+	}
+
+fields:
+	// Field lines (RFC 9112 §5) up to the empty line that ends the head.
 	for {
+		ls = i
 		if i == len(p) {
-			return more
+			goto incomplete
 		}
 		switch p[i] {
 		case '\r':
 			if i+1 == len(p) {
-				return more
+				goto incomplete
 			}
 			if p[i+1] != '\n' {
 				return ErrBareCR // §2.2: a bare CR is invalid outside content
@@ -387,7 +414,7 @@ func ParseHead(buf []byte, lim *Limits, req *Request) error {
 		ns := i
 		i += tokenPrefix(p[i:])
 		if i == len(p) {
-			return more
+			goto incomplete
 		}
 		if p[i] != ':' || i == ns {
 			return ErrBadHeader
@@ -399,7 +426,7 @@ func ParseHead(buf []byte, lim *Limits, req *Request) error {
 		vs := i
 		i += fieldValuePrefix(p[i:])
 		if i == len(p) {
-			return more
+			goto incomplete
 		}
 		switch p[i] {
 		case '\r':
@@ -410,7 +437,7 @@ func ParseHead(buf []byte, lim *Limits, req *Request) error {
 		}
 		value := trimOWS(p[vs:i]) // §5: OWS around the value is not part of it
 		if i+1 == len(p) {
-			return more
+			goto incomplete
 		}
 		if p[i+1] != '\n' {
 			return ErrBareCR
@@ -464,6 +491,128 @@ func ParseHead(buf []byte, lim *Limits, req *Request) error {
 			}
 		}
 	}
+incomplete:
+	// Out of bytes in the field line starting at ls: everything before it is decided.
+	if scan != nil && more == ErrNeedMore {
+		scan.save(buf, req, ls, hostCount, hostField, sawCL, sawTE)
+	}
+	return more
+}
+
+// parseRequestLine parses the empty lines a head may start with and its request line
+// (RFC 9112 §3) at the start of p, filling req; it returns where the field lines start.
+// more is what running out of p means (ErrNeedMore, or 431 at the head size limit).
+func parseRequestLine(p []byte, lim *Limits, req *Request, more error) (int, error) {
+	// RFC 9112 §2.2: a server SHOULD ignore at least one empty line (CRLF) received prior
+	// to the request-line. Any number is ignored, within the head size limit.
+	i := 0
+	for i < len(p) && p[i] == '\r' {
+		if i+1 == len(p) {
+			return 0, more
+		}
+		if p[i+1] != '\n' {
+			break // a CR that does not end an empty line: the request line refuses it
+		}
+		i += 2
+	}
+	req.HeadStart = i
+
+	// Request line (RFC 9112 §3): method SP request-target SP HTTP-version CRLF.
+	// §3.1: method = token, case-sensitive.
+	ms := i
+	for {
+		if i == len(p) {
+			return 0, more
+		}
+		c := p[i]
+		if c == ' ' {
+			break
+		}
+		if !tokenTable[c] {
+			if c == '\r' || c == '\n' {
+				return 0, ErrBadRequestLine // the line ends before the method does
+			}
+			return 0, ErrBadMethod
+		}
+		i++
+		if i-ms > maxMethodLen {
+			return 0, ErrUnknownMethod
+		}
+	}
+	if i == ms {
+		return 0, ErrBadRequestLine
+	}
+	// RFC 9110 §9.1: an unrecognized or unimplemented method SHOULD be answered 501.
+	if req.Method = LookupMethod(p[ms:i]); req.Method == MethodUnknown {
+		return 0, ErrUnknownMethod
+	}
+	i++
+
+	// §3.2: request-target, a URI form: no whitespace, no control characters. §3 and
+	// RFC 9110 §15.5.15: a target longer than the server wishes to parse MUST get 414.
+	ts, maxTarget := i, lim.targetLength()
+	for {
+		if i == len(p) {
+			return 0, more
+		}
+		c := p[i]
+		if c == ' ' {
+			break
+		}
+		if c < ' ' || c == 0x7f {
+			if c == '\r' || c == '\n' {
+				return 0, ErrBadRequestLine // no HTTP-version (HTTP/0.9 is not served)
+			}
+			return 0, ErrBadTarget
+		}
+		i++
+		if i-ts > maxTarget {
+			return 0, ErrTargetTooLong
+		}
+	}
+	if i == ts {
+		return 0, ErrBadTarget
+	}
+	req.Target = p[ts:i]
+	if err := splitTarget(req.Target, req); err != nil {
+		return 0, err
+	}
+	i++
+
+	// §2.3: HTTP-version = "HTTP/" DIGIT "." DIGIT, case-sensitive, then CRLF.
+	vs := i
+	for k := 0; k < len(versionPattern); k++ {
+		if i == len(p) {
+			return 0, more
+		}
+		if want, c := versionPattern[k], p[i]; want == 'D' && !isDigit(c) || want != 'D' && c != want {
+			return 0, ErrBadVersion
+		}
+		i++
+	}
+	if i == len(p) {
+		return 0, more
+	}
+	switch p[i] {
+	case '\r':
+	case '\n':
+		return 0, ErrBareLF
+	default:
+		return 0, ErrBadVersion
+	}
+	if p[vs+5] != '1' {
+		return 0, ErrVersion // RFC 9110 §15.6.6: 505 for an unsupported major version
+	}
+	req.Minor = p[vs+7] - '0' // RFC 9110 §6.2: a higher 1.x minor is served as 1.1
+	if i+1 == len(p) {
+		return 0, more
+	}
+	if p[i+1] != '\n' {
+		return 0, ErrBareCR // RFC 9112 §2.2
+	}
+	i += 2
+
+	return i, nil
 }
 
 // versionPattern is HTTP-version with D standing for a DIGIT.

@@ -801,3 +801,92 @@ func TestValidHost(t *testing.T) {
 		}
 	}
 }
+
+// ParseHeadFrom, fed a head in pieces that move in memory between calls (as a connection's
+// buffer may), answers every prefix exactly as ParseHead does, views included.
+func TestParseHeadFromResumes(t *testing.T) {
+	var inputs [][]byte
+	for _, c := range validRequests {
+		inputs = append(inputs, c.input(t))
+	}
+	for _, c := range hostileRequests {
+		inputs = append(inputs, c.input(t))
+	}
+	for _, lim := range []*Limits{{}, &fuzzLimits} {
+		for _, in := range inputs {
+			for _, step := range []int{1, 3, 7, 64} {
+				checkResumed(t, in, lim, step)
+			}
+		}
+	}
+}
+
+// checkResumed feeds in to ParseHeadFrom step bytes more at a time, each time from a fresh
+// copy, and compares every answer with ParseHead's for the same prefix.
+func checkResumed(t *testing.T, in []byte, lim *Limits, step int) {
+	t.Helper()
+	var scan HeadScan
+	var got, want Request
+	for n := min(step, len(in)); ; n = min(n+step, len(in)) {
+		moved := append(make([]byte, 0, n+step), in[:n]...) // another place, another capacity
+		err := ParseHeadFrom(moved, lim, &got, &scan)
+		wantErr := ParseHead(in[:n], lim, &want)
+		if err != wantErr {
+			t.Fatalf("%q, %d bytes at a time, prefix %d: %v, ParseHead says %v", in, step, n, err, wantErr)
+		}
+		if err == nil {
+			if viewOf(&got) != viewOf(&want) || !sameHeaders(got.Headers, want.Headers) {
+				t.Fatalf("%q, %d bytes at a time: %+v, ParseHead says %+v", in, step, viewOf(&got), viewOf(&want))
+			}
+		}
+		if err == nil { // kept whole: the same bytes and more give the same head, unscanned
+			more := append(append(make([]byte, 0, n+8), in[:n]...), "tail"...)
+			is := is.New(t)
+			is.NoErr(ParseHeadFrom(more, lim, &got, &scan))
+			is.True(scan.Parsed())
+			is.Equal(viewOf(&got), viewOf(&want))
+			is.True(sameHeaders(got.Headers, want.Headers))
+			scan.Reset()
+		}
+		if err != ErrNeedMore || n == len(in) {
+			if err != ErrNeedMore && scan.Resumed() != 0 {
+				t.Fatalf("%q: the scan was not reset once the head was decided", in)
+			}
+			break
+		}
+	}
+}
+
+func sameHeaders(a, b []Header) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if !bytes.Equal(a[i].Name, b[i].Name) || !bytes.Equal(a[i].Value, b[i].Value) {
+			return false
+		}
+	}
+	return true
+}
+
+// ParseHeadFrom resumes at the field line it could not finish: fed a line at a time, it
+// resumes at each line's start.
+func TestParseHeadFromResumePoint(t *testing.T) {
+	is := is.New(t)
+	lines := []string{"GET / HTTP/1.1\r\n", "Host: a\r\n", "X-One: 1\r\n", "X-Two: 2\r\n", "\r\n"}
+	var scan HeadScan
+	var req Request
+	head := ""
+	for _, l := range lines[:len(lines)-1] {
+		head += l
+		is.Equal(ParseHeadFrom([]byte(head+"X-Par"), &Limits{}, &req, &scan), ErrNeedMore)
+		is.Equal(scan.Resumed(), len(head)) // the next call starts at the unfinished line
+	}
+	is.NoErr(ParseHeadFrom([]byte(head+"\r\n"), &Limits{}, &req, &scan))
+	is.Equal(len(req.Headers), 3)
+	is.Equal(string(req.Header("x-two")), "2")
+	is.True(scan.Parsed()) // kept until the caller's Reset
+	scan.Reset()
+	is.Equal(scan.Resumed(), 0)
+	is.True(!scan.Parsed())
+}
