@@ -74,6 +74,7 @@ var (
 		"internal/atomicfile": {},
 		"internal/sse":        {},
 		"internal/logwriter":  {},
+		"internal/memtrim":    {},
 		"state":               {internal: []string{"internal/atomicfile"}},
 		"conn":                {internal: []string{"proto"}, noStd: ownWire},
 		"loop": {internal: []string{"conn", "proto", "internal/atomicfile"},
@@ -84,12 +85,12 @@ var (
 		"cli": {internal: []string{"state", "bench", "proto", "loop", "features", "conn", "assets",
 			"internal/atomicfile", "internal/sse"}},
 		rootFolder: {internal: []string{"loop", "features", "state", "bench", "cli", "conn", "proto", "assets",
-			"internal/atomicfile", "internal/sse", "internal/logwriter"},
+			"internal/atomicfile", "internal/sse", "internal/logwriter", "internal/memtrim"},
 			external: []string{"github.com/oklog/run", "github.com/peterbourgon/ff/v3"}},
 		// The test harness may use every package; no rule lists it, so only _test.go files
 		// import it.
 		"internal/testkit": {internal: []string{"loop", "features", "state", "bench", "cli", "conn", "proto", "assets",
-			"internal/atomicfile", "internal/sse", "internal/logwriter"}},
+			"internal/atomicfile", "internal/sse", "internal/logwriter", "internal/memtrim"}},
 	}
 
 	// forbiddenEverywhere are standard-library packages no non-test file may import, with why.

@@ -30,6 +30,7 @@ import (
 	"ownhttp/features/mockfiles"
 	"ownhttp/internal/atomicfile"
 	"ownhttp/internal/logwriter"
+	"ownhttp/internal/memtrim"
 	"ownhttp/loop"
 	"ownhttp/proto"
 	"ownhttp/state"
@@ -385,6 +386,8 @@ func (s *server) serve(ctx context.Context) error {
 	if s.mockFiles != nil {
 		g.Add(func() error { return s.mockFiles.Run(s.lifetime) }, s.mockFiles.Interrupt)
 	}
+	trim := memtrim.New() // an idle server gives a burst's memory back
+	g.Add(trim.Run, trim.Interrupt)
 	g.Add(oklog.SignalHandler(ctx, os.Interrupt, syscall.SIGTERM))
 
 	err := g.Run()

@@ -139,17 +139,19 @@ func stalledStreamsBoundMemory(t *testing.T, bin, engine string) {
 	for _, c := range stalled {
 		c.Close()
 	}
-	// What RSS does after the clients close is logged, not asserted: the same load with
-	// no stream at all ends near 60 MiB too (the history file rewritten whole holds the
-	// 8 KB targets, and the rings keep them), so that figure measures persistence, not
-	// streams.
-	var after int64
-	for range 20 {
+	// After the clients close, RSS comes back within 16 MiB of the start: the streams' memory
+	// is given back (the rings keep what they hold of the load; the runtime returns freed
+	// pages to the system over some seconds, so RSS is polled, generously).
+	settled := time.Now()
+	deadline := settled.Add(60 * time.Second)
+	after := rss()
+	for after-start > 16<<20 && time.Now().Before(deadline) {
 		l.do("GET", "/_metrics", "")
-		after = max(after, rss())
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(100 * time.Millisecond)
+		after = rss()
 	}
-	t.Logf("%s: RSS %d MiB after the clients closed", engine, after>>20)
+	t.Logf("%s: RSS %d MiB after the clients closed (%s later)", engine, after>>20, time.Since(settled).Round(100*time.Millisecond))
+	is.True(after-start <= 16<<20) // back within 16 MiB of the start
 }
 
 // processRSS reads a process's resident set size from /proc.

@@ -208,12 +208,19 @@ func (r *eventRing) push(ts, typ, traceID string, payload json.RawMessage) uint6
 	return id
 }
 
-// pushRequest records a request.completed event for rec, whose request line is line.
+// pushRequest records a request.completed event for rec, whose request line is line. Only
+// what the payload shows is kept: the method and the target's path, not its query (a ring
+// of request lines with long queries would hold them all until each event is read).
 func (r *eventRing) pushRequest(rec *Record, line []byte) uint64 {
 	id, s := r.next()
 	s.ev = Event{ID: id}
 	s.rendered = false
 	s.rec = *rec
+	if m := bytes.IndexByte(line, ' '); m >= 0 {
+		if q := bytes.IndexAny(line[m+1:], "?# "); q >= 0 {
+			line = line[:m+1+q]
+		}
+	}
 	s.line = append(s.line[:0], line...)
 	return id
 }

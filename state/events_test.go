@@ -161,6 +161,26 @@ func TestEventsSkipEventAPIPaths(t *testing.T) {
 	is.Equal(len(h), 2) // history still has both
 }
 
+// A request's event keeps its method and path, not its query: a ring of events does not
+// hold every long query until each event is read (#11 item 1). History keeps the request
+// whole, and drops its raw copy of a large request once the entry is built.
+func TestEventsKeepNoQuery(t *testing.T) {
+	is := is.New(t)
+	m := newTestModel()
+	query := strings.Repeat("q", 8000)
+	applyOne(m, rec(1, 200), rawHead("GET /long/path?"+query+" HTTP/1.1", "Host: x"), nil)
+	slot := &m.events.buf[(m.events.start+m.events.n-1)%len(m.events.buf)]
+	is.Equal(string(slot.line), "GET /long/path")
+	p := m.Events(0, 10, nil)
+	is.Equal(len(p.Events), 1)
+	is.True(strings.Contains(string(p.Events[0].Payload), `"path":"/long/path"`))
+
+	h, _ := m.History(HistoryFilter{})
+	is.Equal(len(h), 1)
+	is.True(strings.HasSuffix(h[0].ReplayInput.RawTarget, query)) // history keeps the query
+	is.True(m.history.buf[0].raw == nil)                         // built: the 8 KB copy is gone
+}
+
 func TestAppendJSONStringMatchesEncodingJSON(t *testing.T) {
 	for _, s := range []string{"", "plain", `q"b\s`, "\n\r\t\b\f\x00\x1f\x7f", "<a&b>", "é漢字", "\u2028\u2029", "\xff\xfe", "a\xc3"} {
 		is := is.New(t)

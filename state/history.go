@@ -184,6 +184,9 @@ func (r *historyRing) push(e HistoryEntry) {
 	s.rec = Record{}
 }
 
+// keptRawBytes is the raw capacity a built slot keeps for reuse by the next capture.
+const keptRawBytes = 4 << 10
+
 // pushRaw appends a captured request, copying head and body; it is built on first read.
 func (r *historyRing) pushRaw(rec *Record, head, body []byte, bodyKept bool) {
 	s := r.next()
@@ -208,6 +211,9 @@ func (r *historyRing) at(i int) *HistoryEntry {
 		}
 		s.entry = buildEntry(&s.rec, s.raw[:s.headLen], body, s.bodyKept)
 		s.built = true
+		if cap(s.raw) > keptRawBytes {
+			s.raw = nil // built: a large request would be held twice
+		}
 	}
 	return &s.entry
 }

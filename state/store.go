@@ -1,10 +1,12 @@
 package state
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -200,15 +202,12 @@ func (h *historyWriter) flush(store string, entries []HistoryEntry, write func(s
 		}
 		h.lines = 0
 	}
-	data, err := encodeLines(entries)
-	if err == nil {
-		err = appendSync(path, data)
-	}
+	n, err := appendLines(path, entries)
+	h.written.Add(uint64(n))
 	if err != nil {
 		h.rewrite = true // a partial append may have left a torn line
 		return err
 	}
-	h.written.Add(uint64(len(data)))
 	h.lines += len(entries)
 	return nil
 }
@@ -237,29 +236,49 @@ func encodeLines(entries []HistoryEntry) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// appendSync appends data to path (mode 0600) and fsyncs it; a new file's
-// directory entry is fsynced too.
-func appendSync(path string, data []byte) error {
+// appendLines appends entries to path (mode 0600), one JSON object a line, through a
+// small buffer (a batch of large entries is never held whole), and fsyncs it; a new file's
+// directory entry is fsynced too. It returns the bytes written.
+func appendLines(path string, entries []HistoryEntry) (int64, error) {
 	_, statErr := os.Lstat(path)
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
+	cw := &countingWriter{w: f}
+	bw := bufio.NewWriterSize(cw, 64<<10)
+	enc := json.NewEncoder(bw)
+	enc.SetEscapeHTML(false)
+	for i := range entries {
+		if err = enc.Encode(&entries[i]); err != nil {
+			break
+		}
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
+	if err == nil {
+		err = bw.Flush()
 	}
-	if err := f.Close(); err != nil {
-		return err
+	if err == nil {
+		err = f.Sync()
 	}
-	if statErr != nil {
-		return syncDir(filepath.Dir(path))
+	if cerr := f.Close(); err == nil {
+		err = cerr
 	}
-	return nil
+	if err == nil && statErr != nil {
+		err = syncDir(filepath.Dir(path))
+	}
+	return cw.n, err
+}
+
+// countingWriter counts the bytes written through it.
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // storeWriter is the writer goroutine's view of the three stores.
