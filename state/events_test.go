@@ -178,7 +178,7 @@ func TestEventsKeepNoQuery(t *testing.T) {
 	h, _ := m.History(HistoryFilter{})
 	is.Equal(len(h), 1)
 	is.True(strings.HasSuffix(h[0].ReplayInput.RawTarget, query)) // history keeps the query
-	is.True(m.history.buf[0].raw == nil)                         // built: the 8 KB copy is gone
+	is.True(m.history.buf[0].raw == nil)                          // built: the 8 KB copy is gone
 }
 
 func TestAppendJSONStringMatchesEncodingJSON(t *testing.T) {
