@@ -110,7 +110,7 @@ func TestMockFiles(t *testing.T) {
 		is.True(src["hello.json"].LoadedAt != "")
 
 		// Read-only through the API: 409 read_only_mock naming the mock and its file.
-		for _, method := range []string{"PUT", "DELETE"} {
+		for _, method := range []string{"PUT", "PATCH", "DELETE"} {
 			r := l.do(method, "/api/mocks/hello", `{"status":500}`)
 			is.Equal(r.status, 409)
 			is.True(strings.Contains(string(r.body), `"code":"read_only_mock"`))
