@@ -6,44 +6,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/matryer/is"
 
 	"ownhttp/internal/testkit"
 )
-
-// writeFile writes a file below dir, creating its folders, and moves its modification time
-// forward so that the watcher sees every write as a change, even within one clock tick.
-func writeFile(t *testing.T, dir, rel, content string) {
-	t.Helper()
-	p := filepath.Join(dir, filepath.FromSlash(rel))
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	old, _ := os.Stat(p)
-	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if old != nil {
-		mt := old.ModTime().Add(time.Second)
-		if err := os.Chtimes(p, mt, mt); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
-// eventually polls cond until it holds, failing the test after a generous minute.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("never happened: %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
 
 type labSource struct {
 	Dir      string `json:"dir"`
@@ -71,11 +38,11 @@ func TestMockFiles(t *testing.T) {
 		is := is.New(t)
 		dir := t.TempDir()
 		outside := t.TempDir()
-		writeFile(t, outside, "secret.txt", "secret")
-		writeFile(t, dir, "hello.json", `{"id":"hello","method":"GET","path_pattern":"/hello","content_type":"text/plain","body":"v1"}`)
-		writeFile(t, dir, "api/users.json", `{"mocks":[{"method":"GET","path_pattern":"/users","body":[1,2]},
+		testkit.WriteFile(t, outside, "secret.txt", "secret")
+		testkit.WriteFile(t, dir, "hello.json", `{"id":"hello","method":"GET","path_pattern":"/hello","content_type":"text/plain","body":"v1"}`)
+		testkit.WriteFile(t, dir, "api/users.json", `{"mocks":[{"method":"GET","path_pattern":"/users","body":[1,2]},
 			{"method":"GET","path_pattern":"/doc","content_type":"text/plain","body_file":"../bodies/doc.txt"}]}`)
-		writeFile(t, dir, "bodies/doc.txt", "from a body file")
+		testkit.WriteFile(t, dir, "bodies/doc.txt", "from a body file")
 		s := testkit.Start(t, run, engine, "--access-log=false", "--mocks-dir", dir)
 		l := newLabClient(t, s)
 
@@ -120,16 +87,16 @@ func TestMockFiles(t *testing.T) {
 		is.Equal(l.do("POST", "/api/mocks", `{"method":"GET","path_pattern":"/hello"}`).status, 409)
 
 		// A change applies without restart.
-		writeFile(t, dir, "hello.json", `{"id":"hello","method":"GET","path_pattern":"/hello","content_type":"text/plain","body":"v2"}`)
-		eventually(t, "change applied", func() bool { return string(l.do("GET", "/hello", "").body) == "v2" })
+		testkit.WriteFile(t, dir, "hello.json", `{"id":"hello","method":"GET","path_pattern":"/hello","content_type":"text/plain","body":"v2"}`)
+		testkit.Eventually(t, "change applied", func() bool { return string(l.do("GET", "/hello", "").body) == "v2" })
 
 		// A broken file keeps its last good mocks; its error is shown.
-		writeFile(t, dir, "hello.json", `{"id":"hello","method":"GET","path_pattern":"/hello","status":"nope"`)
-		eventually(t, "error shown", func() bool { return l.sources()["hello.json"].Error != "" })
+		testkit.WriteFile(t, dir, "hello.json", `{"id":"hello","method":"GET","path_pattern":"/hello","status":"nope"`)
+		testkit.Eventually(t, "error shown", func() bool { return l.sources()["hello.json"].Error != "" })
 		is.Equal(string(l.do("GET", "/hello", "").body), "v2")
 		// A validation error names the mock's position and field.
-		writeFile(t, dir, "hello.json", `{"mocks":[{"method":"GET","path_pattern":"/h2"},{"method":"GET","path_pattern":"/h3","status":99}]}`)
-		eventually(t, "position named", func() bool {
+		testkit.WriteFile(t, dir, "hello.json", `{"mocks":[{"method":"GET","path_pattern":"/h2"},{"method":"GET","path_pattern":"/h3","status":99}]}`)
+		testkit.Eventually(t, "position named", func() bool {
 			e := l.sources()["hello.json"].Error
 			return strings.Contains(e, "mocks[1]") && strings.Contains(e, "status")
 		})
@@ -139,10 +106,10 @@ func TestMockFiles(t *testing.T) {
 		// body_file may not leave the directory, by path or by symbolic link.
 		rel, err := filepath.Rel(filepath.Join(dir, "api"), filepath.Join(outside, "secret.txt"))
 		is.NoErr(err)
-		writeFile(t, dir, "esc.json", `{"method":"GET","path_pattern":"/esc","body_file":`+quote(rel)+`}`)
+		testkit.WriteFile(t, dir, "esc.json", `{"method":"GET","path_pattern":"/esc","body_file":`+quote(rel)+`}`)
 		is.NoErr(os.Symlink(filepath.Join(outside, "secret.txt"), filepath.Join(dir, "bodies", "link.txt")))
-		writeFile(t, dir, "link.json", `{"method":"GET","path_pattern":"/link","body_file":"bodies/link.txt"}`)
-		eventually(t, "escapes refused", func() bool {
+		testkit.WriteFile(t, dir, "link.json", `{"method":"GET","path_pattern":"/link","body_file":"bodies/link.txt"}`)
+		testkit.Eventually(t, "escapes refused", func() bool {
 			src := l.sources()
 			return strings.Contains(src["esc.json"].Error, "escapes") && strings.Contains(src["link.json"].Error, "escapes")
 		})
@@ -151,7 +118,7 @@ func TestMockFiles(t *testing.T) {
 
 		// A deleted file's mocks are removed.
 		is.NoErr(os.Remove(filepath.Join(dir, "api", "users.json")))
-		eventually(t, "file removed", func() bool { _, ok := l.sources()["api/users.json"]; return !ok })
+		testkit.Eventually(t, "file removed", func() bool { _, ok := l.sources()["api/users.json"]; return !ok })
 		is.Equal(l.do("GET", "/users", "").status, 404)
 	})
 }
@@ -190,7 +157,7 @@ func TestMockFilesExportRoundTrip(t *testing.T) {
 
 	b := testkit.Start(t, run, "threadpool", "--access-log=false", "--mocks-dir", dir)
 	lb := newLabClient(t, b)
-	eventually(t, "export loaded", func() bool { return len(lb.sources()) == 3 })
+	testkit.Eventually(t, "export loaded", func() bool { return len(lb.sources()) == 3 })
 	got := map[string]labMock{}
 	for _, m := range lb.listMocks() {
 		got[m.ID] = m
@@ -207,7 +174,7 @@ func TestMockFilesExportRoundTrip(t *testing.T) {
 	out.Reset()
 	is.NoErr(run(t.Context(), []string{"mocks", "export", dir, "--server", a.URL()}, &out, &errOut, nil))
 	is.Equal(out.String(), "")
-	writeFile(t, dir, "plain.json", `{}`)
+	testkit.WriteFile(t, dir, "plain.json", `{}`)
 	err = run(t.Context(), []string{"mocks", "export", dir, "--server", a.URL()}, &out, &errOut, nil)
 	is.True(err != nil)
 	is.True(strings.Contains(errOut.String(), "--force"))

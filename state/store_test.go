@@ -27,11 +27,7 @@ func TestStoreDir(t *testing.T) {
 func TestStoreMigratesVersion1File(t *testing.T) {
 	is := is.New(t)
 	cfg := actorConfig(t)
-	// A file written by the single-file build (9fd65cb).
-	legacy, err := os.ReadFile(filepath.Join("..", "testdata", "server_state_v1.json"))
-	is.NoErr(err)
-	is.NoErr(os.MkdirAll(filepath.Dir(cfg.StateFile), 0o755))
-	is.NoErr(os.WriteFile(cfg.StateFile, legacy, 0o600))
+	legacy := writeLegacyStateFile(t, cfg)
 	var logs bytes.Buffer
 	a, err := New(cfg, logged(&logs))
 	is.NoErr(err)
@@ -67,11 +63,8 @@ func TestStoreMigratesVersion1File(t *testing.T) {
 func TestStoreMigrationAgainAfterCrash(t *testing.T) {
 	is := is.New(t)
 	cfg := actorConfig(t)
-	legacy, err := os.ReadFile(filepath.Join("..", "testdata", "server_state_v1.json"))
-	is.NoErr(err)
-	is.NoErr(os.MkdirAll(filepath.Dir(cfg.StateFile), 0o755))
-	is.NoErr(os.WriteFile(cfg.StateFile, legacy, 0o600))
-	_, err = New(cfg, nil)
+	writeLegacyStateFile(t, cfg)
+	_, err := New(cfg, nil)
 	is.NoErr(err)
 	is.NoErr(os.Remove(filepath.Join(StoreDir(cfg.StateFile), "store.json"))) // the crash
 	var logs bytes.Buffer
@@ -80,6 +73,23 @@ func TestStoreMigrationAgainAfterCrash(t *testing.T) {
 	is.Equal(strings.Count(logs.String(), "migrated"), 1)
 	is.Equal(b.model.history.n, 2)
 	is.Equal(len(readHistoryLog(t, StoreDir(cfg.StateFile))), 2)
+}
+
+// writeLegacyStateFile puts a file written by the single-file build (9fd65cb) at the
+// state file's path and returns its bytes.
+func writeLegacyStateFile(t *testing.T, cfg Config) []byte {
+	t.Helper()
+	legacy, err := os.ReadFile(filepath.Join("..", "testdata", "server_state_v1.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Dir(cfg.StateFile), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cfg.StateFile, legacy, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return legacy
 }
 
 // A legacy file from a newer build still refuses to start when there is no store yet.

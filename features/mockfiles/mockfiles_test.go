@@ -11,26 +11,9 @@ import (
 
 	"github.com/matryer/is"
 
+	"ownhttp/internal/testkit"
 	"ownhttp/state"
 )
-
-func write(t *testing.T, dir, rel, content string) {
-	t.Helper()
-	p := filepath.Join(dir, filepath.FromSlash(rel))
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	old, _ := os.Stat(p)
-	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if old != nil { // a later modification time, even within one clock tick
-		mt := old.ModTime().Add(time.Second)
-		if err := os.Chtimes(p, mt, mt); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
 
 func newActor(t *testing.T) *state.Actor {
 	t.Helper()
@@ -62,11 +45,11 @@ func bodies(a *state.Actor) map[string]string {
 func TestLoadThenScan(t *testing.T) {
 	is := is.New(t)
 	dir := t.TempDir()
-	write(t, dir, "a.json", `{"id":"a","method":"GET","path_pattern":"/a","body":"a1"}`)
-	write(t, dir, "sub/list.json", `{"mocks":[{"method":"GET","path_pattern":"/b","body_file":"b.txt"},{"method":"GET","path_pattern":"/c"}]}`)
-	write(t, dir, "sub/b.txt", "from b.txt")
-	write(t, dir, "broken.json", `{"method":`)
-	write(t, dir, "notes.txt", `{"method":"GET","path_pattern":"/ignored"}`)
+	testkit.WriteFile(t, dir, "a.json", `{"id":"a","method":"GET","path_pattern":"/a","body":"a1"}`)
+	testkit.WriteFile(t, dir, "sub/list.json", `{"mocks":[{"method":"GET","path_pattern":"/b","body_file":"b.txt"},{"method":"GET","path_pattern":"/c"}]}`)
+	testkit.WriteFile(t, dir, "sub/b.txt", "from b.txt")
+	testkit.WriteFile(t, dir, "broken.json", `{"method":`)
+	testkit.WriteFile(t, dir, "notes.txt", `{"method":"GET","path_pattern":"/ignored"}`)
 	a := newActor(t)
 	w := New(Config{Dirs: []string{dir}, Actor: a})
 	is.NoErr(w.Load())
@@ -94,13 +77,13 @@ func TestLoadThenScan(t *testing.T) {
 	is.Equal(len(startErrors), 1)
 	is.True(strings.Contains(startErrors[0], `"path":"broken.json"`))
 
-	write(t, dir, "a.json", `{"id":"a","method":"GET","path_pattern":"/a","body":"a2"}`)
-	write(t, dir, "sub/b.txt", "b changed") // a body file's change reloads its mock file
+	testkit.WriteFile(t, dir, "a.json", `{"id":"a","method":"GET","path_pattern":"/a","body":"a2"}`)
+	testkit.WriteFile(t, dir, "sub/b.txt", "b changed") // a body file's change reloads its mock file
 	is.NoErr(w.scan(ctx))
 	is.Equal(bodies(a)["a"], "a2")
 	is.Equal(bodies(a)["file-sub-list-1"], "b changed")
 
-	write(t, dir, "a.json", `{"id":"a","method":"GET","path_pattern":"/a","status":1}`)
+	testkit.WriteFile(t, dir, "a.json", `{"id":"a","method":"GET","path_pattern":"/a","status":1}`)
 	is.NoErr(w.scan(ctx))
 	is.Equal(bodies(a)["a"], "a2") // the last good mock keeps serving
 	for _, s := range w.Sources() {
@@ -119,8 +102,8 @@ func TestLoadThenScan(t *testing.T) {
 func TestFirstDirWins(t *testing.T) {
 	is := is.New(t)
 	one, two := t.TempDir(), t.TempDir()
-	write(t, one, "m.json", `{"id":"m","method":"GET","path_pattern":"/m","body":"one"}`)
-	write(t, two, "m.json", `{"id":"m","method":"GET","path_pattern":"/m","body":"two"}`)
+	testkit.WriteFile(t, one, "m.json", `{"id":"m","method":"GET","path_pattern":"/m","body":"one"}`)
+	testkit.WriteFile(t, two, "m.json", `{"id":"m","method":"GET","path_pattern":"/m","body":"two"}`)
 	a := newActor(t)
 	w := New(Config{Dirs: []string{one, two}, Actor: a})
 	is.NoErr(w.Load())
@@ -136,7 +119,7 @@ func TestLoadMissingDir(t *testing.T) {
 func TestResolveBodyFile(t *testing.T) {
 	is := is.New(t)
 	dir := t.TempDir()
-	write(t, dir, "x/body.txt", "b")
+	testkit.WriteFile(t, dir, "x/body.txt", "b")
 	p, err := ResolveBodyFile(dir, filepath.Join(dir, "x", "m.json"), "body.txt")
 	is.NoErr(err)
 	is.Equal(filepath.Base(p), "body.txt")
@@ -173,7 +156,7 @@ func TestRunFollows(t *testing.T) {
 		t.Run(fmt.Sprintf("poll=%v", poll), func(t *testing.T) {
 			is := is.New(t)
 			dir := t.TempDir()
-			write(t, dir, "a.json", `{"id":"a","method":"GET","path_pattern":"/a","body":"a1"}`)
+			testkit.WriteFile(t, dir, "a.json", `{"id":"a","method":"GET","path_pattern":"/a","body":"a1"}`)
 			a := newActor(t)
 			w := New(Config{Dirs: []string{dir}, Actor: a, Poll: poll, Interval: 20 * time.Millisecond})
 			is.NoErr(w.Load())
@@ -181,29 +164,17 @@ func TestRunFollows(t *testing.T) {
 			done := make(chan error, 1)
 			go func() { done <- w.Run(ctx) }()
 
-			write(t, dir, "a.json", `{"id":"a","method":"GET","path_pattern":"/a","body":"a2"}`)
-			waitFor(t, func() bool { return bodies(a)["a"] == "a2" })
-			write(t, dir, "new/deeper/b.json", `{"id":"b","method":"GET","path_pattern":"/b","body":"b1"}`)
-			waitFor(t, func() bool { return bodies(a)["b"] == "b1" })
-			write(t, dir, "new/deeper/b.json", `{"id":"b","method":"GET","path_pattern":"/b","body":"b2"}`)
-			waitFor(t, func() bool { return bodies(a)["b"] == "b2" })
+			testkit.WriteFile(t, dir, "a.json", `{"id":"a","method":"GET","path_pattern":"/a","body":"a2"}`)
+			testkit.Eventually(t, "the change applied", func() bool { return bodies(a)["a"] == "a2" })
+			testkit.WriteFile(t, dir, "new/deeper/b.json", `{"id":"b","method":"GET","path_pattern":"/b","body":"b1"}`)
+			testkit.Eventually(t, "the change applied", func() bool { return bodies(a)["b"] == "b1" })
+			testkit.WriteFile(t, dir, "new/deeper/b.json", `{"id":"b","method":"GET","path_pattern":"/b","body":"b2"}`)
+			testkit.Eventually(t, "the change applied", func() bool { return bodies(a)["b"] == "b2" })
 			is.NoErr(os.RemoveAll(filepath.Join(dir, "new")))
-			waitFor(t, func() bool { _, ok := bodies(a)["b"]; return !ok })
+			testkit.Eventually(t, "the change applied", func() bool { _, ok := bodies(a)["b"]; return !ok })
 
 			w.Interrupt(nil)
 			is.NoErr(<-done)
 		})
-	}
-}
-
-// waitFor polls cond until it holds, failing the test after a generous minute.
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("the change never applied")
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }
