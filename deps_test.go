@@ -75,21 +75,22 @@ var (
 		"internal/sse":        {},
 		"internal/logwriter":  {},
 		"internal/memtrim":    {},
-		"state":               {internal: []string{"internal/atomicfile"}},
+		"mock":                {},
+		"state":               {internal: []string{"mock", "internal/atomicfile"}},
 		"conn":                {internal: []string{"proto"}, noStd: ownWire},
 		"loop": {internal: []string{"conn", "proto", "internal/atomicfile"},
 			external: []string{"golang.org/x/sys/unix"}, noStd: ownWire},
-		"features": {internal: []string{"conn", "proto", "state", "assets", "internal/atomicfile"}, leafSubpackages: true,
+		"features": {internal: []string{"conn", "proto", "state", "mock", "assets", "internal/atomicfile"}, leafSubpackages: true,
 			externalIn: map[string]string{"github.com/fsnotify/fsnotify": "features/mockfiles"}},
-		"bench": {internal: []string{"loop", "features", "state", "conn", "proto", "assets", "internal/atomicfile"}},
-		"cli": {internal: []string{"state", "bench", "proto", "loop", "features", "conn", "assets",
+		"bench": {internal: []string{"loop", "features", "state", "mock", "conn", "proto", "assets", "internal/atomicfile"}},
+		"cli": {internal: []string{"state", "mock", "bench", "proto", "loop", "features", "conn", "assets",
 			"internal/atomicfile", "internal/sse"}},
-		rootFolder: {internal: []string{"loop", "features", "state", "bench", "cli", "conn", "proto", "assets",
+		rootFolder: {internal: []string{"loop", "features", "state", "mock", "bench", "cli", "conn", "proto", "assets",
 			"internal/atomicfile", "internal/sse", "internal/logwriter", "internal/memtrim"},
 			external: []string{"github.com/oklog/run", "github.com/peterbourgon/ff/v3"}},
 		// The test harness may use every package; no rule lists it, so only _test.go files
 		// import it.
-		"internal/testkit": {internal: []string{"loop", "features", "state", "bench", "cli", "conn", "proto", "assets",
+		"internal/testkit": {internal: []string{"loop", "features", "state", "mock", "bench", "cli", "conn", "proto", "assets",
 			"internal/atomicfile", "internal/sse", "internal/logwriter", "internal/memtrim"}},
 	}
 
@@ -291,6 +292,7 @@ func TestDepsRulesFollowDesign(t *testing.T) {
 
 	is.True(!may("loop", "features")) // loop never imports features
 	is.True(!may("features", "loop")) // features never imports loop
+	is.True(!may("mock", "state"))    // the mock engine is pure: it never imports state
 	for _, f := range []string{"proto", "conn", "loop"} {
 		is.True(!may(f, "state"))                                 // proto, conn and loop never import state
 		is.True(slices.Equal(importRules[f].noStd, ownWire))      // proto, conn and loop keep net/http and net/textproto out
@@ -351,6 +353,7 @@ func TestDepsChecker(t *testing.T) {
 		{"features/metrics/metrics.go", []string{"ownhttp/features", "ownhttp/features/files", "ownhttp/loop"}, []string{"ownhttp/features", "ownhttp/loop"}},
 		{"features/app.go", []string{"github.com/fsnotify/fsnotify"}, []string{"github.com/fsnotify/fsnotify"}},
 		{"state/model.go", []string{"ownhttp/proto", "github.com/fsnotify/fsnotify"}, []string{"ownhttp/proto", "github.com/fsnotify/fsnotify"}},
+		{"mock/criteria.go", []string{"regexp", "ownhttp/state", "ownhttp/proto"}, []string{"ownhttp/state", "ownhttp/proto"}},
 		{"assets/assets.go", []string{"ownhttp/proto"}, []string{"ownhttp/proto"}},
 		{"bench/cmd/load/main.go", []string{"github.com/oklog/run"}, []string{"github.com/oklog/run"}},
 		{"cli/cli.go", []string{"github.com/peterbourgon/ff/v3"}, []string{"github.com/peterbourgon/ff/v3"}},

@@ -3,9 +3,11 @@ package features
 import (
 	"context"
 	"strings"
+	"sync"
 	"time"
 
 	"ownhttp/conn"
+	"ownhttp/mock"
 	"ownhttp/proto"
 	"ownhttp/state"
 )
@@ -174,8 +176,9 @@ func (a *App) mockDeleteAll(x *conn.Exchange, _ *params) {
 // serveMock answers x from a matching mock, reporting false when none matches (and for
 // every request when there is no state actor). It reads the current Snapshot inline and
 // allocates nothing: the status, the pre-rendered header lines, the body and the route key
-// all come from the immutable mock. HEAD matches GET mocks (conn sends the head only); the
-// query string never takes part. With --cors-origins it adds the CORS headers for an
+// all come from the immutable mock. HEAD matches GET mocks (conn sends the head only). The
+// query, headers and body take part only when some mock has criteria on them (a pooled
+// mock.Request then carries them). With --cors-origins it adds the CORS headers for an
 // allowed Origin and answers preflight requests (OPTIONS with Origin and
 // Access-Control-Request-Method) for paths a mock serves.
 func (a *App) serveMock(x *conn.Exchange) bool {
@@ -188,7 +191,13 @@ func (a *App) serveMock(x *conn.Exchange) bool {
 	if req.Method == proto.MethodOPTIONS {
 		return a.servePreflight(x, snap)
 	}
-	m, ok := snap.MatchMock([]byte(req.Method.String()), req.Path)
+	var mr *mockRequest
+	if snap.HasCriteria() {
+		mr = mockRequests.Get().(*mockRequest)
+		defer mockRequests.Put(mr)
+		mr.fill(x)
+	}
+	m, ok := snap.MatchMock([]byte(req.Method.String()), req.Path, mr.request())
 	if !ok {
 		return false
 	}
@@ -203,6 +212,32 @@ func (a *App) serveMock(x *conn.Exchange) bool {
 		}
 	}
 	return true
+}
+
+// mockRequest is the part of a request mock criteria read, reused through mockRequests:
+// its header list and the mock.Request's scratch space survive from request to request.
+type mockRequest struct {
+	req     mock.Request
+	headers []mock.Header
+}
+
+var mockRequests = sync.Pool{New: func() any { return new(mockRequest) }}
+
+// fill points mr at x's query, headers and body (views valid while x is served).
+func (mr *mockRequest) fill(x *conn.Exchange) {
+	mr.headers = mr.headers[:0]
+	for _, h := range x.Req.Headers {
+		mr.headers = append(mr.headers, mock.Header{Name: h.Name, Value: h.Value})
+	}
+	mr.req.Reset(x.Req.Query, mr.headers, x.Body)
+}
+
+// request is the mock.Request to match with, or nil (no criteria to test).
+func (mr *mockRequest) request() *mock.Request {
+	if mr == nil {
+		return nil
+	}
+	return &mr.req
 }
 
 // renderMock fills r with m's response: status, header lines (Content-Type first, then the
@@ -249,12 +284,12 @@ func (a *App) servePreflight(x *conn.Exchange, snap *state.Snapshot) bool {
 	if !ok {
 		return false
 	}
-	if _, ok := snap.MatchMock(reqMethod, req.Path); !ok {
+	if _, ok := snap.MatchMock(reqMethod, req.Path, nil); !ok {
 		return false
 	}
 	var methods []string
 	for _, m := range [...]string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"} {
-		if _, ok := snap.MatchMock([]byte(m), req.Path); ok {
+		if _, ok := snap.MatchMock([]byte(m), req.Path, nil); ok {
 			methods = append(methods, m)
 		}
 	}

@@ -104,7 +104,7 @@ func TestActorCreateIsDurableAndVisible(t *testing.T) {
 	is.NoErr(err)
 	is.Equal(x.ID, "0001020304")
 	// Visible to hot-path readers as soon as the call returns.
-	got, ok := a.Snapshot().MatchMock([]byte("GET"), []byte("/users"))
+	got, ok := a.Snapshot().MatchMock([]byte("GET"), []byte("/users"), nil)
 	is.True(ok)
 	is.Equal(got.ID, x.ID)
 	is.Equal(string(got.BodyBytes), "hi")
@@ -132,7 +132,7 @@ func TestActorCreateIsDurableAndVisible(t *testing.T) {
 
 	is.NoErr(a.DeleteMock(ctx, x.ID))
 	is.Equal(len(readState(t, cfg.StateFile).Mocks), 0)
-	_, ok = a.Snapshot().MatchMock([]byte("GET"), []byte("/users"))
+	_, ok = a.Snapshot().MatchMock([]byte("GET"), []byte("/users"), nil)
 	is.True(!ok)
 
 	_, err = a.GetMock(ctx, x.ID)
@@ -512,7 +512,7 @@ func TestActorConcurrentUse(t *testing.T) {
 					b.Add(rec(uint64(g*10000+i*100+j), 200), rawHead("GET /c HTTP/1.1"), []byte("x"))
 				}
 				a.SubmitBatch(b)
-				a.Snapshot().MatchMock([]byte("GET"), []byte(fmt.Sprintf("/g%d/%d", g, i)))
+				a.Snapshot().MatchMock([]byte("GET"), []byte(fmt.Sprintf("/g%d/%d", g, i)), nil)
 				if i%10 == 0 {
 					if _, err := a.CreateMock(ctx, decode(t, mockJSON("GET", fmt.Sprintf("/g%d/%d", g, i)))); err != nil {
 						t.Error(err)

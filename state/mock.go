@@ -1,17 +1,23 @@
 package state
 
 import (
+	"bytes"
 	"encoding/hex"
+	"encoding/json"
+	"errors"
 	"io"
 	"math"
 	"slices"
 	"strings"
 	"time"
+
+	"ownhttp/mock"
 )
 
 // Mock is a stored mock route. Its JSON form has exactly the fields id,
 // method, path_pattern, status, headers, body, content_type, created_at and
-// updated_at, plus source for a mock loaded from a mock file.
+// updated_at, plus match for a mock with request criteria (package mock) and
+// source for a mock loaded from a mock file.
 //
 // Rules (spec §4.1, with our fixes):
 //   - method: GET, POST, PUT, PATCH or DELETE (PATCH is our addition), any
@@ -45,6 +51,9 @@ type Mock struct {
 	ContentType string            `json:"content_type"`
 	CreatedAt   string            `json:"created_at"`
 	UpdatedAt   string            `json:"updated_at"`
+	// Match holds the request criteria beyond method and path (query, headers, cookies,
+	// form, body: see package mock), compact JSON; absent when there are none.
+	Match json.RawMessage `json:"match,omitempty"`
 	// Source is "" for a mock created through the API (the store persists those) and
 	// "file:<path relative to its mocks directory>" for one loaded from a mock file (the
 	// files are its source of truth: it is never persisted, and the API cannot change it).
@@ -65,8 +74,9 @@ type Mock struct {
 	// concatenation.
 	RouteKey string `json:"-"`
 
-	pat *pattern // compiled path_pattern
-	seq uint64   // creation order, for precedence ties
+	pat      *pattern       // compiled path_pattern
+	criteria *mock.Criteria // compiled Match; nil: every request on the path
+	seq      uint64         // creation order, for precedence ties
 }
 
 // The messages of invalid_mock errors.
@@ -100,6 +110,7 @@ type mockFields struct {
 	id, method, path, body, contentType string
 	status                              int
 	headers                             map[string]string
+	match                               json.RawMessage
 }
 
 // validatedMock is the outcome of validating mockFields.
@@ -108,6 +119,8 @@ type validatedMock struct {
 	pat         *pattern
 	headers     map[string]string // a private copy, Content-Type moved out
 	contentType string
+	match       json.RawMessage // compact; nil when there are no criteria
+	criteria    *mock.Criteria
 }
 
 // validateFields checks everything that does not depend on other mocks.
@@ -170,6 +183,23 @@ func validateFields(f mockFields, maxBody int) (validatedMock, *Error) {
 		return v, invalidMock("content_type must not contain CR, LF, NUL or other control characters")
 	}
 	v.contentType = ct
+	if len(f.match) > 0 {
+		crit, err := mock.DecodeCriteria(f.match, "match")
+		if err != nil {
+			var fe *mock.FieldError
+			if errors.As(err, &fe) {
+				return v, invalidMock(fe.Error())
+			}
+			return v, invalidMock("match: " + err.Error())
+		}
+		var b bytes.Buffer
+		if err := json.Compact(&b, f.match); err != nil {
+			return v, invalidMock("match must be an object")
+		}
+		if crit.Len() > 0 { // {} is no criteria at all
+			v.match, v.criteria = b.Bytes(), crit
+		}
+	}
 	return v, nil
 }
 
@@ -237,6 +267,9 @@ func (in *MockInput) overlay(f *mockFields) {
 	}
 	if in.ContentType != nil {
 		f.contentType = *in.ContentType
+	}
+	if in.HasMatch {
+		f.match = in.Match
 	}
 }
 
@@ -309,7 +342,9 @@ func newMock(f mockFields, v validatedMock, createdAt, updatedAt string, seq uin
 		ContentType: v.contentType,
 		CreatedAt:   createdAt,
 		UpdatedAt:   updatedAt,
+		Match:       v.match,
 		pat:         v.pat,
+		criteria:    v.criteria,
 		seq:         seq,
 	}
 	x.buildResponse()
@@ -317,8 +352,9 @@ func newMock(f mockFields, v validatedMock, createdAt, updatedAt string, seq uin
 }
 
 // checkConflicts reports a duplicate id, or a mock (other than self) with the
-// same method and an equivalent pattern (equal once parameter names are
-// ignored).
+// same method, an equivalent pattern (equal once parameter names are ignored)
+// and the same criteria: mocks on one route may coexist when their criteria
+// differ (the most specific is tried first, see Snapshot.MatchMock).
 func (m *Model) checkConflicts(v validatedMock, id, self string) *Error {
 	if id != "" && id != self {
 		if _, dup := m.byID[id]; dup {
@@ -326,7 +362,7 @@ func (m *Model) checkConflicts(v validatedMock, id, self string) *Error {
 		}
 	}
 	for _, x := range m.mocks {
-		if x.ID != self && x.Method == v.method && x.pat.canonical == v.pat.canonical {
+		if x.ID != self && x.Method == v.method && x.pat.canonical == v.pat.canonical && bytes.Equal(x.Match, v.match) {
 			return newErr(KindConflict, CodeDuplicateMock, msgDupPath)
 		}
 	}
@@ -365,7 +401,7 @@ func (m *Model) UpdateMock(id string, in MockInput, now time.Time) (*Mock, *Erro
 	}
 	f := mockFields{
 		id: old.ID, method: old.Method, path: old.PathPattern, status: old.Status,
-		headers: old.Headers, body: old.Body, contentType: old.ContentType,
+		headers: old.Headers, body: old.Body, contentType: old.ContentType, match: old.Match,
 	}
 	in.overlay(&f)
 	maxBody := m.cfg.MaxMockBodyBytes

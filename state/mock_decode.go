@@ -17,12 +17,16 @@ type MockInput struct {
 	HasHeaders  bool
 	Body        *string
 	ContentType *string
+	// Match is the request criteria object beyond method and path (mock.DecodeCriteria),
+	// as given; HasMatch with a nil Match (a null "match") means none.
+	Match    json.RawMessage
+	HasMatch bool
 }
 
 // mockKeys are the keys a mock payload may hold: the mock's fields, and the timestamps the
 // API returns (ignored), so that a mock read from the API can be sent back as it is.
 var mockKeys = []string{"id", "method", "path_pattern", "status", "headers", "body", "content_type",
-	"created_at", "updated_at"}
+	"match", "created_at", "updated_at"}
 
 // DecodeMockInput decodes a POST or PUT /api/mocks body. An unknown key is an
 // invalid_mock error naming it (`unknown field "staus"`). Every wrong JSON type is a
@@ -105,6 +109,12 @@ func mockInputFromObject(obj map[string]json.RawMessage) (MockInput, *Error) {
 	}
 	if in.ContentType, e = str("content_type", msgCT); e != nil {
 		return in, e
+	}
+	if _, ok := obj["match"]; ok {
+		in.HasMatch = true
+		if raw, ok := present(obj, "match"); ok {
+			in.Match = raw
+		}
 	}
 	return in, nil
 }

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/matryer/is"
+
+	"ownhttp/mock"
 )
 
 // TestCreateMockValidation covers every validation error code and message,
@@ -494,7 +496,7 @@ func FuzzCreateMock(f *testing.F) {
 			var x *Mock
 			x, e = m.CreateMock(in, t0)
 			if e == nil {
-				if _, ok := m.Snapshot().MatchMock([]byte(x.Method), []byte(x.PathPattern)); !ok && x.pat.exact() {
+				if _, ok := m.Snapshot().MatchMock([]byte(x.Method), []byte(x.PathPattern), nil); !ok && x.pat.exact() {
 					t.Fatalf("exact mock %s %s does not match its own path", x.Method, x.PathPattern)
 				}
 				if strings.ContainsAny(string(x.HeaderLines), "\x00") || strings.Count(string(x.HeaderLines), "\n") != strings.Count(string(x.HeaderLines), "\r\n") {
@@ -519,4 +521,52 @@ func TestErrorHelpers(t *testing.T) {
 	is.Equal(KindOf(nil), Kind(0))
 	is.Equal(KindTooLarge.String(), "too_large")
 	is.Equal(Kind(99).String(), "unknown")
+}
+
+// Mocks on one route coexist when their criteria differ; the one with more criteria is
+// tried first, then the older; a PATCH may change or clear the criteria; the same route
+// with the same criteria (spelled differently) is a duplicate.
+func TestMockCriteriaOrderAndDuplicates(t *testing.T) {
+	is := is.New(t)
+	m := newTestModel()
+	create := func(body string) *Mock {
+		t.Helper()
+		x, e := m.CreateMock(decode(t, body), t0)
+		if e != nil {
+			t.Fatalf("%s: %v", body, e)
+		}
+		return x
+	}
+	plain := create(`{"method":"GET","path_pattern":"/p/{id}","body":"plain"}`)
+	one := create(`{"method":"GET","path_pattern":"/p/{x}","body":"one","match":{"query":{"a":"1"}}}`)
+	two := create(`{"method":"GET","path_pattern":"/p/{y}","body":"two","match":{"query":{"a":"1"},"headers":{"X":"y"}}}`)
+	_, e := m.CreateMock(decode(t, `{"method":"GET","path_pattern":"/p/{z}","match":{"query": {"a" : "1"}}}`), t0)
+	is.Equal(e.Code, CodeDuplicateMock)
+
+	match := func(query string, headers ...mock.Header) string {
+		r := &mock.Request{}
+		r.Reset([]byte(query), headers, nil)
+		x, ok := m.Snapshot().MatchMock([]byte("GET"), []byte("/p/9"), r)
+		if !ok {
+			return ""
+		}
+		return x.Body
+	}
+	is.Equal(match("a=1", mock.Header{Name: []byte("x"), Value: []byte("y")}), "two")
+	is.Equal(match("a=1"), "one")
+	is.Equal(match("a=2"), "plain")
+	x, ok := m.Snapshot().MatchMock([]byte("GET"), []byte("/p/9"), nil) // nil: whatever the criteria
+	is.True(ok)
+	is.Equal(x.Body, "two")
+
+	_, e = m.UpdateMock(two.ID, decode(t, `{"match":null}`), t0) // now the same route as plain
+	is.Equal(e.Code, CodeDuplicateMock)
+	_, e = m.UpdateMock(one.ID, decode(t, `{"match":{"query":{"a":"3"}}}`), t0)
+	is.True(e == nil)
+	is.Equal(match("a=1"), "plain")
+	is.Equal(match("a=3"), "one")
+	_, e = m.UpdateMock(plain.ID, decode(t, `{"body":"still plain"}`), t0) // other fields keep the criteria
+	is.True(e == nil)
+	got, _ := m.Mock(one.ID)
+	is.Equal(string(got.Match), `{"query":{"a":"3"}}`)
 }

@@ -153,7 +153,7 @@ func (m *Model) ReplaceFileMocks(changes []FileMocks, now time.Time) (errs []*Er
 			continue
 		}
 		kept = append(kept, x)
-		routes[routeKey(x.Method, x.pat)] = true
+		routes[routeKey(x.Method, x.pat, x.Match)] = true
 	}
 	m.mocks = kept
 	for i, c := range changes {
@@ -168,7 +168,7 @@ func (m *Model) ReplaceFileMocks(changes []FileMocks, now time.Time) (errs []*Er
 			for _, y := range old[c.Source] { // the last good mocks stay
 				m.mocks = append(m.mocks, y)
 				m.byID[y.ID] = y
-				routes[routeKey(y.Method, y.pat)] = true
+				routes[routeKey(y.Method, y.pat, y.Match)] = true
 			}
 			old[c.Source] = nil
 			continue
@@ -182,7 +182,10 @@ func (m *Model) ReplaceFileMocks(changes []FileMocks, now time.Time) (errs []*Er
 	return errs, changed
 }
 
-func routeKey(method string, p *pattern) string { return method + " " + p.canonical }
+// routeKey identifies a route for the duplicate rule: method, canonical pattern and criteria.
+func routeKey(method string, p *pattern, match []byte) string {
+	return method + " " + p.canonical + " " + string(match)
+}
 
 // addFileMocks validates and appends the mocks of one file, or appends none and returns
 // the first mock's error, named by its position.
@@ -192,7 +195,7 @@ func (m *Model) addFileMocks(c FileMocks, ts string, routes map[string]bool) (in
 	fail := func(i int, id string, e *Error) (int, *Error) {
 		for _, y := range m.mocks[start:] {
 			delete(m.byID, y.ID)
-			delete(routes, routeKey(y.Method, y.pat))
+			delete(routes, routeKey(y.Method, y.pat, y.Match))
 		}
 		m.mocks = m.mocks[:start]
 		return 0, &Error{Kind: e.Kind, Code: e.Code, Message: fmt.Sprintf("mocks[%d] (id %s): %s", i, id, e.Message)}
@@ -215,7 +218,7 @@ func (m *Model) addFileMocks(c FileMocks, ts string, routes map[string]bool) (in
 		if _, dup := m.byID[f.id]; dup {
 			return fail(i, f.id, newErr(KindConflict, CodeDuplicateMock, msgDupID))
 		}
-		rk := routeKey(v.method, v.pat)
+		rk := routeKey(v.method, v.pat, v.match)
 		if routes[rk] {
 			return fail(i, f.id, newErr(KindConflict, CodeDuplicateMock, msgDupPath))
 		}

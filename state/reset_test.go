@@ -53,9 +53,9 @@ func TestUpsertMockCreatesThenReplaces(t *testing.T) {
 	got, ok := m.Mock("u1")
 	is.True(ok)
 	is.Equal(got, y)
-	_, ok = m.Snapshot().MatchMock([]byte("GET"), []byte("/u2"))
+	_, ok = m.Snapshot().MatchMock([]byte("GET"), []byte("/u2"), nil)
 	is.True(ok)
-	_, ok = m.Snapshot().MatchMock([]byte("POST"), []byte("/u"))
+	_, ok = m.Snapshot().MatchMock([]byte("POST"), []byte("/u"), nil)
 	is.True(!ok) // the old route is gone
 }
 
@@ -121,7 +121,7 @@ func TestDeleteAllMocksKeepsFileMocks(t *testing.T) {
 	is.Equal(m.Mocks()[0].ID, "file")
 	_, ok := m.Mock("file")
 	is.True(ok)
-	_, ok = m.Snapshot().MatchMock([]byte("GET"), []byte("/a"))
+	_, ok = m.Snapshot().MatchMock([]byte("GET"), []byte("/a"), nil)
 	is.True(!ok)
 	is.Equal(m.DeleteAllMocks(), 0)
 	mustCreate(t, m, mockJSON("GET", "/a")) // the same route can be made again

@@ -3,6 +3,8 @@ package state
 import (
 	"bytes"
 	"slices"
+
+	"ownhttp/mock"
 )
 
 // Snapshot is an immutable view of the mocks, built by the actor after every
@@ -12,8 +14,11 @@ import (
 type Snapshot struct {
 	mocks    []*Mock // insertion order
 	byID     map[string]*Mock
-	exact    [numSlots]map[string]*Mock // exact patterns, keyed by path
-	patterns [numSlots][]*Mock          // parameter and wildcard patterns, by precedence
+	exact    [numSlots]map[string][]*Mock // exact patterns, keyed by path, by precedence
+	patterns [numSlots][]*Mock            // parameter and wildcard patterns, by precedence
+	// criteria is set when a mock has request criteria: only then does matching need the
+	// request beyond its method and path.
+	criteria bool
 	// byFirst holds, for each literal first segment, the patterns that can match a path
 	// starting with it (those with that literal first, and those starting with a parameter
 	// or "*"), in precedence order; anyFirst holds the latter alone, for other paths. A
@@ -27,18 +32,24 @@ type Snapshot struct {
 func newSnapshot(mocks []*Mock) *Snapshot {
 	s := &Snapshot{mocks: mocks, byID: make(map[string]*Mock, len(mocks))}
 	for i := range s.exact {
-		s.exact[i] = make(map[string]*Mock)
+		s.exact[i] = make(map[string][]*Mock)
 	}
 	for _, m := range mocks {
 		s.byID[m.ID] = m
+		s.criteria = s.criteria || m.criteria != nil
 		slot := methodIndexString(m.Method)
 		if slot < 0 {
 			continue // cannot happen: validated
 		}
 		if m.pat.exact() {
-			s.exact[slot][m.PathPattern] = m
+			s.exact[slot][m.PathPattern] = append(s.exact[slot][m.PathPattern], m)
 		} else {
 			s.patterns[slot] = append(s.patterns[slot], m)
+		}
+	}
+	for i := range s.exact {
+		for _, list := range s.exact[i] {
+			slices.SortStableFunc(list, compareCriteria)
 		}
 	}
 	for i := range s.patterns {
@@ -63,7 +74,7 @@ func newSnapshot(mocks []*Mock) *Snapshot {
 
 // comparePrecedence orders non-exact patterns, most specific first: more
 // literal segments; then without a wildcard before with one; then more
-// parameters (a longer prefix before a wildcard); then creation order.
+// parameters (a longer prefix before a wildcard); then compareCriteria.
 func comparePrecedence(a, b *Mock) int {
 	pa, pb := a.pat, b.pat
 	switch {
@@ -76,6 +87,17 @@ func comparePrecedence(a, b *Mock) int {
 		return -1
 	case pa.params != pb.params:
 		return pb.params - pa.params
+	}
+	return compareCriteria(a, b)
+}
+
+// compareCriteria orders mocks on equally specific paths: more request criteria first
+// (a mock that asks more of a request is tried before one that asks less), then
+// creation order.
+func compareCriteria(a, b *Mock) int {
+	switch ca, cb := a.criteria.Len(), b.criteria.Len(); {
+	case ca != cb:
+		return cb - ca
 	case a.seq < b.seq:
 		return -1
 	case a.seq > b.seq:
@@ -84,13 +106,21 @@ func comparePrecedence(a, b *Mock) int {
 	return 0
 }
 
+// HasCriteria reports whether a mock has request criteria beyond method and path: only
+// then does MatchMock need the request.
+func (s *Snapshot) HasCriteria() bool { return s != nil && s.criteria }
+
 // MatchMock returns the mock answering a request, if any. method is the
 // request method as on the wire (case-sensitive; HEAD matches GET mocks);
-// path is the raw request path — anything from '?' on is ignored. An exact
-// pattern wins over any other; then patterns in the order of
-// comparePrecedence. It does not allocate, and neither argument is retained.
-// For HEAD the caller writes the head only, as for any HEAD response.
-func (s *Snapshot) MatchMock(method, path []byte) (*Mock, bool) {
+// path is the raw request path — anything from '?' on is ignored; req is the
+// rest of the request for mocks with criteria (query, headers, body), or nil to
+// ask whether a mock with that method serves the path whatever its criteria.
+// Exact patterns come before any other; then patterns in the order of
+// comparePrecedence; on one path, mocks with more criteria first: the first
+// whose criteria hold answers. It does not allocate when no mock on the way has
+// body criteria, and no argument is retained. For HEAD the caller writes the
+// head only, as for any HEAD response.
+func (s *Snapshot) MatchMock(method, path []byte, req *mock.Request) (*Mock, bool) {
 	if s == nil {
 		return nil, false
 	}
@@ -101,8 +131,10 @@ func (s *Snapshot) MatchMock(method, path []byte) (*Mock, bool) {
 	if i := bytes.IndexByte(path, '?'); i >= 0 {
 		path = path[:i]
 	}
-	if m, ok := s.exact[slot][string(path)]; ok {
-		return m, true
+	for _, m := range s.exact[slot][string(path)] {
+		if req == nil || m.criteria.Match(req) {
+			return m, true
+		}
 	}
 	first := path
 	if len(first) > 0 {
@@ -116,7 +148,7 @@ func (s *Snapshot) MatchMock(method, path []byte) (*Mock, bool) {
 		candidates = s.anyFirst[slot]
 	}
 	for _, m := range candidates {
-		if m.pat.match(path) {
+		if m.pat.match(path) && (req == nil || m.criteria.Match(req)) {
 			return m, true
 		}
 	}

@@ -51,7 +51,7 @@ func TestMatchPrecedence(t *testing.T) {
 				is.NoErr(err)
 				mustCreate(t, m, fmt.Sprintf(`{"id":"m%d","method":%q,"path_pattern":%q}`, i, method, pattern))
 			}
-			got, ok := m.Snapshot().MatchMock([]byte(tt.method), []byte(tt.path))
+			got, ok := m.Snapshot().MatchMock([]byte(tt.method), []byte(tt.path), nil)
 			if tt.want == "" {
 				is.True(!ok)
 				is.True(got == nil)
@@ -71,14 +71,14 @@ func TestSnapshotIsImmutable(t *testing.T) {
 	mustCreate(t, m, `{"id":"b","method":"GET","path_pattern":"/b"}`)
 	is.True(m.DeleteMock("a") == nil)
 	is.Equal(old.Len(), 1)
-	x, ok := old.MatchMock([]byte("GET"), []byte("/a"))
+	x, ok := old.MatchMock([]byte("GET"), []byte("/a"), nil)
 	is.True(ok)
 	is.Equal(x.ID, "a")
 	_, ok = old.MockByID("b")
 	is.True(!ok)
 
 	var nilSnap *Snapshot
-	_, ok = nilSnap.MatchMock([]byte("GET"), []byte("/a"))
+	_, ok = nilSnap.MatchMock([]byte("GET"), []byte("/a"), nil)
 	is.True(!ok)
 	is.Equal(nilSnap.Len(), 0)
 }
@@ -125,7 +125,7 @@ func TestMatchMockAllocatesNothing(t *testing.T) {
 	for _, c := range cases {
 		method, path := []byte(c.method), []byte(c.path)
 		allocs := testing.AllocsPerRun(100, func() {
-			s.MatchMock(method, path)
+			s.MatchMock(method, path, nil)
 		})
 		is.Equal(allocs, 0.0)
 	}
@@ -143,6 +143,6 @@ func BenchmarkMatchMock200(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; b.Loop(); i++ {
-		s.MatchMock(methods[i%4], paths[i%4])
+		s.MatchMock(methods[i%4], paths[i%4], nil)
 	}
 }
