@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/matryer/is"
+
+	"ownhttp/internal/testkit"
 )
 
 // Issue #14 (its first part): mocks match on query, headers, cookies and the body through
@@ -94,5 +96,73 @@ func TestMockCriteria(t *testing.T) {
 		s = startWithStateFile(t, engine, stateFile)
 		l = newLabClient(t, s)
 		check()
+	})
+}
+
+// A request no mock matched is answered with the mocks that came closest and why (#14):
+// when a mock with its method is on the path and its criteria failed, or when the client
+// asks for JSON; other 404s stay plain.
+func TestNearMiss(t *testing.T) {
+	eachEngine(t, func(t *testing.T, engine string) {
+		is := is.New(t)
+		s := testkit.Start(t, run, engine, "--access-log=false")
+		l := newLabClient(t, s)
+		open := l.createMock(`{"method":"GET","path_pattern":"/orders","body":"open","match":{"query":{"status":"open"},"headers":{"X-Tenant":"acme"}}}`)
+		l.createMock(`{"method":"GET","path_pattern":"/orders/{id}","body":"one"}`)
+		l.createMock(`{"method":"POST","path_pattern":"/orders","status":201,"match":{"body":{"json_path":"$.qty"}}}`)
+
+		type nearMiss struct {
+			ID     string `json:"id"`
+			Method string `json:"method"`
+			Missed int    `json:"missed"`
+			Checks []struct {
+				Field    string `json:"field"`
+				Expected string `json:"expected"`
+				Actual   string `json:"actual"`
+				Matched  bool   `json:"matched"`
+			} `json:"checks"`
+		}
+		var body struct {
+			Error struct {
+				Code    string `json:"code"`
+				Message string `json:"message"`
+			} `json:"error"`
+			NearMisses []nearMiss `json:"near_misses"`
+		}
+		r := l.do("GET", "/orders?status=closed", "", "X-Tenant: acme")
+		is.Equal(r.status, 404)
+		is.Equal(r.header.Get("Content-Type"), "application/json")
+		r.decode(t, &body)
+		is.Equal(body.Error.Code, "no_mock_matched")
+		is.Equal(body.Error.Message, "no mock matched GET /orders?status=closed")
+		is.Equal(len(body.NearMisses), 2) // the GET mock first (one miss), then the POST one
+		first := body.NearMisses[0]
+		is.Equal(first.ID, open.ID)
+		is.Equal(first.Missed, 1)
+		var fields []string
+		for _, c := range first.Checks {
+			fields = append(fields, c.Field)
+			if c.Field == "query.status" {
+				is.Equal(c.Expected, `equals "open"`)
+				is.Equal(c.Actual, "closed")
+				is.True(!c.Matched)
+			}
+		}
+		is.Equal(fields, []string{"method", "path", "query.status", "headers.X-Tenant"})
+		is.Equal(body.NearMisses[1].Method, "POST")
+
+		// Another method's mock on the path: a near miss only for a client that asks for JSON.
+		is.Equal(string(l.do("POST", "/orders/7", "").body), "Not Found")
+		r = l.do("POST", "/orders/7", "", "Accept: application/json")
+		is.Equal(r.status, 404)
+		body.NearMisses = nil
+		r.decode(t, &body)
+		is.Equal(len(body.NearMisses), 1)
+		is.Equal(body.NearMisses[0].Checks[0].Matched, false) // the method
+
+		// No mock on the path: the plain 404, JSON asked for or not.
+		r = l.do("GET", "/nothing/here", "", "Accept: application/json")
+		is.Equal(r.status, 404)
+		is.Equal(string(r.body), "Not Found")
 	})
 }

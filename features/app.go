@@ -185,6 +185,9 @@ func (a *App) fallback(x *conn.Exchange) {
 	switch x.Req.Method {
 	case proto.MethodGET, proto.MethodHEAD, proto.MethodPOST:
 		x.Route = "404"
+		if a.answerNearMiss(x) {
+			return
+		}
 		x.Text(404, textPlain, notFound)
 	default:
 		x.Route = "405"

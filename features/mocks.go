@@ -240,6 +240,53 @@ func (mr *mockRequest) request() *mock.Request {
 	return &mr.req
 }
 
+// nearMissLimit is how many near misses a 404 lists.
+const nearMissLimit = 3
+
+// nearMissBody is the 404 that says why no mock matched.
+type nearMissBody struct {
+	Error      errorDetail      `json:"error"`
+	NearMisses []state.NearMiss `json:"near_misses"`
+}
+
+// answerNearMiss answers a request no mock matched with a JSON 404 listing the mocks that
+// came closest (state.Snapshot.NearMisses) and, for each, every condition: expected,
+// actual, held or not. It does so when a mock with the request's method is on the path
+// (its criteria failed), or when the client asks for JSON and a mock of another method is;
+// otherwise it reports false and the plain 404 stands.
+func (a *App) answerNearMiss(x *conn.Exchange) bool {
+	st := a.cfg.State
+	if st == nil {
+		return false
+	}
+	snap := st.Snapshot()
+	var mr *mockRequest
+	if snap.HasCriteria() {
+		mr = mockRequests.Get().(*mockRequest)
+		defer mockRequests.Put(mr)
+		mr.fill(x)
+	}
+	method := x.Req.Method.String()
+	near, sameMethod := snap.NearMisses([]byte(method), x.Req.Path, mr.request(), nearMissLimit)
+	if len(near) == 0 || !sameMethod && !acceptsJSON(x.Req.Header("accept")) {
+		return false
+	}
+	writeJSON(x, 404, nearMissBody{
+		Error:      errorDetail{Code: codeNoMockMatched, Message: "no mock matched " + method + " " + string(x.Req.Target)},
+		NearMisses: near,
+	})
+	return true
+}
+
+// codeNoMockMatched is the error code of a near-miss 404.
+const codeNoMockMatched = "no_mock_matched"
+
+// acceptsJSON reports whether an Accept field value names a JSON media type.
+func acceptsJSON(accept []byte) bool {
+	a := strings.ToLower(string(accept))
+	return strings.Contains(a, "application/json") || strings.Contains(a, "+json")
+}
+
 // renderMock fills r with m's response: status, header lines (Content-Type first, then the
 // custom headers) and body. 204 and 304 mocks have no body (conn sends none for them).
 func renderMock(r *conn.Reply, m *state.Mock) {

@@ -570,3 +570,34 @@ func TestMockCriteriaOrderAndDuplicates(t *testing.T) {
 	got, _ := m.Mock(one.ID)
 	is.Equal(string(got.Match), `{"query":{"a":"3"}}`)
 }
+
+// NearMisses ranks the mocks on a path by the conditions they failed, a wrong method
+// counting as one, and says whether one had the request's method.
+func TestNearMisses(t *testing.T) {
+	is := is.New(t)
+	m := newTestModel()
+	for _, body := range []string{
+		`{"id":"two","method":"GET","path_pattern":"/o/{id}","match":{"query":{"a":"1","b":"2"}}}`,
+		`{"id":"one","method":"GET","path_pattern":"/o/7","match":{"query":{"a":"1"}}}`,
+		`{"id":"post","method":"POST","path_pattern":"/o/{id}"}`,
+		`{"id":"other","method":"GET","path_pattern":"/elsewhere"}`,
+	} {
+		_, e := m.CreateMock(decode(t, body), t0)
+		is.True(e == nil)
+	}
+	r := &mock.Request{}
+	r.Reset([]byte("a=9&b=2"), nil, nil)
+	near, same := m.Snapshot().NearMisses([]byte("GET"), []byte("/o/7?a=9"), r, 3)
+	is.True(same)
+	var ids []string
+	for _, n := range near {
+		ids = append(ids, n.ID)
+	}
+	is.Equal(ids, []string{"one", "two", "post"}) // one miss each: exact before pattern, then the method
+	is.Equal(near[0].Checks[2], mock.Check{Field: "query.a", Expected: `equals "1"`, Actual: "9", Matched: false})
+	near, same = m.Snapshot().NearMisses([]byte("PUT"), []byte("/o/7"), nil, 1)
+	is.True(!same)
+	is.Equal(len(near), 1)
+	near, _ = m.Snapshot().NearMisses([]byte("GET"), []byte("/none"), r, 3)
+	is.Equal(len(near), 0)
+}

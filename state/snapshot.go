@@ -136,6 +136,17 @@ func (s *Snapshot) MatchMock(method, path []byte, req *mock.Request) (*Mock, boo
 			return m, true
 		}
 	}
+	for _, m := range s.candidates(slot, path) {
+		if m.pat.match(path) && (req == nil || m.criteria.Match(req)) {
+			return m, true
+		}
+	}
+	return nil, false
+}
+
+// candidates returns the non-exact patterns of a method slot that can match path (by its
+// first segment), in precedence order.
+func (s *Snapshot) candidates(slot int, path []byte) []*Mock {
 	first := path
 	if len(first) > 0 {
 		first = first[1:]
@@ -143,16 +154,10 @@ func (s *Snapshot) MatchMock(method, path []byte, req *mock.Request) (*Mock, boo
 	if i := bytes.IndexByte(first, '/'); i >= 0 {
 		first = first[:i]
 	}
-	candidates, ok := s.byFirst[slot][string(first)]
-	if !ok {
-		candidates = s.anyFirst[slot]
+	if c, ok := s.byFirst[slot][string(first)]; ok {
+		return c
 	}
-	for _, m := range candidates {
-		if m.pat.match(path) && (req == nil || m.criteria.Match(req)) {
-			return m, true
-		}
-	}
-	return nil, false
+	return s.anyFirst[slot]
 }
 
 // Mocks returns the mocks in insertion order. The slice is shared: do not

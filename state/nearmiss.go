@@ -1,0 +1,88 @@
+package state
+
+import (
+	"bytes"
+	"slices"
+
+	"ownhttp/mock"
+)
+
+// NearMiss is a mock that came close to answering a request no mock matched: each of its
+// conditions (method, path, then its criteria) with what it expected, what the request had
+// and whether it held.
+type NearMiss struct {
+	ID          string       `json:"id"`
+	Method      string       `json:"method"`
+	PathPattern string       `json:"path_pattern"`
+	Source      string       `json:"source,omitempty"`
+	Missed      int          `json:"missed"` // conditions that did not hold
+	Checks      []mock.Check `json:"checks"`
+}
+
+// NearMisses returns at most max mocks that come closest to answering a request that no
+// mock matched, closest first: the mocks whose path pattern matches path (the raw path,
+// the query cut off), whatever their method, ranked by how many of their conditions failed
+// (a wrong method counts as one; HEAD is GET), ties in matching precedence. sameMethod
+// reports whether one of them has the request's method (it failed on its criteria only).
+// method and path are as for MatchMock; req carries the rest of the request. It allocates:
+// it is for requests nothing matched.
+func (s *Snapshot) NearMisses(method, path []byte, req *mock.Request, max int) (out []NearMiss, sameMethod bool) {
+	if s == nil || max <= 0 {
+		return nil, false
+	}
+	if req == nil {
+		req = &mock.Request{} // no criteria anywhere: nothing reads it
+	}
+	if i := bytes.IndexByte(path, '?'); i >= 0 {
+		path = path[:i]
+	}
+	want := methodSlot(method)
+	type candidate struct {
+		m      *Mock
+		missed int
+		order  int
+	}
+	var cands []candidate
+	order := 0
+	for slot := range numSlots {
+		var onPath []*Mock
+		onPath = append(onPath, s.exact[slot][string(path)]...)
+		for _, m := range s.candidates(slot, path) {
+			if m.pat.match(path) {
+				onPath = append(onPath, m)
+			}
+		}
+		for _, m := range onPath {
+			missed := 0
+			if slot != want {
+				missed++
+			} else {
+				sameMethod = true
+			}
+			for _, c := range m.criteria.Explain(req) {
+				if !c.Matched {
+					missed++
+				}
+			}
+			cands = append(cands, candidate{m: m, missed: missed, order: order})
+			order++
+		}
+	}
+	slices.SortStableFunc(cands, func(a, b candidate) int {
+		if a.missed != b.missed {
+			return a.missed - b.missed
+		}
+		return a.order - b.order
+	})
+	for _, c := range cands[:min(max, len(cands))] {
+		m := c.m
+		checks := []mock.Check{
+			{Field: "method", Expected: m.Method, Actual: string(method), Matched: methodSlot(method) == methodIndexString(m.Method)},
+			{Field: "path", Expected: m.PathPattern, Actual: string(path), Matched: true},
+		}
+		checks = append(checks, m.criteria.Explain(req)...)
+		out = append(out, NearMiss{ID: m.ID, Method: m.Method, PathPattern: m.PathPattern, Source: m.Source,
+			Missed: c.missed, Checks: checks})
+	}
+	return out, sameMethod
+}
