@@ -147,17 +147,18 @@ func TestMockFilesExportRoundTrip(t *testing.T) {
 	la.createMock(`{"id":"plain","method":"GET","path_pattern":"/a","content_type":"text/plain","body":"line1\nline2 \u00e9"}`)
 	la.createMock(`{"method":"POST","path_pattern":"/b/{id}","status":201,"headers":{"X-One":"1","Location":"/b/1"},"body":{"k":[1,2]}}`)
 	la.createMock(`{"method":"DELETE","path_pattern":"/c/*","status":204}`)
+	la.createMock(`{"id":"crit","method":"GET","path_pattern":"/d","match":{"query":{"q":{"matches":"^[a-z]+$"}},"body":{"json_path":"$.a"}}}`)
 	want := la.listMocks()
 
 	dir := t.TempDir()
 	var out, errOut strings.Builder
 	err := run(t.Context(), []string{"mocks", "export", dir, "--server", a.URL()}, &out, &errOut, nil)
 	is.NoErr(err)
-	is.Equal(strings.Count(out.String(), "\n"), 3) // one line per file written
+	is.Equal(strings.Count(out.String(), "\n"), 4) // one line per file written
 
 	b := testkit.Start(t, run, "threadpool", "--access-log=false", "--mocks-dir", dir)
 	lb := newLabClient(t, b)
-	testkit.Eventually(t, "export loaded", func() bool { return len(lb.sources()) == 3 })
+	testkit.Eventually(t, "export loaded", func() bool { return len(lb.sources()) == 4 })
 	got := map[string]labMock{}
 	for _, m := range lb.listMocks() {
 		got[m.ID] = m

@@ -2,12 +2,14 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/matryer/is"
 
+	"ownhttp/cli"
 	"ownhttp/internal/testkit"
 )
 
@@ -165,4 +167,99 @@ func TestNearMiss(t *testing.T) {
 		is.Equal(r.status, 404)
 		is.Equal(string(r.body), "Not Found")
 	})
+}
+
+// Verification (#14): POST /api/requests/count and /find answer from the journal with the
+// mocks' criteria language; DELETE /api/history starts the count again; a bad query is a
+// 400 naming its field.
+func TestRequestsCountAndFind(t *testing.T) {
+	eachEngine(t, func(t *testing.T, engine string) {
+		is := is.New(t)
+		s := testkit.Start(t, run, engine, "--access-log=false")
+		l := newLabClient(t, s)
+		l.createMock(`{"method":"POST","path_pattern":"/orders","status":201}`)
+		l.createMock(`{"method":"GET","path_pattern":"/orders/{id}"}`)
+		for _, tc := range []struct{ method, target, body, header string }{
+			{"POST", "/orders", `{"sku":"A","qty":1}`, "X-Tenant: acme"},
+			{"POST", "/orders", `{"sku":"B","qty":2}`, "X-Tenant: acme"},
+			{"POST", "/orders", `{"sku":"A","qty":3}`, "X-Tenant: other"},
+			{"GET", "/orders/1?expand=items", "", "X-Tenant: acme"},
+			{"GET", "/orders/2", "", "X-Tenant: acme"},
+		} {
+			l.do(tc.method, tc.target, tc.body, tc.header)
+		}
+		count := func(query string) int {
+			t.Helper()
+			var got struct {
+				Count int `json:"count"`
+			}
+			r := l.do("POST", "/api/requests/count", query)
+			if r.status != 200 {
+				t.Fatalf("%s: %d %s", query, r.status, r.body)
+			}
+			r.decode(t, &got)
+			return got.Count
+		}
+		is.Equal(count(`{"method":"POST","path_pattern":"/orders"}`), 3)
+		is.Equal(count(`{"method":"POST","path_pattern":"/orders","match":{"headers":{"x-tenant":"acme"}}}`), 2)
+		is.Equal(count(`{"path_pattern":"/orders","match":{"body":{"json_path":"$.sku","equals":"A"}}}`), 2)
+		is.Equal(count(`{"method":"GET","path_pattern":"/orders/{id}","match":{"query":{"expand":{"absent":false}}}}`), 1)
+		is.Equal(count(`{"method":"any","path_pattern":"/orders/*"}`), 5)
+		is.Equal(count(`{"method":"DELETE"}`), 0)
+
+		var found struct {
+			Count    int `json:"count"`
+			Requests []struct {
+				Method string `json:"method"`
+				Path   string `json:"path"`
+			} `json:"requests"`
+		}
+		l.do("POST", "/api/requests/find", `{"method":"GET","path_pattern":"/orders/{id}"}`).decode(t, &found)
+		is.Equal(found.Count, 2)
+		is.Equal(found.Requests[0].Path, "/orders/1") // oldest first
+		is.Equal(found.Requests[1].Path, "/orders/2")
+
+		r := l.do("POST", "/api/requests/count", `{"method":"GET","match":{"query":{"a":{"matches":"("}}}}`)
+		is.Equal(r.status, 400)
+		e := r.apiError(t)
+		is.Equal(e.Code, "invalid_criteria")
+		is.True(strings.HasPrefix(e.Message, "match.query.a.matches"))
+		is.Equal(l.do("POST", "/api/requests/count", `{"metod":"GET"}`).status, 400)
+
+		is.Equal(l.do("DELETE", "/api/history", "").status, 200)
+		is.Equal(count(`{"method":"POST","path_pattern":"/orders"}`), 0)
+	})
+}
+
+// ownhttp verify checks a count of journal requests for CI: exit 0 when it holds, 3 when it
+// does not, 2 on a bad command line.
+func TestVerifyCommand(t *testing.T) {
+	is := is.New(t)
+	s := testkit.Start(t, run, "epoll", "--access-log=false")
+	l := newLabClient(t, s)
+	l.createMock(`{"method":"POST","path_pattern":"/orders","status":201}`)
+	for _, sku := range []string{"A", "B", "A"} {
+		is.Equal(l.do("POST", "/orders", `{"sku":"`+sku+`"}`).status, 201)
+	}
+	verify := func(args ...string) (string, error) {
+		var out, errOut strings.Builder
+		err := run(t.Context(), append([]string{"verify", "--server", s.URL()}, args...), &out, &errOut, nil)
+		return out.String() + errOut.String(), err
+	}
+	out, err := verify("--method", "POST", "--path", "/orders", "--count", "3")
+	is.NoErr(err)
+	is.True(strings.HasPrefix(out, "ok: 3 matching requests, expected exactly 3"))
+	_, err = verify("--method", "POST", "--path", "/orders", "--match", `{"body":{"json_path":"$.sku","equals":"A"}}`, "--at-least", "2")
+	is.NoErr(err)
+	dir := t.TempDir()
+	testkit.WriteFile(t, dir, "m.json", `{"body":{"json_path":"$.sku","equals":"B"}}`)
+	out, err = verify("--path", "/orders", "--match", "@"+filepath.Join(dir, "m.json"), "--at-most", "0")
+	is.Equal(err, cli.ExitCode(3))
+	is.True(strings.HasPrefix(out, "FAILED: 1 matching requests, expected at most 0"))
+	_, err = verify("--count", "1", "--at-least", "1")
+	var usage cli.UsageError
+	is.True(errors.As(err, &usage))
+	out, err = verify("--match", `{"query":{"a":{"matches":"("}}}`, "--count", "0")
+	is.True(err != nil)
+	is.True(strings.Contains(out, "invalid_criteria") || strings.Contains(out, "match.query.a.matches"))
 }

@@ -133,6 +133,7 @@ type labMock struct {
 	Headers     map[string]string `json:"headers"`
 	Body        string            `json:"body"`
 	ContentType string            `json:"content_type"`
+	Match       json.RawMessage   `json:"match,omitempty"`
 	CreatedAt   string            `json:"created_at"`
 	UpdatedAt   string            `json:"updated_at"`
 }

@@ -33,6 +33,7 @@ type exportedMock struct {
 	Headers     map[string]string `json:"headers"`
 	Body        string            `json:"body"`
 	ContentType string            `json:"content_type"`
+	Match       json.RawMessage   `json:"match,omitempty"`
 	Source      string            `json:"source,omitempty"`
 }
 

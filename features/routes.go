@@ -43,6 +43,8 @@ func (a *App) buildRoutes() *router {
 	r.add(PUT, "/api/mocks/{id}", a.mockPut)
 	r.add(DELETE, "/api/mocks/{id}", a.mockDelete)
 	r.add(GET, "/api/history", a.historyList)
+	r.add(POST, "/api/requests/count", a.requestsCount)
+	r.add(POST, "/api/requests/find", a.requestsFind)
 	r.add(POST, "/api/replay/{request_id}", a.replay)
 	r.add(GET, "/api/playground/state", a.playgroundState)
 	r.add(POST, "/api/playground/request", a.playgroundRequest)

@@ -42,18 +42,20 @@ func (k Kind) String() string {
 // Error codes carried in Error.Code. They are the spec's codes, sent to clients
 // as {"error":{"code":…,"message":…}}.
 const (
-	CodeInvalidJSON    = "invalid_json"
-	CodeInvalidMock    = "invalid_mock"
-	CodeDuplicateMock  = "duplicate_mock"
-	CodeMockLimit      = "mock_limit"
-	CodeReadOnlyMock   = "read_only_mock" // a mock loaded from a mock file cannot be changed through the API
-	CodeNotFound       = "not_found"
-	CodeInvalidFilter  = "invalid_filter"
-	CodeInvalidRequest = "invalid_request"
-	CodePersistFailed  = "persist_failed"
-	CodeUnavailable    = "unavailable"
-	CodeCanceled       = "canceled"
-	CodeInternal       = "internal"
+	CodeInvalidJSON   = "invalid_json"
+	CodeInvalidMock   = "invalid_mock"
+	CodeDuplicateMock = "duplicate_mock"
+	CodeMockLimit     = "mock_limit"
+	CodeReadOnlyMock  = "read_only_mock" // a mock loaded from a mock file cannot be changed through the API
+	CodeNotFound      = "not_found"
+	CodeInvalidFilter = "invalid_filter"
+	// CodeInvalidCriteria refuses a request query (POST /api/requests/count and find).
+	CodeInvalidCriteria = "invalid_criteria"
+	CodeInvalidRequest  = "invalid_request"
+	CodePersistFailed   = "persist_failed"
+	CodeUnavailable     = "unavailable"
+	CodeCanceled        = "canceled"
+	CodeInternal        = "internal"
 )
 
 // Error is the product error returned by this package: a Kind for the HTTP
