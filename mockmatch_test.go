@@ -263,3 +263,33 @@ func TestVerifyCommand(t *testing.T) {
 	is.True(err != nil)
 	is.True(strings.Contains(out, "invalid_criteria") || strings.Contains(out, "match.query.a.matches"))
 }
+
+// Priority and ANY over the wire (#14): a priority-1 wildcard answers before an exact
+// path; an ANY mock answers every method; priority shows in the mock's JSON.
+func TestMockPriorityAndAnyWire(t *testing.T) {
+	eachEngine(t, func(t *testing.T, engine string) {
+		is := is.New(t)
+		s := testkit.Start(t, run, engine, "--access-log=false")
+		l := newLabClient(t, s)
+		l.createMock(`{"method":"GET","path_pattern":"/maint/status","body":"fine"}`)
+		m := l.createMock(`{"method":"ANY","path_pattern":"/maint/*","status":503,"body":"down for maintenance","priority":1}`)
+		for _, method := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} {
+			r := l.do(method, "/maint/status", "")
+			is.Equal(r.status, 503)
+			is.Equal(string(r.body), "down for maintenance")
+		}
+		var got struct {
+			Mock struct {
+				Method   string `json:"method"`
+				Priority int    `json:"priority"`
+			} `json:"mock"`
+		}
+		l.do("GET", "/api/mocks/"+m.ID, "").decode(t, &got)
+		is.Equal(got.Mock.Method, "ANY")
+		is.Equal(got.Mock.Priority, 1)
+		is.Equal(l.do("PATCH", "/api/mocks/"+m.ID, `{"priority":9}`).status, 200)
+		is.Equal(string(l.do("GET", "/maint/status", "").body), "fine") // now after the exact path
+		is.Equal(l.do("POST", "/maint/status", "").status, 503)         // still the only POST
+		is.Equal(l.do("POST", "/api/mocks", `{"method":"GET","path_pattern":"/x","priority":0}`).status, 400)
+	})
+}

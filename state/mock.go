@@ -51,6 +51,9 @@ type Mock struct {
 	ContentType string            `json:"content_type"`
 	CreatedAt   string            `json:"created_at"`
 	UpdatedAt   string            `json:"updated_at"`
+	// Priority orders mocks before their specificity does: 1 is the highest; 0 (absent)
+	// means DefaultPriority.
+	Priority int `json:"priority,omitempty"`
 	// Match holds the request criteria beyond method and path (query, headers, cookies,
 	// form, body: see package mock), compact JSON; absent when there are none.
 	Match json.RawMessage `json:"match,omitempty"`
@@ -81,7 +84,8 @@ type Mock struct {
 
 // The messages of invalid_mock errors.
 const (
-	msgMethod     = "method must be one of GET, POST, PUT, PATCH, DELETE"
+	msgMethod     = "method must be one of GET, POST, PUT, PATCH, DELETE or ANY"
+	msgPriority   = "priority must be an integer from 1 (the highest) to 1000"
 	msgPathSlash  = "path_pattern must start with /"
 	msgReserved   = "path_pattern is reserved"
 	msgStatusInt  = "status must be an integer"
@@ -96,6 +100,23 @@ const (
 	msgMockNF     = "mock not found"
 )
 
+// MethodAny is the mock method that matches every request method.
+const MethodAny = "ANY"
+
+// DefaultPriority is the priority of a mock that gives none; maxPriority the lowest one.
+const (
+	DefaultPriority = 5
+	maxPriority     = 1000
+)
+
+// priority is m's effective priority.
+func (m *Mock) priority() int {
+	if m.Priority == 0 {
+		return DefaultPriority
+	}
+	return m.Priority
+}
+
 // Limits on mock fields (ours; the spec has none).
 const (
 	maxPatternLen    = 2048
@@ -108,7 +129,7 @@ const (
 // mockFields is a complete mock before validation.
 type mockFields struct {
 	id, method, path, body, contentType string
-	status                              int
+	status, priority                    int
 	headers                             map[string]string
 	match                               json.RawMessage
 }
@@ -129,8 +150,11 @@ type validatedMock struct {
 func validateFields(f mockFields, maxBody int) (validatedMock, *Error) {
 	var v validatedMock
 	method := strings.ToUpper(f.method)
-	if methodIndexString(method) < 0 {
+	if method != MethodAny && methodIndexString(method) < 0 {
 		return v, invalidMock(msgMethod)
+	}
+	if f.priority < 0 || f.priority > maxPriority {
+		return v, invalidMock(msgPriority)
 	}
 	v.method = method
 	pat, e := compilePattern(f.path)
@@ -271,6 +295,9 @@ func (in *MockInput) overlay(f *mockFields) {
 	if in.HasMatch {
 		f.match = in.Match
 	}
+	if in.Priority != nil {
+		f.priority = *in.Priority
+	}
 }
 
 // CreateMock validates in and adds the mock. Errors: invalid_mock
@@ -343,6 +370,7 @@ func newMock(f mockFields, v validatedMock, createdAt, updatedAt string, seq uin
 		CreatedAt:   createdAt,
 		UpdatedAt:   updatedAt,
 		Match:       v.match,
+		Priority:    f.priority,
 		pat:         v.pat,
 		criteria:    v.criteria,
 		seq:         seq,
@@ -402,6 +430,7 @@ func (m *Model) UpdateMock(id string, in MockInput, now time.Time) (*Mock, *Erro
 	f := mockFields{
 		id: old.ID, method: old.Method, path: old.PathPattern, status: old.Status,
 		headers: old.Headers, body: old.Body, contentType: old.ContentType, match: old.Match,
+		priority: old.Priority,
 	}
 	in.overlay(&f)
 	maxBody := m.cfg.MaxMockBodyBytes

@@ -21,12 +21,14 @@ type MockInput struct {
 	// as given; HasMatch with a nil Match (a null "match") means none.
 	Match    json.RawMessage
 	HasMatch bool
+	// Priority is 1 (the highest) to 1000; nil when absent or null.
+	Priority *int
 }
 
 // mockKeys are the keys a mock payload may hold: the mock's fields, and the timestamps the
 // API returns (ignored), so that a mock read from the API can be sent back as it is.
 var mockKeys = []string{"id", "method", "path_pattern", "status", "headers", "body", "content_type",
-	"match", "created_at", "updated_at"}
+	"match", "priority", "created_at", "updated_at"}
 
 // DecodeMockInput decodes a POST or PUT /api/mocks body. An unknown key is an
 // invalid_mock error naming it (`unknown field "staus"`). Every wrong JSON type is a
@@ -109,6 +111,17 @@ func mockInputFromObject(obj map[string]json.RawMessage) (MockInput, *Error) {
 	}
 	if in.ContentType, e = str("content_type", msgCT); e != nil {
 		return in, e
+	}
+	if raw, ok := present(obj, "priority"); ok {
+		v, _, ok := decodeIntOrString(raw)
+		if !ok {
+			return in, invalidMock(msgPriority)
+		}
+		p := clampInt(v)
+		if p < 1 || p > maxPriority {
+			return in, invalidMock(msgPriority)
+		}
+		in.Priority = &p
 	}
 	if _, ok := obj["match"]; ok {
 		in.HasMatch = true

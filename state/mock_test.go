@@ -601,3 +601,57 @@ func TestNearMisses(t *testing.T) {
 	near, _ = m.Snapshot().NearMisses([]byte("GET"), []byte("/none"), r, 3)
 	is.Equal(len(near), 0)
 }
+
+// Priority comes first (1 is the highest), before exact-over-pattern and every other rule;
+// among equals, a named method before ANY; ANY serves every method, HEAD included.
+func TestMockPriorityAndAny(t *testing.T) {
+	is := is.New(t)
+	m := newTestModel()
+	for _, body := range []string{
+		`{"id":"exact","method":"GET","path_pattern":"/a/b"}`,
+		`{"id":"pattern","method":"GET","path_pattern":"/a/{x}"}`,
+		`{"id":"any","method":"any","path_pattern":"/a/{x}"}`,
+		`{"id":"wild-first","method":"GET","path_pattern":"/w/*","priority":1}`,
+		`{"id":"w-exact","method":"GET","path_pattern":"/w/x"}`,
+		`{"id":"low","method":"GET","path_pattern":"/l/x","priority":9}`,
+		`{"id":"l-pattern","method":"GET","path_pattern":"/l/{y}"}`,
+	} {
+		_, e := m.CreateMock(decode(t, body), t0)
+		if e != nil {
+			t.Fatalf("%s: %v", body, e)
+		}
+	}
+	match := func(method, path string) string {
+		x, ok := m.Snapshot().MatchMock([]byte(method), []byte(path), nil)
+		if !ok {
+			return ""
+		}
+		return x.ID
+	}
+	is.Equal(match("GET", "/a/b"), "exact")      // equal priority: exact first
+	is.Equal(match("GET", "/a/c"), "pattern")    // a named method before ANY
+	is.Equal(match("POST", "/a/c"), "any")       // ANY serves the other methods
+	is.Equal(match("HEAD", "/a/c"), "pattern")   // HEAD is GET
+	is.Equal(match("DELETE", "/a/b"), "any")     // exact is GET only
+	is.Equal(match("GET", "/w/x"), "wild-first") // priority 1 beats an exact path
+	is.Equal(match("GET", "/l/x"), "l-pattern")  // priority 9 loses to a default pattern
+	is.Equal(match("GET", "/l/zz"), "l-pattern")
+	x, _ := m.Mock("any")
+	is.Equal(x.Method, "ANY")
+	for body, msg := range map[string]string{
+		`{"method":"GET","path_pattern":"/p","priority":0}`:      msgPriority,
+		`{"method":"GET","path_pattern":"/p","priority":1001}`:   msgPriority,
+		`{"method":"GET","path_pattern":"/p","priority":"high"}`: msgPriority,
+		`{"method":"TRACE","path_pattern":"/p"}`:                 msgMethod,
+	} {
+		in, e := DecodeMockInput([]byte(body))
+		if e == nil {
+			_, e = m.CreateMock(in, t0)
+		}
+		is.True(e != nil)
+		is.Equal(e.Message, msg)
+	}
+	near, same := m.Snapshot().NearMisses([]byte("PUT"), []byte("/a/c"), nil, 5)
+	is.True(same) // ANY has PUT
+	is.Equal(len(near), 2)
+}

@@ -43,6 +43,7 @@ func (s *Snapshot) NearMisses(method, path []byte, req *mock.Request, max int) (
 		order  int
 	}
 	var cands []candidate
+	seen := map[*Mock]bool{} // an ANY mock is in every slot
 	order := 0
 	for slot := range numSlots {
 		var onPath []*Mock
@@ -53,11 +54,15 @@ func (s *Snapshot) NearMisses(method, path []byte, req *mock.Request, max int) (
 			}
 		}
 		for _, m := range onPath {
+			if seen[m] {
+				continue
+			}
+			seen[m] = true
 			missed := 0
-			if slot != want {
-				missed++
-			} else {
+			if slot == want || m.Method == MethodAny {
 				sameMethod = true
+			} else {
+				missed++
 			}
 			for _, c := range m.criteria.Explain(req) {
 				if !c.Matched {
@@ -77,7 +82,7 @@ func (s *Snapshot) NearMisses(method, path []byte, req *mock.Request, max int) (
 	for _, c := range cands[:min(max, len(cands))] {
 		m := c.m
 		checks := []mock.Check{
-			{Field: "method", Expected: m.Method, Actual: string(method), Matched: methodSlot(method) == methodIndexString(m.Method)},
+			{Field: "method", Expected: m.Method, Actual: string(method), Matched: m.Method == MethodAny || methodSlot(method) == methodIndexString(m.Method)},
 			{Field: "path", Expected: m.PathPattern, Actual: string(path), Matched: true},
 		}
 		checks = append(checks, m.criteria.Explain(req)...)

@@ -19,6 +19,9 @@ type Snapshot struct {
 	// criteria is set when a mock has request criteria: only then does matching need the
 	// request beyond its method and path.
 	criteria bool
+	// minPatternPriority is, per slot, the highest priority (lowest number) of a pattern
+	// mock: an exact match at least as high needs no look at the patterns.
+	minPatternPriority [numSlots]int
 	// byFirst holds, for each literal first segment, the patterns that can match a path
 	// starting with it (those with that literal first, and those starting with a parameter
 	// or "*"), in precedence order; anyFirst holds the latter alone, for other paths. A
@@ -34,17 +37,19 @@ func newSnapshot(mocks []*Mock) *Snapshot {
 	for i := range s.exact {
 		s.exact[i] = make(map[string][]*Mock)
 	}
+	for i := range s.minPatternPriority {
+		s.minPatternPriority[i] = maxPriority + 1
+	}
 	for _, m := range mocks {
 		s.byID[m.ID] = m
 		s.criteria = s.criteria || m.criteria != nil
-		slot := methodIndexString(m.Method)
-		if slot < 0 {
-			continue // cannot happen: validated
-		}
-		if m.pat.exact() {
-			s.exact[slot][m.PathPattern] = append(s.exact[slot][m.PathPattern], m)
-		} else {
-			s.patterns[slot] = append(s.patterns[slot], m)
+		for _, slot := range mockSlots(m.Method) {
+			if m.pat.exact() {
+				s.exact[slot][m.PathPattern] = append(s.exact[slot][m.PathPattern], m)
+			} else {
+				s.patterns[slot] = append(s.patterns[slot], m)
+				s.minPatternPriority[slot] = min(s.minPatternPriority[slot], m.priority())
+			}
 		}
 	}
 	for i := range s.exact {
@@ -72,12 +77,28 @@ func newSnapshot(mocks []*Mock) *Snapshot {
 	return s
 }
 
-// comparePrecedence orders non-exact patterns, most specific first: more
-// literal segments; then without a wildcard before with one; then more
-// parameters (a longer prefix before a wildcard); then compareCriteria.
+// mockSlots are the method slots a mock method serves: one, or all for ANY.
+func mockSlots(method string) []int {
+	if method == MethodAny {
+		return allSlots[:]
+	}
+	if slot := methodIndexString(method); slot >= 0 {
+		return []int{slot}
+	}
+	return nil // cannot happen: validated
+}
+
+var allSlots = [numSlots]int{slotGET, slotPOST, slotPUT, slotDELETE, slotPATCH}
+
+// comparePrecedence orders non-exact patterns: the highest priority first;
+// then the most specific: more literal segments; then without a wildcard
+// before with one; then more parameters (a longer prefix before a wildcard);
+// then compareCriteria.
 func comparePrecedence(a, b *Mock) int {
 	pa, pb := a.pat, b.pat
 	switch {
+	case a.priority() != b.priority():
+		return a.priority() - b.priority()
 	case pa.literals != pb.literals:
 		return pb.literals - pa.literals
 	case pa.wildcard != pb.wildcard:
@@ -91,11 +112,18 @@ func comparePrecedence(a, b *Mock) int {
 	return compareCriteria(a, b)
 }
 
-// compareCriteria orders mocks on equally specific paths: more request criteria first
-// (a mock that asks more of a request is tried before one that asks less), then
-// creation order.
+// compareCriteria orders mocks on equally specific paths: the highest priority first;
+// then a named method before ANY; then more request criteria first (a mock that asks
+// more of a request is tried before one that asks less); then creation order.
 func compareCriteria(a, b *Mock) int {
 	switch ca, cb := a.criteria.Len(), b.criteria.Len(); {
+	case a.priority() != b.priority():
+		return a.priority() - b.priority()
+	case (a.Method == MethodAny) != (b.Method == MethodAny):
+		if a.Method == MethodAny {
+			return 1
+		}
+		return -1
 	case ca != cb:
 		return cb - ca
 	case a.seq < b.seq:
@@ -115,8 +143,9 @@ func (s *Snapshot) HasCriteria() bool { return s != nil && s.criteria }
 // path is the raw request path — anything from '?' on is ignored; req is the
 // rest of the request for mocks with criteria (query, headers, body), or nil to
 // ask whether a mock with that method serves the path whatever its criteria.
-// Exact patterns come before any other; then patterns in the order of
-// comparePrecedence; on one path, mocks with more criteria first: the first
+// The highest priority comes first; among equal priorities an exact pattern
+// before any other, then patterns in the order of comparePrecedence; on one
+// path, a named method before ANY and mocks with more criteria first: the first
 // whose criteria hold answers. It does not allocate when no mock on the way has
 // body criteria, and no argument is retained. For HEAD the caller writes the
 // head only, as for any HEAD response.
@@ -131,17 +160,25 @@ func (s *Snapshot) MatchMock(method, path []byte, req *mock.Request) (*Mock, boo
 	if i := bytes.IndexByte(path, '?'); i >= 0 {
 		path = path[:i]
 	}
+	var exact *Mock
 	for _, m := range s.exact[slot][string(path)] {
 		if req == nil || m.criteria.Match(req) {
-			return m, true
+			exact = m
+			break
 		}
 	}
+	if exact != nil && exact.priority() <= s.minPatternPriority[slot] {
+		return exact, true // no pattern can come before it
+	}
 	for _, m := range s.candidates(slot, path) {
+		if exact != nil && m.priority() >= exact.priority() {
+			break // the rest come after the exact match
+		}
 		if m.pat.match(path) && (req == nil || m.criteria.Match(req)) {
 			return m, true
 		}
 	}
-	return nil, false
+	return exact, exact != nil
 }
 
 // candidates returns the non-exact patterns of a method slot that can match path (by its
