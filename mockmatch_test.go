@@ -293,3 +293,43 @@ func TestMockPriorityAndAnyWire(t *testing.T) {
 		is.Equal(l.do("POST", "/api/mocks", `{"method":"GET","path_pattern":"/x","priority":0}`).status, 400)
 	})
 }
+
+// GET /api/requests/unmatched lists the requests no mock answered, with their near misses
+// against the mocks as they are now (#14).
+func TestRequestsUnmatched(t *testing.T) {
+	eachEngine(t, func(t *testing.T, engine string) {
+		is := is.New(t)
+		s := testkit.Start(t, run, engine, "--access-log=false")
+		l := newLabClient(t, s)
+		l.createMock(`{"method":"GET","path_pattern":"/orders","match":{"query":{"status":"open"}}}`)
+		l.do("GET", "/orders?status=closed", "")
+		l.do("GET", "/nowhere", "")
+		l.do("GET", "/orders?status=open", "") // matched: not listed
+		l.do("GET", "/api/nothing", "")        // an API 404: not a mock's business
+		var got struct {
+			Count    int `json:"count"`
+			Requests []struct {
+				Request struct {
+					Path      string `json:"path"`
+					Unmatched bool   `json:"unmatched"`
+				} `json:"request"`
+				NearMisses []struct {
+					PathPattern string `json:"path_pattern"`
+					Missed      int    `json:"missed"`
+				} `json:"near_misses"`
+			} `json:"requests"`
+		}
+		l.do("GET", "/api/requests/unmatched", "").decode(t, &got)
+		is.Equal(got.Count, 2)
+		is.Equal(got.Requests[0].Request.Path, "/orders")
+		is.True(got.Requests[0].Request.Unmatched)
+		is.Equal(len(got.Requests[0].NearMisses), 1)
+		is.Equal(got.Requests[0].NearMisses[0].Missed, 1)
+		is.Equal(got.Requests[1].Request.Path, "/nowhere")
+		is.Equal(len(got.Requests[1].NearMisses), 0)
+		l.do("GET", "/api/requests/unmatched?limit=1", "").decode(t, &got)
+		is.Equal(got.Count, 1)
+		is.Equal(got.Requests[0].Request.Path, "/nowhere") // the newest
+		is.Equal(l.do("GET", "/api/requests/unmatched?limit=0", "").status, 400)
+	})
+}

@@ -184,7 +184,7 @@ func (a *App) fallback(x *conn.Exchange) {
 	}
 	switch x.Req.Method {
 	case proto.MethodGET, proto.MethodHEAD, proto.MethodPOST:
-		x.Route = "404"
+		x.Route = state.RouteUnmatched
 		if a.answerNearMiss(x) {
 			return
 		}

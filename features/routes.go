@@ -45,6 +45,7 @@ func (a *App) buildRoutes() *router {
 	r.add(GET, "/api/history", a.historyList)
 	r.add(POST, "/api/requests/count", a.requestsCount)
 	r.add(POST, "/api/requests/find", a.requestsFind)
+	r.add(GET, "/api/requests/unmatched", a.requestsUnmatched)
 	r.add(POST, "/api/replay/{request_id}", a.replay)
 	r.add(GET, "/api/playground/state", a.playgroundState)
 	r.add(POST, "/api/playground/request", a.playgroundRequest)

@@ -25,6 +25,8 @@ type HistoryEntry struct {
 	TS        string  `json:"ts"`
 	RunID     string  `json:"run_id,omitempty"`
 	StepID    string  `json:"step_id,omitempty"`
+	// Unmatched marks a request no route and no mock answered (a 404 outside /api/).
+	Unmatched bool `json:"unmatched,omitempty"`
 	// ReplayInput is nil when the request cannot be replayed (a read error or
 	// connection reject without a head, or a body over MaxHistoryBodyBytes);
 	// it is then written as {}.
@@ -45,6 +47,9 @@ type ReplayInput struct {
 	Headers     map[string]string `json:"headers"` // lower-case names; repeated fields joined with ", "
 	Body        string            `json:"body"`
 }
+
+// RouteUnmatched is the route key of a request no route and no mock answered (its 404).
+const RouteUnmatched = "404"
 
 // Redacted replaces every credential value in history.
 const Redacted = "[redacted]"
@@ -338,6 +343,7 @@ func buildEntry(r *Record, head, body []byte, bodyKept bool) HistoryEntry {
 	if h.target != nil {
 		e.Path = string(targetPath(h.target))
 	}
+	e.Unmatched = r.RouteKey == RouteUnmatched && !strings.HasPrefix(e.Path, "/api/")
 	if !ok || !bodyKept {
 		return e
 	}

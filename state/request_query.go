@@ -67,18 +67,15 @@ func DecodeRequestQuery(body []byte) (RequestQuery, *Error) {
 // RequestMatcher tests journal entries against a RequestQuery, reusing its scratch space.
 // Owned by one goroutine.
 type RequestMatcher struct {
-	q       RequestQuery
-	req     mock.Request
-	headers []mock.Header
+	q   RequestQuery
+	req JournalRequest
 }
 
 // Matcher returns a RequestMatcher for q.
 func (q RequestQuery) Matcher() *RequestMatcher { return &RequestMatcher{q: q} }
 
-// Matches reports whether the journal entry e meets the query. The criteria see what
-// history keeps of the request: its query string (a token parameter redacted), its headers
-// (Authorization, Cookie and Proxy-Authorization redacted, repeated fields joined with ", ")
-// and its body (none when it was over the history's body limit).
+// Matches reports whether the journal entry e meets the query (its criteria see
+// JournalRequest.Of).
 func (rm *RequestMatcher) Matches(e *HistoryEntry) bool {
 	q := &rm.q
 	if q.method != "" && e.Method != q.method {
@@ -87,20 +84,32 @@ func (rm *RequestMatcher) Matches(e *HistoryEntry) bool {
 	if q.pat != nil && !q.pat.match([]byte(e.Path)) {
 		return false
 	}
-	if q.criteria == nil {
-		return true
-	}
+	return q.criteria == nil || q.criteria.Match(rm.req.Of(e))
+}
+
+// JournalRequest turns journal entries into what mock criteria read, reusing its space.
+// Owned by one goroutine.
+type JournalRequest struct {
+	req     mock.Request
+	headers []mock.Header
+}
+
+// Of returns e's request as criteria see it: what history keeps of it, its query string
+// (a token parameter redacted), its headers (Authorization, Cookie and
+// Proxy-Authorization redacted, repeated fields joined with ", ") and its body (none when
+// it was over the history's body limit). Valid until the next call.
+func (j *JournalRequest) Of(e *HistoryEntry) *mock.Request {
 	var query, body []byte
-	rm.headers = rm.headers[:0]
+	j.headers = j.headers[:0]
 	if ri := e.ReplayInput; ri != nil {
 		if _, qs, ok := strings.Cut(ri.RawTarget, "?"); ok {
 			query = []byte(qs)
 		}
 		for k, v := range ri.Headers {
-			rm.headers = append(rm.headers, mock.Header{Name: []byte(k), Value: []byte(v)})
+			j.headers = append(j.headers, mock.Header{Name: []byte(k), Value: []byte(v)})
 		}
 		body = []byte(ri.Body)
 	}
-	rm.req.Reset(query, rm.headers, body)
-	return q.criteria.Match(&rm.req)
+	j.req.Reset(query, j.headers, body)
+	return &j.req
 }
