@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/matryer/is"
 
@@ -331,5 +332,40 @@ func TestRequestsUnmatched(t *testing.T) {
 		is.Equal(got.Count, 1)
 		is.Equal(got.Requests[0].Request.Path, "/nowhere") // the newest
 		is.Equal(l.do("GET", "/api/requests/unmatched?limit=0", "").status, 400)
+	})
+}
+
+// Each mock reports its hits and last_hit_at; an update keeps them, DELETE /api/history
+// zeroes them (#14).
+func TestMockHits(t *testing.T) {
+	eachEngine(t, func(t *testing.T, engine string) {
+		is := is.New(t)
+		s := testkit.Start(t, run, engine, "--access-log=false")
+		l := newLabClient(t, s)
+		a := l.createMock(`{"method":"GET","path_pattern":"/a","match":{"query":{"v":"1"}}}`)
+		b := l.createMock(`{"method":"GET","path_pattern":"/a"}`)
+		for _, target := range []string{"/a?v=1", "/a?v=1", "/a", "/a?v=1"} {
+			is.Equal(l.do("GET", target, "").status, 200)
+		}
+		type hits struct {
+			Mock struct {
+				Hits      int    `json:"hits"`
+				LastHitAt string `json:"last_hit_at"`
+			} `json:"mock"`
+		}
+		get := func(id string) hits {
+			var h hits
+			l.do("GET", "/api/mocks/"+id, "").decode(t, &h)
+			return h
+		}
+		is.Equal(get(a.ID).Mock.Hits, 3)
+		is.Equal(get(b.ID).Mock.Hits, 1)
+		_, err := time.Parse(time.RFC3339, get(a.ID).Mock.LastHitAt)
+		is.NoErr(err)
+		is.Equal(l.do("PATCH", "/api/mocks/"+a.ID, `{"status":202}`).status, 200)
+		is.Equal(get(a.ID).Mock.Hits, 3) // an update keeps the count
+		is.Equal(l.do("DELETE", "/api/history", "").status, 200)
+		is.Equal(get(a.ID).Mock.Hits, 0)
+		is.Equal(get(a.ID).Mock.LastHitAt, "")
 	})
 }

@@ -182,7 +182,8 @@ func TestMockAPI(t *testing.T) {
 		r.decode(t, &raw)
 		var fields map[string]json.RawMessage
 		is.NoErr(json.Unmarshal(raw["mock"], &fields))
-		is.Equal(len(fields), 9) // exactly the documented fields
+		is.Equal(len(fields), 10) // exactly the documented fields: the nine, and hits
+		is.Equal(string(fields["hits"]), "0")
 
 		b := l.createMock(`{"id":"b-2","method":"POST","path_pattern":"/users","body":{"a":1}}`)
 		is.Equal(b.ID, "b-2")

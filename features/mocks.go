@@ -40,11 +40,32 @@ func (a *App) withState(x *conn.Exchange, fn func(ctx context.Context, st *state
 }
 
 type mockListBody struct {
-	Mocks []state.Mock `json:"mocks"`
+	Mocks []mockView `json:"mocks"`
 }
 
 type mockBody struct {
-	Mock state.Mock `json:"mock"`
+	Mock mockView `json:"mock"`
+}
+
+// mockView is a mock as the API shows it: its fields, and how many requests it answered
+// (since it was created or history last cleared) and when the last was.
+type mockView struct {
+	state.Mock
+	Hits      uint64 `json:"hits"`
+	LastHitAt string `json:"last_hit_at,omitempty"`
+}
+
+func viewOf(m state.Mock) mockView {
+	n, last := m.Hits()
+	return mockView{Mock: m, Hits: n, LastHitAt: last}
+}
+
+func viewsOf(mocks []state.Mock) []mockView {
+	out := make([]mockView, len(mocks))
+	for i, m := range mocks {
+		out[i] = viewOf(m)
+	}
+	return out
 }
 
 type mockDeletedBody struct {
@@ -60,7 +81,7 @@ func (a *App) mockList(x *conn.Exchange, _ *params) {
 			answerErr(r, err)
 			return
 		}
-		answerJSON(r, 200, mockListBody{Mocks: mocks})
+		answerJSON(r, 200, mockListBody{Mocks: viewsOf(mocks)})
 	})
 }
 
@@ -80,7 +101,7 @@ func (a *App) mockCreate(x *conn.Exchange, _ *params) {
 			return
 		}
 		r.Header("Location", "/api/mocks/"+m.ID) // ids are letters, digits, '.', '_', '-'
-		answerJSON(r, 201, mockBody{Mock: m})
+		answerJSON(r, 201, mockBody{Mock: viewOf(m)})
 	})
 }
 
@@ -93,7 +114,7 @@ func (a *App) mockGet(x *conn.Exchange, p *params) {
 			answerErr(r, err)
 			return
 		}
-		answerJSON(r, 200, mockBody{Mock: m})
+		answerJSON(r, 200, mockBody{Mock: viewOf(m)})
 	})
 }
 
@@ -113,7 +134,7 @@ func (a *App) mockPatch(x *conn.Exchange, p *params) {
 			answerErr(r, err)
 			return
 		}
-		answerJSON(r, 200, mockBody{Mock: m})
+		answerJSON(r, 200, mockBody{Mock: viewOf(m)})
 	})
 }
 
@@ -137,10 +158,10 @@ func (a *App) mockPut(x *conn.Exchange, p *params) {
 		}
 		if created {
 			r.Header("Location", "/api/mocks/"+m.ID) // ids are letters, digits, '.', '_', '-'
-			answerJSON(r, 201, mockBody{Mock: m})
+			answerJSON(r, 201, mockBody{Mock: viewOf(m)})
 			return
 		}
-		answerJSON(r, 200, mockBody{Mock: m})
+		answerJSON(r, 200, mockBody{Mock: viewOf(m)})
 	})
 }
 
@@ -202,6 +223,7 @@ func (a *App) serveMock(x *conn.Exchange) bool {
 		return false
 	}
 	x.Route = m.RouteKey
+	m.Hit(x.Now)
 	renderMock(&x.Reply, m)
 	if len(a.cfg.CORSOrigins) > 0 {
 		// The CORS headers depend on Origin, so caches must key on it even when the

@@ -554,10 +554,13 @@ func (m *Model) AddHistory(e HistoryEntry) {
 }
 
 // ClearHistory empties the history and starts a new history epoch (so the
-// store rewrites its history log empty).
+// store rewrites its history log empty), and zeroes every mock's hits.
 func (m *Model) ClearHistory() {
 	m.history = newHistoryRing(m.cfg.HistoryLimit)
 	m.historyEpoch++
+	for _, x := range m.mocks { // hits count the journal's requests
+		x.hits.reset()
+	}
 }
 
 // History returns the entries kept by f, oldest first (with f.Limit, the

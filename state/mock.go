@@ -39,7 +39,8 @@ import (
 //     has neither body nor Content-Type (NoBody).
 //
 // A *Mock reachable from a Snapshot, and every Mock returned by the Actor, is
-// immutable and shared: never modify it, its Headers map or its byte slices.
+// immutable and shared: never modify it, its Headers map or its byte slices. Its
+// hit counters are the one exception (Hit, Hits: atomic, shared by its copies).
 // HeaderLines and BodyBytes stay valid forever (they are never reused).
 type Mock struct {
 	ID          string            `json:"id"`
@@ -80,6 +81,7 @@ type Mock struct {
 	pat      *pattern       // compiled path_pattern
 	criteria *mock.Criteria // compiled Match; nil: every request on the path
 	seq      uint64         // creation order, for precedence ties
+	hits     *mockHits      // shared by every version of the mock; see Hit
 }
 
 // The messages of invalid_mock errors.
@@ -374,6 +376,7 @@ func newMock(f mockFields, v validatedMock, createdAt, updatedAt string, seq uin
 		pat:         v.pat,
 		criteria:    v.criteria,
 		seq:         seq,
+		hits:        &mockHits{},
 	}
 	x.buildResponse()
 	return x
@@ -445,6 +448,7 @@ func (m *Model) UpdateMock(id string, in MockInput, now time.Time) (*Mock, *Erro
 		return nil, e
 	}
 	x := newMock(f, v, old.CreatedAt, FormatTime(now), old.seq)
+	x.hits = old.hits
 	mocks := make([]*Mock, len(m.mocks))
 	for i, y := range m.mocks {
 		if y == old {

@@ -25,10 +25,10 @@ type MockInput struct {
 	Priority *int
 }
 
-// mockKeys are the keys a mock payload may hold: the mock's fields, and the timestamps the
-// API returns (ignored), so that a mock read from the API can be sent back as it is.
+// mockKeys are the keys a mock payload may hold: the mock's fields, and what the API adds
+// (timestamps, hit counts: ignored), so that a mock read from the API can be sent back as it is.
 var mockKeys = []string{"id", "method", "path_pattern", "status", "headers", "body", "content_type",
-	"match", "priority", "created_at", "updated_at"}
+	"match", "priority", "created_at", "updated_at", "hits", "last_hit_at"}
 
 // DecodeMockInput decodes a POST or PUT /api/mocks body. An unknown key is an
 // invalid_mock error naming it (`unknown field "staus"`). Every wrong JSON type is a

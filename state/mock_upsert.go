@@ -40,6 +40,7 @@ func (m *Model) UpsertMock(id string, in MockInput, now time.Time) (*Mock, bool,
 		return nil, false, e
 	}
 	x := newMock(f, v, old.CreatedAt, FormatTime(now), old.seq)
+	x.hits = old.hits
 	m.replaceMock(old, x)
 	return x, false, nil
 }
