@@ -3,18 +3,26 @@
 # engine, in one run: the server pinned to CPU 0 with GOMAXPROCS=1, wrk on CPU 1, pipelined
 # (depth 16, 256 connections) and keep-alive (100 connections), medians of --reps runs.
 #
-#   bench/mockroute.sh [--reps 3] [--duration 5]
+#   bench/mockroute.sh [--reps 3] [--duration 5] [--criteria]
 #
 # The 200 mocks mix exact paths, {param} patterns and wildcards; the measured mock is a
 # {param} pattern (/bench/{id}/item/{n}), matched after 100 exact mocks and before the
-# wildcards, so the lookup walks the real precedence order. The server runs with its
+# wildcards, so the lookup walks the real precedence order.
+#
+# --criteria (issue #14): 1,000 mocks of mixed criteria instead: 100 exact paths with a query
+# criterion, 698 {param} patterns with a header criterion, and on the measured pattern
+# /bench/{id}/item/{n} 200 mocks asking a query parameter and a header, 199 of them (older,
+# so tried first) for other values of the parameter; every request, GET / included, carries
+# the header X-Tenant: acme, and the mock one the query v=1. The server runs with its
 # defaults (history capture, live events and metrics on) except --access-log=false,
+# --max-mock-routes 1000 (room for --criteria),
 # --max-keepalive-requests 100000000 and --keepalive-timeout 300s.
 set -euo pipefail
-REPS=3; DURATION=5
+REPS=3; DURATION=5; CRITERIA=false
 while [ $# -gt 0 ]; do
   case "$1" in
     --reps) REPS="$2"; shift 2;; --duration) DURATION="$2"; shift 2;;
+    --criteria) CRITERIA=true; shift;;
     *) echo "unknown option $1" >&2; exit 2;;
   esac
 done
@@ -26,7 +34,7 @@ command -v curl >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninterac
 work="$(mktemp -d)"
 trap 'kill $pid 2>/dev/null || true; rm -rf "$work"' EXIT
 (cd "$repo" && go build -o "$work/ownhttp" .)
-taskset -c 0 env GOMAXPROCS=1 "$work/ownhttp" --port 0 --access-log=false \
+taskset -c 0 env GOMAXPROCS=1 "$work/ownhttp" --port 0 --access-log=false --max-mock-routes 1000 \
   --max-keepalive-requests 100000000 --keepalive-timeout 300s --state-file "$work/s.json" \
   --scenario-state-file "$work/sc.json" --target-state-file "$work/t.json" \
   --ready-file "$work/ready.json" 2>"$work/log" &
@@ -36,12 +44,23 @@ for i in $(seq 1 100); do [ -s "$work/ready.json" ] && break; sleep 0.1; done
 base=$(sed -n 's/.*"url":"\([^"]*\)".*/\1/p' "$work/ready.json" 2>/dev/null)
 [ -n "$base" ] || { echo "the server did not become ready:" >&2; cat "$work/log" >&2; exit 1; }
 mk() { curl -sf -o /dev/null -X POST "$base/api/mocks" -H 'Content-Type: application/json' -d "$1"; }
-for i in $(seq 1 100); do mk "{\"method\":\"GET\",\"path_pattern\":\"/exact/$i\",\"body\":\"e$i\"}"; done
-for i in $(seq 1 98); do mk "{\"method\":\"GET\",\"path_pattern\":\"/p$i/{id}/item/{n}\",\"body\":\"p$i\"}"; done
-mk '{"method":"GET","path_pattern":"/bench/{id}/item/{n}","body":"Hello World","content_type":"text/plain"}'
-mk '{"method":"GET","path_pattern":"/wild/*","body":"w"}'
+mocked=/bench/42/item/7; want=200; hdr=()
+if [ "$CRITERIA" = true ]; then
+  for i in $(seq 1 100); do mk "{\"method\":\"GET\",\"path_pattern\":\"/exact/$i\",\"body\":\"e$i\",\"match\":{\"query\":{\"q\":\"$i\"}}}"; done
+  for i in $(seq 1 698); do mk "{\"method\":\"GET\",\"path_pattern\":\"/p$i/{id}/item/{n}\",\"body\":\"p$i\",\"match\":{\"headers\":{\"X-Tenant\":\"t$i\"}}}"; done
+  for i in $(seq 2 200); do mk "{\"method\":\"GET\",\"path_pattern\":\"/bench/{id}/item/{n}\",\"body\":\"b$i\",\"match\":{\"query\":{\"v\":\"$i\"},\"headers\":{\"X-Tenant\":\"acme\"}}}"; done
+  mk '{"method":"GET","path_pattern":"/bench/{id}/item/{n}","body":"Hello World","content_type":"text/plain","match":{"query":{"v":"1"},"headers":{"X-Tenant":"acme"}}}'
+  mk '{"method":"GET","path_pattern":"/wild/*","body":"w"}'
+  mocked=/bench/42/item/7?v=1; want=1000; hdr=(-H "X-Tenant: acme")
+else
+  for i in $(seq 1 100); do mk "{\"method\":\"GET\",\"path_pattern\":\"/exact/$i\",\"body\":\"e$i\"}"; done
+  for i in $(seq 1 98); do mk "{\"method\":\"GET\",\"path_pattern\":\"/p$i/{id}/item/{n}\",\"body\":\"p$i\"}"; done
+  mk '{"method":"GET","path_pattern":"/bench/{id}/item/{n}","body":"Hello World","content_type":"text/plain"}'
+  mk '{"method":"GET","path_pattern":"/wild/*","body":"w"}'
+fi
 count=$(curl -sf "$base/api/mocks" | grep -o '"id"' | wc -l)
-[ "$count" -eq 200 ] || { echo "expected 200 mocks, got $count" >&2; exit 1; }
+[ "$count" -eq "$want" ] || { echo "expected $want mocks, got $count" >&2; exit 1; }
+[ "$(curl -sf "${hdr[@]}" "$base$mocked")" = "Hello World" ] || { echo "the measured mock does not answer $mocked" >&2; exit 1; }
 cat > "$work/pipe.lua" <<'LUA'
 init = function(args)
   local r = {}
@@ -54,14 +73,14 @@ rps() { taskset -c 1 wrk "$@" | awk '/Requests\/sec/ {print $2}'; }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 declare -A res
 for rep in $(seq 1 "$REPS"); do
-  for path in / /bench/42/item/7; do
-    res["W2 $path"]+="$(rps -t1 -c256 -d"${DURATION}s" -s "$work/pipe.lua" "$base$path" -- "$path")"$'\n'
-    res["W1 $path"]+="$(rps -t1 -c100 -d"${DURATION}s" "$base$path")"$'\n'
+  for path in / "$mocked"; do
+    res["W2 $path"]+="$(rps -t1 -c256 -d"${DURATION}s" "${hdr[@]}" -s "$work/pipe.lua" "$base$path" -- "$path")"$'\n'
+    res["W1 $path"]+="$(rps -t1 -c100 -d"${DURATION}s" "${hdr[@]}" "$base$path")"$'\n'
   done
 done
-echo "| workload | GET / req/s | GET mock req/s (200 mocks) | ratio |"
+echo "| workload | GET / req/s | GET mock req/s ($want mocks) | ratio |"
 echo "|---|---|---|---|"
 for w in W2 W1; do
-  a=$(printf '%s' "${res["$w /"]}" | median); b=$(printf '%s' "${res["$w /bench/42/item/7"]}" | median)
+  a=$(printf '%s' "${res["$w /"]}" | median); b=$(printf '%s' "${res["$w $mocked"]}" | median)
   printf '| %s | %.0f | %.0f | %.2f |\n' "$w" "$a" "$b" "$(echo "$b / $a" | bc -l)"
 done

@@ -215,7 +215,7 @@ func (a *App) serveMock(x *conn.Exchange) bool {
 	var mr *mockRequest
 	if snap.HasCriteria() {
 		mr = mockRequests.Get().(*mockRequest)
-		defer mockRequests.Put(mr)
+		defer mr.release()
 		mr.fill(x)
 	}
 	m, ok := snap.MatchMock([]byte(req.Method.String()), req.Path, mr.request())
@@ -254,6 +254,15 @@ func (mr *mockRequest) fill(x *conn.Exchange) {
 	mr.req.Reset(x.Req.Query, mr.headers, x.Body)
 }
 
+// release forgets the request (its views into the connection's buffers, the decoded body)
+// and gives mr back to the pool.
+func (mr *mockRequest) release() {
+	clear(mr.headers)
+	mr.headers = mr.headers[:0]
+	mr.req.Reset(nil, nil, nil)
+	mockRequests.Put(mr)
+}
+
 // request is the mock.Request to match with, or nil (no criteria to test).
 func (mr *mockRequest) request() *mock.Request {
 	if mr == nil {
@@ -285,7 +294,7 @@ func (a *App) answerNearMiss(x *conn.Exchange) bool {
 	var mr *mockRequest
 	if snap.HasCriteria() {
 		mr = mockRequests.Get().(*mockRequest)
-		defer mockRequests.Put(mr)
+		defer mr.release()
 		mr.fill(x)
 	}
 	method := x.Req.Method.String()
