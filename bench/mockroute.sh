@@ -10,7 +10,7 @@
 # wildcards, so the lookup walks the real precedence order.
 #
 # --criteria (issue #14): 1,000 mocks of mixed criteria instead: 100 exact paths with a query
-# criterion, 698 {param} patterns with a header criterion, and on the measured pattern
+# criterion, 699 {param} patterns with a header criterion, and on the measured pattern
 # /bench/{id}/item/{n} 200 mocks asking a query parameter and a header, 199 of them (older,
 # so tried first) for other values of the parameter; every request, GET / included, carries
 # the header X-Tenant: acme, and the mock one the query v=1. The server runs with its
@@ -47,7 +47,7 @@ mk() { curl -sf -o /dev/null -X POST "$base/api/mocks" -H 'Content-Type: applica
 mocked=/bench/42/item/7; want=200; hdr=()
 if [ "$CRITERIA" = true ]; then
   for i in $(seq 1 100); do mk "{\"method\":\"GET\",\"path_pattern\":\"/exact/$i\",\"body\":\"e$i\",\"match\":{\"query\":{\"q\":\"$i\"}}}"; done
-  for i in $(seq 1 698); do mk "{\"method\":\"GET\",\"path_pattern\":\"/p$i/{id}/item/{n}\",\"body\":\"p$i\",\"match\":{\"headers\":{\"X-Tenant\":\"t$i\"}}}"; done
+  for i in $(seq 1 699); do mk "{\"method\":\"GET\",\"path_pattern\":\"/p$i/{id}/item/{n}\",\"body\":\"p$i\",\"match\":{\"headers\":{\"X-Tenant\":\"t$i\"}}}"; done
   for i in $(seq 2 200); do mk "{\"method\":\"GET\",\"path_pattern\":\"/bench/{id}/item/{n}\",\"body\":\"b$i\",\"match\":{\"query\":{\"v\":\"$i\"},\"headers\":{\"X-Tenant\":\"acme\"}}}"; done
   mk '{"method":"GET","path_pattern":"/bench/{id}/item/{n}","body":"Hello World","content_type":"text/plain","match":{"query":{"v":"1"},"headers":{"X-Tenant":"acme"}}}'
   mk '{"method":"GET","path_pattern":"/wild/*","body":"w"}'
