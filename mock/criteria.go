@@ -200,15 +200,9 @@ func eachPair(r *Request, s []byte, sep byte, name string, decode bool, fn func(
 // decodedEquals reports whether the percent-encoded s decodes to want, without allocating.
 func decodedEquals(s []byte, want string) bool {
 	j := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '+':
-			c = ' '
-		case c == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]):
-			c = unhex(s[i+1])<<4 | unhex(s[i+2])
-			i += 2
-		}
+	for i := 0; i < len(s); {
+		var c byte
+		c, i = decodeByte(s, i)
 		if j >= len(want) || want[j] != c {
 			return false
 		}
@@ -217,21 +211,27 @@ func decodedEquals(s []byte, want string) bool {
 	return j == len(want)
 }
 
-// appendDecoded appends the percent-decoded s ('+' as space; a malformed escape is kept
-// as it is).
+// appendDecoded appends the percent-decoded s.
 func appendDecoded(dst, s []byte) []byte {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '+':
-			c = ' '
-		case c == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]):
-			c = unhex(s[i+1])<<4 | unhex(s[i+2])
-			i += 2
-		}
+	for i := 0; i < len(s); {
+		var c byte
+		c, i = decodeByte(s, i)
 		dst = append(dst, c)
 	}
 	return dst
+}
+
+// decodeByte returns the byte that s[i:] starts with, percent-decoded ('+' is a space; a
+// malformed escape stays as it is), and where the next one starts.
+func decodeByte(s []byte, i int) (byte, int) {
+	switch c := s[i]; {
+	case c == '+':
+		return ' ', i + 1
+	case c == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]):
+		return unhex(s[i+1])<<4 | unhex(s[i+2]), i + 3
+	default:
+		return c, i + 1
+	}
 }
 
 func isHex(c byte) bool { return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' }
