@@ -600,6 +600,20 @@ func TestNearMisses(t *testing.T) {
 	is.Equal(len(near), 1)
 	near, _ = m.Snapshot().NearMisses([]byte("GET"), []byte("/none"), r, 3)
 	is.Equal(len(near), 0)
+
+	// As many misses: a mock of the request's method first, whatever the slot order.
+	for _, body := range []string{
+		`{"id":"g","method":"GET","path_pattern":"/q"}`,
+		`{"id":"pc","method":"POST","path_pattern":"/q","match":{"query":{"a":"1"}}}`,
+	} {
+		_, e := m.CreateMock(decode(t, body), t0)
+		is.True(e == nil)
+	}
+	r.Reset([]byte("a=2"), nil, nil)
+	near, _ = m.Snapshot().NearMisses([]byte("POST"), []byte("/q"), r, 3)
+	is.Equal(len(near), 2)
+	is.Equal(near[0].ID, "pc")
+	is.Equal(near[1].ID, "g")
 }
 
 // Priority comes first (1 is the highest), before exact-over-pattern and every other rule;

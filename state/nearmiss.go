@@ -22,7 +22,8 @@ type NearMiss struct {
 // NearMisses returns at most max mocks that come closest to answering a request that no
 // mock matched, closest first: the mocks whose path pattern matches path (the raw path,
 // the query cut off), whatever their method, ranked by how many of their conditions failed
-// (a wrong method counts as one; HEAD is GET), ties in matching precedence. sameMethod
+// (a wrong method counts as one; HEAD is GET), then a mock of the request's method before
+// one of another, then in matching precedence. sameMethod
 // reports whether one of them has the request's method (it failed on its criteria only).
 // method and path are as for MatchMock; req carries the rest of the request. It allocates:
 // it is for requests nothing matched.
@@ -40,6 +41,7 @@ func (s *Snapshot) NearMisses(method, path []byte, req *mock.Request, max int) (
 	type candidate struct {
 		m      *Mock
 		missed int
+		method bool // the mock serves the request's method
 		order  int
 	}
 	var cands []candidate
@@ -59,7 +61,8 @@ func (s *Snapshot) NearMisses(method, path []byte, req *mock.Request, max int) (
 			}
 			seen[m] = true
 			missed := 0
-			if slot == want || m.Method == MethodAny {
+			method := slot == want || m.Method == MethodAny
+			if method {
 				sameMethod = true
 			} else {
 				missed++
@@ -69,13 +72,19 @@ func (s *Snapshot) NearMisses(method, path []byte, req *mock.Request, max int) (
 					missed++
 				}
 			}
-			cands = append(cands, candidate{m: m, missed: missed, order: order})
+			cands = append(cands, candidate{m: m, missed: missed, method: method, order: order})
 			order++
 		}
 	}
 	slices.SortStableFunc(cands, func(a, b candidate) int {
-		if a.missed != b.missed {
+		switch {
+		case a.missed != b.missed:
 			return a.missed - b.missed
+		case a.method != b.method: // as many misses: the request's method first
+			if a.method {
+				return -1
+			}
+			return 1
 		}
 		return a.order - b.order
 	})
