@@ -272,3 +272,47 @@ func cut(s string, n int) string {
 	}
 	return s[:n] + "…"
 }
+
+// QueryEquals returns the value the criteria ask query parameter name to equal (an
+// equals matcher, not case-insensitive), for indexes that dispatch on it.
+func (c *Criteria) QueryEquals(name string) (string, bool) {
+	if c == nil {
+		return "", false
+	}
+	for i := range c.checks {
+		k := &c.checks[i]
+		if k.from == inQuery && k.name == name && k.m.op == opEquals && !k.m.fold {
+			return string(k.m.text), true
+		}
+	}
+	return "", false
+}
+
+// QueryEqualsNames lists the query parameters the criteria ask to equal a value
+// (QueryEquals), in the criteria's order.
+func (c *Criteria) QueryEqualsNames() []string {
+	if c == nil {
+		return nil
+	}
+	var out []string
+	for i := range c.checks {
+		if _, ok := c.QueryEquals(c.checks[i].name); ok && c.checks[i].from == inQuery {
+			out = append(out, c.checks[i].name)
+		}
+	}
+	return out
+}
+
+// QueryValue returns how many times query parameter name occurs in the request (counting
+// up to two), and, when it occurs once, its value, percent-decoded. The value is valid
+// until the next call that reads the query (a Match included); it allocates nothing.
+func (r *Request) QueryValue(name string) (value []byte, count int) {
+	eachPair(r, r.query, '&', name, true, func(v []byte) bool {
+		if count == 0 {
+			value = v
+		}
+		count++
+		return count < 2 // the count matters only up to two
+	})
+	return value, count
+}

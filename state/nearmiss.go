@@ -49,10 +49,12 @@ func (s *Snapshot) NearMisses(method, path []byte, req *mock.Request, max int) (
 	order := 0
 	for slot := range numSlots {
 		var onPath []*Mock
-		onPath = append(onPath, s.exact[slot][string(path)]...)
-		for _, m := range s.candidates(slot, path) {
-			if m.pat.match(path) {
-				onPath = append(onPath, m)
+		for _, e := range s.exact[slot][string(path)] {
+			onPath = append(onPath, e.m)
+		}
+		for _, e := range s.candidates(slot, path) {
+			if e.m.pat.match(path) {
+				onPath = append(onPath, e.m)
 			}
 		}
 		for _, m := range onPath {

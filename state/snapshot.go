@@ -14,7 +14,7 @@ import (
 type Snapshot struct {
 	mocks    []*Mock // insertion order
 	byID     map[string]*Mock
-	exact    [numSlots]map[string][]*Mock // exact patterns, keyed by path, by precedence
+	exact    [numSlots]map[string][]entry // exact patterns, keyed by path, by precedence
 	patterns [numSlots][]*Mock            // parameter and wildcard patterns, by precedence
 	// criteria is set when a mock has request criteria: only then does matching need the
 	// request beyond its method and path.
@@ -26,16 +26,127 @@ type Snapshot struct {
 	// starting with it (those with that literal first, and those starting with a parameter
 	// or "*"), in precedence order; anyFirst holds the latter alone, for other paths. A
 	// lookup then tries only the patterns that can match.
-	byFirst  [numSlots]map[string][]*Mock
-	anyFirst [numSlots][]*Mock
+	byFirst  [numSlots]map[string][]entry
+	anyFirst [numSlots][]entry
+}
+
+// entry is one mock of a lookup list. On the first mock of a run that a query parameter
+// dispatches (buildEntries), run lets the lookup go straight to the mocks that can match.
+type entry struct {
+	m   *Mock
+	run *dispatch
+}
+
+// dispatch is a run of consecutive mocks in a lookup list that share a path pattern and
+// each ask the query parameter param to equal a value: byValue holds them by that value,
+// in list order, so the lookup tries only those asking for the request's value.
+type dispatch struct {
+	n       int
+	param   string
+	byValue map[string][]*Mock
+}
+
+// minDispatchRun is the shortest run worth a dispatch.
+const minDispatchRun = 4
+
+// buildEntries makes the lookup list of list (in precedence order), with a dispatch on
+// the first mock of every run of at least minDispatchRun mocks that share a path pattern
+// and ask one query parameter to equal a value.
+func buildEntries(list []*Mock) []entry {
+	out := make([]entry, len(list))
+	for i, m := range list {
+		out[i].m = m
+	}
+	for i := 0; i < len(list); {
+		j, param := dispatchRun(list, i)
+		if j-i < minDispatchRun {
+			i++
+			continue
+		}
+		d := &dispatch{n: j - i, param: param, byValue: make(map[string][]*Mock)}
+		for _, m := range list[i:j] {
+			v, _ := m.criteria.QueryEquals(param)
+			d.byValue[v] = append(d.byValue[v], m)
+		}
+		out[i].run = d
+		i = j
+	}
+	return out
+}
+
+// dispatchRun returns the end of the longest run from i of mocks with list[i]'s pattern
+// that all ask one query parameter to equal a value, and that parameter.
+func dispatchRun(list []*Mock, i int) (int, string) {
+	head := list[i]
+	end, param := i+1, ""
+	for _, name := range head.criteria.QueryEqualsNames() {
+		j := i + 1
+		for j < len(list) && list[j].pat.canonical == head.pat.canonical {
+			if _, ok := list[j].criteria.QueryEquals(name); !ok {
+				break
+			}
+			j++
+		}
+		if j > end {
+			end, param = j, name
+		}
+	}
+	return end, param
+}
+
+// firstMatch returns the first mock of a lookup list whose pattern matches path (exact
+// lists: every one) and whose criteria hold for req (nil: any), stopping before a mock
+// whose priority is not above before's (when before is not nil: a better match found
+// elsewhere). Runs with a dispatch try only the mocks asking for the request's value of
+// their parameter; a pattern shared by consecutive mocks is matched once.
+func firstMatch(list []entry, path []byte, req *mock.Request, before *Mock) *Mock {
+	var lastPat *pattern
+	lastOK := false
+	for i := 0; i < len(list); {
+		e := list[i]
+		if before != nil && e.m.priority() >= before.priority() {
+			return nil // the rest come after it
+		}
+		if e.m.pat != lastPat && (lastPat == nil || e.m.pat.canonical != lastPat.canonical) {
+			lastPat, lastOK = e.m.pat, e.m.pat.match(path)
+		}
+		if !lastOK {
+			i++
+			continue
+		}
+		if d := e.run; d != nil && req != nil {
+			value, count := req.QueryValue(d.param)
+			if count == 1 {
+				for _, m := range d.byValue[string(value)] {
+					if before != nil && m.priority() >= before.priority() {
+						return nil
+					}
+					if m.criteria.Match(req) {
+						return m
+					}
+				}
+			}
+			if count != 2 { // none, or one and none of its mocks matched: the run is done
+				i += d.n
+				continue
+			}
+		}
+		if req == nil || e.m.criteria.Match(req) {
+			return e.m
+		}
+		i++
+	}
+	return nil
 }
 
 // newSnapshot indexes mocks (in insertion order). It takes ownership of the
 // slice.
 func newSnapshot(mocks []*Mock) *Snapshot {
 	s := &Snapshot{mocks: mocks, byID: make(map[string]*Mock, len(mocks))}
+	exact := [numSlots]map[string][]*Mock{}
 	for i := range s.exact {
-		s.exact[i] = make(map[string][]*Mock)
+		exact[i] = make(map[string][]*Mock)
+		s.exact[i] = make(map[string][]entry)
 	}
 	for i := range s.minPatternPriority {
 		s.minPatternPriority[i] = maxPriority + 1
@@ -45,34 +156,41 @@ func newSnapshot(mocks []*Mock) *Snapshot {
 		s.criteria = s.criteria || m.criteria != nil
 		for _, slot := range mockSlots(m.Method) {
 			if m.pat.exact() {
-				s.exact[slot][m.PathPattern] = append(s.exact[slot][m.PathPattern], m)
+				exact[slot][m.PathPattern] = append(exact[slot][m.PathPattern], m)
 			} else {
 				s.patterns[slot] = append(s.patterns[slot], m)
 				s.minPatternPriority[slot] = min(s.minPatternPriority[slot], m.priority())
 			}
 		}
 	}
-	for i := range s.exact {
-		for _, list := range s.exact[i] {
+	for i := range exact {
+		for path, list := range exact[i] {
 			slices.SortStableFunc(list, compareCriteria)
+			s.exact[i][path] = buildEntries(list)
 		}
 	}
 	for i := range s.patterns {
 		slices.SortStableFunc(s.patterns[i], comparePrecedence)
-		s.byFirst[i] = make(map[string][]*Mock)
+		byFirst := make(map[string][]*Mock)
+		var anyFirst []*Mock
 		for _, m := range s.patterns[i] { // in precedence order, so every list keeps it
 			if first, ok := m.pat.firstLiteral(); ok {
-				if _, seen := s.byFirst[i][first]; !seen {
-					s.byFirst[i][first] = append([]*Mock(nil), s.anyFirst[i]...)
+				if _, seen := byFirst[first]; !seen {
+					byFirst[first] = append([]*Mock(nil), anyFirst...)
 				}
-				s.byFirst[i][first] = append(s.byFirst[i][first], m)
+				byFirst[first] = append(byFirst[first], m)
 				continue
 			}
-			s.anyFirst[i] = append(s.anyFirst[i], m)
-			for k := range s.byFirst[i] {
-				s.byFirst[i][k] = append(s.byFirst[i][k], m)
+			anyFirst = append(anyFirst, m)
+			for k := range byFirst {
+				byFirst[k] = append(byFirst[k], m)
 			}
 		}
+		s.byFirst[i] = make(map[string][]entry, len(byFirst))
+		for k, list := range byFirst {
+			s.byFirst[i][k] = buildEntries(list)
+		}
+		s.anyFirst[i] = buildEntries(anyFirst)
 	}
 	return s
 }
@@ -160,30 +278,19 @@ func (s *Snapshot) MatchMock(method, path []byte, req *mock.Request) (*Mock, boo
 	if i := bytes.IndexByte(path, '?'); i >= 0 {
 		path = path[:i]
 	}
-	var exact *Mock
-	for _, m := range s.exact[slot][string(path)] {
-		if req == nil || m.criteria.Match(req) {
-			exact = m
-			break
-		}
-	}
+	exact := firstMatch(s.exact[slot][string(path)], path, req, nil)
 	if exact != nil && exact.priority() <= s.minPatternPriority[slot] {
 		return exact, true // no pattern can come before it
 	}
-	for _, m := range s.candidates(slot, path) {
-		if exact != nil && m.priority() >= exact.priority() {
-			break // the rest come after the exact match
-		}
-		if m.pat.match(path) && (req == nil || m.criteria.Match(req)) {
-			return m, true
-		}
+	if m := firstMatch(s.candidates(slot, path), path, req, exact); m != nil {
+		return m, true
 	}
 	return exact, exact != nil
 }
 
 // candidates returns the non-exact patterns of a method slot that can match path (by its
 // first segment), in precedence order.
-func (s *Snapshot) candidates(slot int, path []byte) []*Mock {
+func (s *Snapshot) candidates(slot int, path []byte) []entry {
 	first := path
 	if len(first) > 0 {
 		first = first[1:]

@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/matryer/is"
+
+	"ownhttp/mock"
 )
 
 func TestMatchPrecedence(t *testing.T) {
@@ -145,4 +147,67 @@ func BenchmarkMatchMock200(b *testing.B) {
 	for i := 0; b.Loop(); i++ {
 		s.MatchMock(methods[i%4], paths[i%4], nil)
 	}
+}
+
+// A run of mocks on one pattern that each ask a query parameter to equal a value is
+// dispatched on the request's value: the same answers as trying them in order (the other
+// criteria, repeated parameters, absent ones, priorities and the mocks after the run
+// included), and no allocation.
+func TestSnapshotDispatchesQueryRuns(t *testing.T) {
+	is := is.New(t)
+	m := newTestModel()
+	m.cfg.MaxMocks = 100
+	create := func(body string) {
+		t.Helper()
+		if _, e := m.CreateMock(decode(t, body), t0); e != nil {
+			t.Fatalf("%s: %v", body, e)
+		}
+	}
+	for i := range 10 {
+		create(fmt.Sprintf(`{"id":"v%d","method":"GET","path_pattern":"/b/{id}","match":{"query":{"v":"%d"},"headers":{"X":"on"}}}`, i, i))
+	}
+	create(`{"id":"v3-any-x","method":"GET","path_pattern":"/b/{id}","match":{"query":{"v":"3"}}}`) // fewer criteria: after the run
+	create(`{"id":"plain","method":"GET","path_pattern":"/b/{id}"}`)
+	create(`{"id":"exact-v5","method":"GET","path_pattern":"/b/e","match":{"query":{"v":"5"},"headers":{"X":"on"}},"priority":9}`)
+	snap := m.Snapshot()
+	var heads int
+	for _, e := range snap.byFirst[slotGET]["b"] {
+		if e.run != nil {
+			heads++
+			is.Equal(e.run.n, 11) // v3-any-x asks v too: it joins the run, after v0..v9
+			is.Equal(e.run.param, "v")
+		}
+	}
+	is.Equal(heads, 1)
+
+	on := []mock.Header{{Name: []byte("x"), Value: []byte("on")}}
+	for _, tc := range []struct {
+		path, query string
+		headers     []mock.Header
+		want        string
+	}{
+		{"/b/1", "v=7", on, "v7"},
+		{"/b/1", "v=7", nil, "plain"},    // the header fails: past the run
+		{"/b/1", "v=3", nil, "v3-any-x"}, // the run's v3 needs the header
+		{"/b/1", "v=%33", on, "v3"},      // decoded
+		{"/b/1", "v=42", on, "plain"},    // no mock for 42
+		{"/b/1", "", on, "plain"},        // no v at all
+		{"/b/1", "v=42&v=2", on, "v2"},   // twice: tried in order
+		{"/b/e", "v=5", on, "v5"},        // priority 9 exact loses to priority 5 patterns
+	} {
+		r := &mock.Request{}
+		r.Reset([]byte(tc.query), tc.headers, nil)
+		got, ok := snap.MatchMock([]byte("GET"), []byte(tc.path), r)
+		is.True(ok)
+		if got.ID != tc.want {
+			t.Errorf("%s?%s %v: %s, want %s", tc.path, tc.query, tc.headers, got.ID, tc.want)
+		}
+	}
+	r := &mock.Request{}
+	query, path, method := []byte("v=8"), []byte("/b/1"), []byte("GET")
+	allocs := testing.AllocsPerRun(100, func() {
+		r.Reset(query, on, nil)
+		snap.MatchMock(method, path, r)
+	})
+	is.Equal(allocs, 0.0)
 }
