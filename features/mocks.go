@@ -212,12 +212,8 @@ func (a *App) serveMock(x *conn.Exchange) bool {
 	if req.Method == proto.MethodOPTIONS {
 		return a.servePreflight(x, snap)
 	}
-	var mr *mockRequest
-	if snap.HasCriteria() {
-		mr = mockRequests.Get().(*mockRequest)
-		defer mr.release()
-		mr.fill(x)
-	}
+	mr := mockRequestFor(snap, x)
+	defer mr.release()
 	m, ok := snap.MatchMock([]byte(req.Method.String()), req.Path, mr.request())
 	if !ok {
 		return false
@@ -245,6 +241,18 @@ type mockRequest struct {
 
 var mockRequests = sync.Pool{New: func() any { return new(mockRequest) }}
 
+// mockRequestFor returns a pooled mockRequest filled from x when some mock of snap has
+// criteria (only then is the request read beyond its method and path), else nil. Release
+// it once matching is done.
+func mockRequestFor(snap *state.Snapshot, x *conn.Exchange) *mockRequest {
+	if !snap.HasCriteria() {
+		return nil
+	}
+	mr := mockRequests.Get().(*mockRequest)
+	mr.fill(x)
+	return mr
+}
+
 // fill points mr at x's query, headers and body (views valid while x is served).
 func (mr *mockRequest) fill(x *conn.Exchange) {
 	mr.headers = mr.headers[:0]
@@ -255,8 +263,11 @@ func (mr *mockRequest) fill(x *conn.Exchange) {
 }
 
 // release forgets the request (its views into the connection's buffers, the decoded body)
-// and gives mr back to the pool.
+// and gives mr back to the pool; a nil mr is left alone.
 func (mr *mockRequest) release() {
+	if mr == nil {
+		return
+	}
 	clear(mr.headers)
 	mr.headers = mr.headers[:0]
 	mr.req.Reset(nil, nil, nil)
@@ -291,12 +302,8 @@ func (a *App) answerNearMiss(x *conn.Exchange) bool {
 		return false
 	}
 	snap := st.Snapshot()
-	var mr *mockRequest
-	if snap.HasCriteria() {
-		mr = mockRequests.Get().(*mockRequest)
-		defer mr.release()
-		mr.fill(x)
-	}
+	mr := mockRequestFor(snap, x)
+	defer mr.release()
 	method := x.Req.Method.String()
 	near, sameMethod := snap.NearMisses([]byte(method), x.Req.Path, mr.request(), nearMissLimit)
 	if len(near) == 0 || !sameMethod && !acceptsJSON(x.Req.Header("accept")) {

@@ -296,8 +296,8 @@ func (c *Criteria) QueryEqualsNames() []string {
 	}
 	var out []string
 	for i := range c.checks {
-		if _, ok := c.QueryEquals(c.checks[i].name); ok && c.checks[i].from == inQuery {
-			out = append(out, c.checks[i].name)
+		if k := &c.checks[i]; k.from == inQuery && k.m.op == opEquals && !k.m.fold {
+			out = append(out, k.name)
 		}
 	}
 	return out

@@ -40,6 +40,7 @@ func (s *Snapshot) NearMisses(method, path []byte, req *mock.Request, max int) (
 	want := methodSlot(method)
 	type candidate struct {
 		m      *Mock
+		checks []mock.Check
 		missed int
 		method bool // the mock serves the request's method
 		order  int
@@ -62,19 +63,19 @@ func (s *Snapshot) NearMisses(method, path []byte, req *mock.Request, max int) (
 				continue
 			}
 			seen[m] = true
+			serves := slot == want || m.Method == MethodAny
+			sameMethod = sameMethod || serves
+			checks := append([]mock.Check{
+				{Field: "method", Expected: m.Method, Actual: string(method), Matched: serves},
+				{Field: "path", Expected: m.PathPattern, Actual: string(path), Matched: true},
+			}, m.criteria.Explain(req)...)
 			missed := 0
-			method := slot == want || m.Method == MethodAny
-			if method {
-				sameMethod = true
-			} else {
-				missed++
-			}
-			for _, c := range m.criteria.Explain(req) {
+			for _, c := range checks {
 				if !c.Matched {
 					missed++
 				}
 			}
-			cands = append(cands, candidate{m: m, missed: missed, method: method, order: order})
+			cands = append(cands, candidate{m: m, checks: checks, missed: missed, method: serves, order: order})
 			order++
 		}
 	}
@@ -92,13 +93,8 @@ func (s *Snapshot) NearMisses(method, path []byte, req *mock.Request, max int) (
 	})
 	for _, c := range cands[:min(max, len(cands))] {
 		m := c.m
-		checks := []mock.Check{
-			{Field: "method", Expected: m.Method, Actual: string(method), Matched: m.Method == MethodAny || methodSlot(method) == methodIndexString(m.Method)},
-			{Field: "path", Expected: m.PathPattern, Actual: string(path), Matched: true},
-		}
-		checks = append(checks, m.criteria.Explain(req)...)
 		out = append(out, NearMiss{ID: m.ID, Method: m.Method, PathPattern: m.PathPattern, Source: m.Source,
-			Missed: c.missed, Checks: checks})
+			Missed: c.missed, Checks: c.checks})
 	}
 	return out, sameMethod
 }

@@ -226,14 +226,22 @@ func removeSynced(path string) error {
 // encodeLines renders entries one JSON object a line.
 func encodeLines(entries []HistoryEntry) ([]byte, error) {
 	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
+	if err := writeLines(&buf, entries); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// writeLines writes entries to w, one JSON object a line: the history log's format.
+func writeLines(w io.Writer, entries []HistoryEntry) error {
+	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	for i := range entries {
 		if err := enc.Encode(&entries[i]); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	return buf.Bytes(), nil
+	return nil
 }
 
 // appendLines appends entries to path (mode 0600), one JSON object a line, through a
@@ -247,13 +255,7 @@ func appendLines(path string, entries []HistoryEntry) (int64, error) {
 	}
 	cw := &countingWriter{w: f}
 	bw := bufio.NewWriterSize(cw, 64<<10)
-	enc := json.NewEncoder(bw)
-	enc.SetEscapeHTML(false)
-	for i := range entries {
-		if err = enc.Encode(&entries[i]); err != nil {
-			break
-		}
-	}
+	err = writeLines(bw, entries)
 	if err == nil {
 		err = bw.Flush()
 	}
