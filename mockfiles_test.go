@@ -148,17 +148,19 @@ func TestMockFilesExportRoundTrip(t *testing.T) {
 	la.createMock(`{"method":"POST","path_pattern":"/b/{id}","status":201,"headers":{"X-One":"1","Location":"/b/1"},"body":{"k":[1,2]}}`)
 	la.createMock(`{"method":"DELETE","path_pattern":"/c/*","status":204}`)
 	la.createMock(`{"id":"crit","method":"GET","path_pattern":"/d","match":{"query":{"q":{"matches":"^[a-z]+$"}},"body":{"json_path":"$.a"}}}`)
+	la.createMock(`{"id":"re","method":"ANY","path_regex":"/e/[0-9]+","priority":2}`)
+	la.createMock(`{"id":"seg","method":"GET","path_pattern":"/f/{id:[a-f0-9]{4}}/*.png"}`)
 	want := la.listMocks()
 
 	dir := t.TempDir()
 	var out, errOut strings.Builder
 	err := run(t.Context(), []string{"mocks", "export", dir, "--server", a.URL()}, &out, &errOut, nil)
 	is.NoErr(err)
-	is.Equal(strings.Count(out.String(), "\n"), 4) // one line per file written
+	is.Equal(strings.Count(out.String(), "\n"), 6) // one line per file written
 
 	b := testkit.Start(t, run, "threadpool", "--access-log=false", "--mocks-dir", dir)
 	lb := newLabClient(t, b)
-	testkit.Eventually(t, "export loaded", func() bool { return len(lb.sources()) == 4 })
+	testkit.Eventually(t, "export loaded", func() bool { return len(lb.sources()) == 6 })
 	got := map[string]labMock{}
 	for _, m := range lb.listMocks() {
 		got[m.ID] = m
@@ -170,6 +172,8 @@ func TestMockFilesExportRoundTrip(t *testing.T) {
 		is.Equal(g, w)
 	}
 	is.Equal(string(lb.do("GET", "/a", "").body), "line1\nline2 é")
+	is.Equal(lb.do("PUT", "/e/12", "").status, 200)
+	is.Equal(lb.do("GET", "/f/beef/x.png", "").status, 200)
 
 	// Exporting again writes nothing (same content); a changed file needs --force.
 	out.Reset()

@@ -167,6 +167,18 @@ func TestNearMiss(t *testing.T) {
 		r = l.do("GET", "/nothing/here", "", "Accept: application/json")
 		is.Equal(r.status, 404)
 		is.Equal(string(r.body), "Not Found")
+
+		// A PUT whose mock's criteria fail is a near miss too, not the fallback's 405; a PUT
+		// no PUT mock is on keeps the 405, JSON asked for or not.
+		l.createMock(`{"method":"PUT","path_pattern":"/orders/{id}","match":{"headers":{"If-Match":{"absent":false}}}}`)
+		r = l.do("PUT", "/orders/7", "")
+		is.Equal(r.status, 404)
+		r.decode(t, &body)
+		is.Equal(body.Error.Code, "no_mock_matched")
+		is.Equal(body.NearMisses[0].Method, "PUT")
+		is.Equal(l.do("PUT", "/orders/7", "", "If-Match: *").status, 200)
+		is.Equal(l.do("PUT", "/orders", "", "Accept: application/json").status, 405)
+		is.Equal(l.do("DELETE", "/orders/7", "", "Accept: application/json").status, 405)
 	})
 }
 
@@ -257,8 +269,13 @@ func TestVerifyCommand(t *testing.T) {
 	out, err = verify("--path", "/orders", "--match", "@"+filepath.Join(dir, "m.json"), "--at-most", "0")
 	is.Equal(err, cli.ExitCode(3))
 	is.True(strings.HasPrefix(out, "FAILED: 1 matching requests, expected at most 0"))
+	out, err = verify("--path-regex", "/ord(er)?s", "--count", "3")
+	is.NoErr(err)
+	is.True(strings.HasPrefix(out, "ok: 3 matching requests"))
 	_, err = verify("--count", "1", "--at-least", "1")
 	var usage cli.UsageError
+	is.True(errors.As(err, &usage))
+	_, err = verify("--path", "/orders", "--path-regex", "/orders", "--count", "1")
 	is.True(errors.As(err, &usage))
 	out, err = verify("--match", `{"query":{"a":{"matches":"("}}}`, "--count", "0")
 	is.True(err != nil)
@@ -367,5 +384,77 @@ func TestMockHits(t *testing.T) {
 		is.Equal(l.do("DELETE", "/api/history", "").status, 200)
 		is.Equal(get(a.ID).Mock.Hits, 0)
 		is.Equal(get(a.ID).Mock.LastHitAt, "")
+	})
+}
+
+// Path forms beyond {name} and a final /*: {name:regex} segments, * within a path and
+// path_regex, in their precedence order, with errors naming the field and position (#14).
+func TestMockPathForms(t *testing.T) {
+	eachEngine(t, func(t *testing.T, engine string) {
+		is := is.New(t)
+		s := testkit.Start(t, run, engine, "--access-log=false")
+		l := newLabClient(t, s)
+		l.createMock(`{"method":"GET","path_pattern":"/users/{id}","body":"any user"}`)
+		l.createMock(`{"method":"GET","path_pattern":"/users/{id:[0-9]+}","body":"numeric user"}`)
+		l.createMock(`{"method":"GET","path_pattern":"/users/me","body":"me"}`)
+		l.createMock(`{"method":"GET","path_pattern":"/docs/*/raw","body":"raw file"}`)
+		l.createMock(`{"method":"GET","path_pattern":"/img/*.png","content_type":"image/png","body":"png"}`)
+		l.createMock(`{"method":"GET","path_regex":"/v[0-9]+/(users|orders)/.*","body":"versioned"}`)
+		l.createMock(`{"method":"GET","path_pattern":"/v1/users/*","body":"v1 users"}`)
+		for path, want := range map[string]string{
+			"/users/me":          "me",           // exact first
+			"/users/42":          "numeric user", // a regex segment before a plain parameter
+			"/users/bob":         "any user",
+			"/docs/a.txt/raw":    "raw file",
+			"/img/cat.png":       "png",
+			"/v1/users/7":        "v1 users",  // a pattern before a regex
+			"/v2/orders/7/items": "versioned", // the regex
+		} {
+			r := l.do("GET", path, "")
+			is.Equal(r.status, 200)
+			is.Equal(string(r.body), want)
+		}
+		for _, path := range []string{"/docs/a/b/raw", "/img/a/b.png", "/img/cat.jpg", "/v2/carts/7", "/x/v2/users/1"} {
+			is.Equal(l.do("GET", path, "").status, 404) // * stays within its segment; the regex is whole
+		}
+		// A near miss names a regex mock by its regex.
+		l.createMock(`{"method":"POST","path_regex":"/hooks/[a-z]+","match":{"headers":{"X-Sig":{"absent":false}}}}`)
+		var miss struct {
+			NearMisses []struct {
+				PathRegex string `json:"path_regex"`
+			} `json:"near_misses"`
+		}
+		r := l.do("POST", "/hooks/github", "")
+		is.Equal(r.status, 404)
+		r.decode(t, &miss)
+		is.Equal(len(miss.NearMisses), 1)
+		is.Equal(miss.NearMisses[0].PathRegex, "/hooks/[a-z]+")
+		// Errors name the field and where.
+		for payload, want := range map[string]string{
+			`{"method":"GET","path_pattern":"/u/{id:[0-9+}"}`:        "path_pattern parameter id has an invalid regex at byte 7: missing closing ]",
+			`{"method":"GET","path_regex":"/u/(a"}`:                  "path_regex is an invalid regex: missing closing )",
+			`{"method":"GET","path_pattern":"/u/**"}`:                "path_pattern must not use ** (at byte 3)",
+			`{"method":"GET","path_pattern":"/u","path_regex":"/u"}`: "give path_pattern or path_regex, not both",
+			`{"method":"GET","path_regex":"/api/.*"}`:                "path_regex can match a reserved path",
+		} {
+			r := l.do("POST", "/api/mocks", payload)
+			is.True(r.status == 400 || r.status == 403)
+			is.True(strings.Contains(string(r.body), want))
+		}
+		// Switching a mock from a pattern to a regex and back.
+		m := l.createMock(`{"method":"DELETE","path_pattern":"/sw/{x}"}`)
+		is.Equal(l.do("PATCH", "/api/mocks/"+m.ID, `{"path_regex":"/sw/[0-9]+"}`).status, 200)
+		is.Equal(l.do("DELETE", "/sw/a", "").status, 405) // no DELETE mock serves it now: the fallback
+		is.Equal(l.do("DELETE", "/sw/1", "").status, 200)
+		is.Equal(l.do("PATCH", "/api/mocks/"+m.ID, `{"path_pattern":"/sw/{x}"}`).status, 200)
+		is.Equal(l.do("DELETE", "/sw/a", "").status, 200)
+		// Verification takes the same path forms.
+		var count struct {
+			Count int `json:"count"`
+		}
+		l.do("POST", "/api/requests/count", `{"path_regex":"/users/[0-9]+"}`).decode(t, &count)
+		is.Equal(count.Count, 1)
+		l.do("POST", "/api/requests/count", `{"path_pattern":"/img/*.png"}`).decode(t, &count)
+		is.Equal(count.Count, 1)
 	})
 }

@@ -129,11 +129,13 @@ type labMock struct {
 	ID          string            `json:"id"`
 	Method      string            `json:"method"`
 	PathPattern string            `json:"path_pattern"`
+	PathRegex   string            `json:"path_regex"`
 	Status      int               `json:"status"`
 	Headers     map[string]string `json:"headers"`
 	Body        string            `json:"body"`
 	ContentType string            `json:"content_type"`
 	Match       json.RawMessage   `json:"match,omitempty"`
+	Priority    int               `json:"priority"`
 	CreatedAt   string            `json:"created_at"`
 	UpdatedAt   string            `json:"updated_at"`
 }
@@ -272,7 +274,7 @@ func TestMockAPIValidation(t *testing.T) {
 		{"path without slash", `{"method":"GET","path_pattern":"x"}`, 400, "invalid_mock", "path_pattern must start with /"},
 		{"path with a query", `{"method":"GET","path_pattern":"/x?a=1"}`, 400, "invalid_mock", ""},
 		{"path with a space", `{"method":"GET","path_pattern":"/x y"}`, 400, "invalid_mock", ""},
-		{"path with a misplaced wildcard", `{"method":"GET","path_pattern":"/*/x"}`, 400, "invalid_mock", ""},
+		{"path with a double star", `{"method":"GET","path_pattern":"/a/**/x"}`, 400, "invalid_mock", "path_pattern must not use ** (at byte 3): * matches within one segment; end the pattern in /* for everything below a prefix, or use path_regex"},
 		{"status abc", `{"method":"GET","path_pattern":"/x","status":"abc"}`, 400, "invalid_mock", "status must be an integer"},
 		{"status a fraction", `{"method":"GET","path_pattern":"/x","status":200.5}`, 400, "invalid_mock", "status must be an integer"},
 		{"status a bool", `{"method":"GET","path_pattern":"/x","status":true}`, 400, "invalid_mock", "status must be an integer"},

@@ -28,11 +28,13 @@ func runMocks(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 type exportedMock struct {
 	ID          string            `json:"id"`
 	Method      string            `json:"method"`
-	PathPattern string            `json:"path_pattern"`
+	PathPattern string            `json:"path_pattern,omitempty"`
+	PathRegex   string            `json:"path_regex,omitempty"`
 	Status      int               `json:"status"`
 	Headers     map[string]string `json:"headers"`
 	Body        string            `json:"body"`
 	ContentType string            `json:"content_type"`
+	Priority    int               `json:"priority,omitempty"`
 	Match       json.RawMessage   `json:"match,omitempty"`
 	Source      string            `json:"source,omitempty"`
 }

@@ -18,6 +18,7 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.Init("ownhttp verify", fs.ErrorHandling())
 	method := fs.String("method", "", "the request method (GET, POST, …, ANY); any when absent")
 	path := fs.String("path", "", "a path pattern, as a mock's path_pattern; any when absent")
+	pathRegex := fs.String("path-regex", "", "an RE2 regex the whole path must match, as a mock's path_regex (instead of --path)")
 	match := fs.String("match", "", "match criteria, as a mock's \"match\" object: JSON, or @FILE")
 	exactly := fs.Int("count", -1, "the count must be exactly N")
 	atLeast := fs.Int("at-least", -1, "the count must be at least N")
@@ -39,8 +40,14 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if *method != "" {
 		query["method"], _ = json.Marshal(*method)
 	}
+	if *path != "" && *pathRegex != "" {
+		return Usagef("ownhttp verify: give --path or --path-regex, not both")
+	}
 	if *path != "" {
 		query["path_pattern"], _ = json.Marshal(*path)
+	}
+	if *pathRegex != "" {
+		query["path_regex"], _ = json.Marshal(*pathRegex)
 	}
 	if *match != "" {
 		raw := []byte(*match)

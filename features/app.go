@@ -175,7 +175,8 @@ func (a *App) Busy(x *conn.Exchange, r *conn.Reply) {
 }
 
 // fallback answers paths no route claims (spec §1.11): GET, HEAD and POST get 404; any other
-// method gets 405 with Allow: GET, HEAD, POST.
+// method gets 405 with Allow: GET, HEAD, POST. A request a mock of its method would have
+// answered but for its criteria gets the near-miss 404 instead, whatever its method (#14).
 func (a *App) fallback(x *conn.Exchange) {
 	if bytes.HasPrefix(x.Req.Path, []byte("/api/")) {
 		x.Route = "404"
@@ -185,11 +186,15 @@ func (a *App) fallback(x *conn.Exchange) {
 	switch x.Req.Method {
 	case proto.MethodGET, proto.MethodHEAD, proto.MethodPOST:
 		x.Route = state.RouteUnmatched
-		if a.answerNearMiss(x) {
+		if a.answerNearMiss(x, true) {
 			return
 		}
 		x.Text(404, textPlain, notFound)
 	default:
+		x.Route = state.RouteUnmatched
+		if a.answerNearMiss(x, false) {
+			return
+		}
 		x.Route = "405"
 		methodNotAllowed(x, "GET, HEAD, POST")
 	}

@@ -294,9 +294,10 @@ type nearMissBody struct {
 // answerNearMiss answers a request no mock matched with a JSON 404 listing the mocks that
 // came closest (state.Snapshot.NearMisses) and, for each, every condition: expected,
 // actual, held or not. It does so when a mock with the request's method is on the path
-// (its criteria failed), or when the client asks for JSON and a mock of another method is;
-// otherwise it reports false and the plain 404 stands.
-func (a *App) answerNearMiss(x *conn.Exchange) bool {
+// (its criteria failed), or, when otherMethods is set (the request would get a 404 anyway),
+// the client asks for JSON and a mock of another method is; otherwise it reports false and
+// the plain answer stands.
+func (a *App) answerNearMiss(x *conn.Exchange, otherMethods bool) bool {
 	st := a.cfg.State
 	if st == nil {
 		return false
@@ -306,7 +307,7 @@ func (a *App) answerNearMiss(x *conn.Exchange) bool {
 	defer mr.release()
 	method := x.Req.Method.String()
 	near, sameMethod := snap.NearMisses([]byte(method), x.Req.Path, mr.request(), nearMissLimit)
-	if len(near) == 0 || !sameMethod && !acceptsJSON(x.Req.Header("accept")) {
+	if len(near) == 0 || !sameMethod && (!otherMethods || !acceptsJSON(x.Req.Header("accept"))) {
 		return false
 	}
 	writeJSON(x, 404, nearMissBody{

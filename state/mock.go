@@ -43,9 +43,11 @@ import (
 // hit counters are the one exception (Hit, Hits: atomic, shared by its copies).
 // HeaderLines and BodyBytes stay valid forever (they are never reused).
 type Mock struct {
-	ID          string            `json:"id"`
-	Method      string            `json:"method"`
-	PathPattern string            `json:"path_pattern"`
+	ID          string `json:"id"`
+	Method      string `json:"method"`
+	PathPattern string `json:"path_pattern,omitempty"` // "" when PathRegex is set
+	// PathRegex is an RE2 regex the whole path must match, instead of a PathPattern.
+	PathRegex   string            `json:"path_regex,omitempty"`
 	Status      int               `json:"status"`
 	Headers     map[string]string `json:"headers"` // never nil
 	Body        string            `json:"body"`
@@ -78,7 +80,7 @@ type Mock struct {
 	// concatenation.
 	RouteKey string `json:"-"`
 
-	pat      *pattern       // compiled path_pattern
+	pat      *mock.Path     // compiled PathPattern or PathRegex
 	criteria *mock.Criteria // compiled Match; nil: every request on the path
 	seq      uint64         // creation order, for precedence ties
 	hits     *mockHits      // shared by every version of the mock; see Hit
@@ -86,20 +88,22 @@ type Mock struct {
 
 // The messages of invalid_mock errors.
 const (
-	msgMethod     = "method must be one of GET, POST, PUT, PATCH, DELETE or ANY"
-	msgPriority   = "priority must be an integer from 1 (the highest) to 1000"
-	msgPathSlash  = "path_pattern must start with /"
-	msgReserved   = "path_pattern is reserved"
-	msgStatusInt  = "status must be an integer"
-	msgStatusRng  = "status must be between 200 and 599"
-	msgHeadersObj = "headers must be an object"
-	msgHeaderStr  = "header values must be strings"
-	msgBodySize   = "body exceeds max mock body size"
-	msgCT         = "content_type must be a non-empty string"
-	msgDupPath    = "method/path already exists"
-	msgDupID      = "mock id already exists"
-	msgLimit      = "max mock routes reached"
-	msgMockNF     = "mock not found"
+	msgMethod        = "method must be one of GET, POST, PUT, PATCH, DELETE or ANY"
+	msgPriority      = "priority must be an integer from 1 (the highest) to 1000"
+	msgPathSlash     = "path_pattern must start with /"
+	msgReserved      = "path_pattern is reserved"
+	msgPathBoth      = "give path_pattern or path_regex, not both"
+	msgReservedRegex = "path_regex can match a reserved path"
+	msgStatusInt     = "status must be an integer"
+	msgStatusRng     = "status must be between 200 and 599"
+	msgHeadersObj    = "headers must be an object"
+	msgHeaderStr     = "header values must be strings"
+	msgBodySize      = "body exceeds max mock body size"
+	msgCT            = "content_type must be a non-empty string"
+	msgDupPath       = "method/path already exists"
+	msgDupID         = "mock id already exists"
+	msgLimit         = "max mock routes reached"
+	msgMockNF        = "mock not found"
 )
 
 // MethodAny is the mock method that matches every request method.
@@ -111,6 +115,15 @@ const (
 	maxPriority     = 1000
 )
 
+// Path returns the mock's path_pattern, or "~" and its path_regex: how it is named in
+// metrics routes and messages.
+func (m *Mock) Path() string {
+	if m.PathRegex != "" {
+		return "~" + m.PathRegex
+	}
+	return m.PathPattern
+}
+
 // priority is m's effective priority.
 func (m *Mock) priority() int {
 	if m.Priority == 0 {
@@ -121,7 +134,6 @@ func (m *Mock) priority() int {
 
 // Limits on mock fields (ours; the spec has none).
 const (
-	maxPatternLen    = 2048
 	maxIDLen         = 64
 	maxMockHeaders   = 64
 	maxHeaderNameLen = 256
@@ -130,16 +142,16 @@ const (
 
 // mockFields is a complete mock before validation.
 type mockFields struct {
-	id, method, path, body, contentType string
-	status, priority                    int
-	headers                             map[string]string
-	match                               json.RawMessage
+	id, method, path, pathRegex, body, contentType string
+	status, priority                               int
+	headers                                        map[string]string
+	match                                          json.RawMessage
 }
 
 // validatedMock is the outcome of validating mockFields.
 type validatedMock struct {
 	method      string
-	pat         *pattern
+	pat         *mock.Path
 	headers     map[string]string // a private copy, Content-Type moved out
 	contentType string
 	match       json.RawMessage // compact; nil when there are no criteria
@@ -159,11 +171,21 @@ func validateFields(f mockFields, maxBody int) (validatedMock, *Error) {
 		return v, invalidMock(msgPriority)
 	}
 	v.method = method
-	pat, e := compilePattern(f.path)
+	if f.path != "" && f.pathRegex != "" {
+		return v, invalidMock(msgPathBoth)
+	}
+	text, regex := f.path, false
+	if f.pathRegex != "" {
+		text, regex = f.pathRegex, true
+	}
+	pat, e := compilePath(text, regex)
 	if e != nil {
 		return v, e
 	}
-	if pat.reserved() {
+	if reserved(pat) {
+		if regex {
+			return v, newErr(KindForbidden, CodeInvalidMock, msgReservedRegex)
+		}
 		return v, newErr(KindForbidden, CodeInvalidMock, msgReserved)
 	}
 	v.pat = pat
@@ -232,7 +254,7 @@ func validateFields(f mockFields, maxBody int) (validatedMock, *Error) {
 // buildResponse fills the precomputed response pieces of m.
 func (m *Mock) buildResponse() {
 	m.NoBody = m.Status == 204 || m.Status == 304
-	m.RouteKey = m.Method + " " + m.PathPattern
+	m.RouteKey = m.Method + " " + m.Path()
 	var b []byte
 	if !m.NoBody {
 		b = append(b, "Content-Type: "...)
@@ -279,8 +301,15 @@ func (in *MockInput) overlay(f *mockFields) {
 	if in.Method != nil {
 		f.method = *in.Method
 	}
+	// One of path_pattern and path_regex replaces the other.
 	if in.PathPattern != nil {
-		f.path = *in.PathPattern
+		f.path, f.pathRegex = *in.PathPattern, ""
+	}
+	if in.PathRegex != nil {
+		f.pathRegex = *in.PathRegex
+		if in.PathPattern == nil {
+			f.path = ""
+		}
 	}
 	if in.Status != nil {
 		f.status = *in.Status
@@ -365,6 +394,7 @@ func newMock(f mockFields, v validatedMock, createdAt, updatedAt string, seq uin
 		ID:          f.id,
 		Method:      v.method,
 		PathPattern: f.path,
+		PathRegex:   f.pathRegex,
 		Status:      f.status,
 		Headers:     v.headers,
 		Body:        f.body,
@@ -393,7 +423,7 @@ func (m *Model) checkConflicts(v validatedMock, id, self string) *Error {
 		}
 	}
 	for _, x := range m.mocks {
-		if x.ID != self && x.Method == v.method && x.pat.canonical == v.pat.canonical && bytes.Equal(x.Match, v.match) {
+		if x.ID != self && x.Method == v.method && x.pat.Canonical() == v.pat.Canonical() && bytes.Equal(x.Match, v.match) {
 			return newErr(KindConflict, CodeDuplicateMock, msgDupPath)
 		}
 	}
@@ -431,7 +461,7 @@ func (m *Model) UpdateMock(id string, in MockInput, now time.Time) (*Mock, *Erro
 		return nil, e
 	}
 	f := mockFields{
-		id: old.ID, method: old.Method, path: old.PathPattern, status: old.Status,
+		id: old.ID, method: old.Method, path: old.PathPattern, pathRegex: old.PathRegex, status: old.Status,
 		headers: old.Headers, body: old.Body, contentType: old.ContentType, match: old.Match,
 		priority: old.Priority,
 	}

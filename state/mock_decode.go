@@ -12,6 +12,7 @@ type MockInput struct {
 	ID          *string
 	Method      *string
 	PathPattern *string
+	PathRegex   *string
 	Status      *int
 	Headers     map[string]string
 	HasHeaders  bool
@@ -27,7 +28,7 @@ type MockInput struct {
 
 // mockKeys are the keys a mock payload may hold: the mock's fields, and what the API adds
 // (timestamps, hit counts: ignored), so that a mock read from the API can be sent back as it is.
-var mockKeys = []string{"id", "method", "path_pattern", "status", "headers", "body", "content_type",
+var mockKeys = []string{"id", "method", "path_pattern", "path_regex", "status", "headers", "body", "content_type",
 	"match", "priority", "created_at", "updated_at", "hits", "last_hit_at"}
 
 // DecodeMockInput decodes a POST or PUT /api/mocks body. An unknown key is an
@@ -73,6 +74,9 @@ func mockInputFromObject(obj map[string]json.RawMessage) (MockInput, *Error) {
 		return in, e
 	}
 	if in.PathPattern, e = str("path_pattern", msgPathSlash); e != nil {
+		return in, e
+	}
+	if in.PathRegex, e = str("path_regex", "path_regex must be a string"); e != nil {
 		return in, e
 	}
 	if raw, ok := present(obj, "status"); ok {

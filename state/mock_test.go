@@ -3,6 +3,8 @@ package state
 import (
 	"encoding/json"
 	"fmt"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -35,11 +37,19 @@ func TestCreateMockValidation(t *testing.T) {
 		{"path space", `{"method":"GET","path_pattern":"/x y"}`, KindInvalid, CodeInvalidMock, "path_pattern must not contain whitespace or control characters"},
 		{"path CR", `{"method":"GET","path_pattern":"/x\r"}`, KindInvalid, CodeInvalidMock, "path_pattern must not contain whitespace or control characters"},
 		{"path too long", `{"method":"GET","path_pattern":"/` + strings.Repeat("a", 2048) + `"}`, KindInvalid, CodeInvalidMock, "path_pattern must be at most 2048 bytes"},
-		{"path star mid", `{"method":"GET","path_pattern":"/a/*/b"}`, KindInvalid, CodeInvalidMock, "path_pattern may use * only as its final segment, as in /prefix/*"},
-		{"path star in segment", `{"method":"GET","path_pattern":"/a*"}`, KindInvalid, CodeInvalidMock, "path_pattern segments must be literal, a whole {name} parameter, or a final *"},
-		{"path partial param", `{"method":"GET","path_pattern":"/a{id}"}`, KindInvalid, CodeInvalidMock, "path_pattern segments must be literal, a whole {name} parameter, or a final *"},
-		{"path empty param", `{"method":"GET","path_pattern":"/{}"}`, KindInvalid, CodeInvalidMock, "path_pattern segments must be literal, a whole {name} parameter, or a final *"},
-		{"path bad param name", `{"method":"GET","path_pattern":"/x/{a-b}"}`, KindInvalid, CodeInvalidMock, "path_pattern segments must be literal, a whole {name} parameter, or a final *"},
+		{"path double star", `{"method":"GET","path_pattern":"/a/**/b"}`, KindInvalid, CodeInvalidMock, "path_pattern must not use ** (at byte 3): * matches within one segment; end the pattern in /* for everything below a prefix, or use path_regex"},
+		{"path partial param", `{"method":"GET","path_pattern":"/a{id}"}`, KindInvalid, CodeInvalidMock, "path_pattern segments must be literal, a whole {name} or {name:regex} parameter, a glob, or a final * (a brace at byte 2)"},
+		{"path param then text", `{"method":"GET","path_pattern":"/{id}.json"}`, KindInvalid, CodeInvalidMock, "path_pattern parameters must be whole segments (the segment at byte 1)"},
+		{"path empty param", `{"method":"GET","path_pattern":"/{}"}`, KindInvalid, CodeInvalidMock, "path_pattern parameter names are letters, digits and _ (the parameter at byte 1)"},
+		{"path bad param name", `{"method":"GET","path_pattern":"/x/{a-b}"}`, KindInvalid, CodeInvalidMock, "path_pattern parameter names are letters, digits and _ (the parameter at byte 3)"},
+		{"path unclosed param", `{"method":"GET","path_pattern":"/x/{id"}`, KindInvalid, CodeInvalidMock, "path_pattern has a { without its } (the parameter at byte 3)"},
+		{"path stray brace", `{"method":"GET","path_pattern":"/x/}"}`, KindInvalid, CodeInvalidMock, "path_pattern has a } without its { at byte 3"},
+		{"path empty regex", `{"method":"GET","path_pattern":"/x/{id:}"}`, KindInvalid, CodeInvalidMock, "path_pattern parameter id has an empty regex (at byte 3)"},
+		{"path bad regex", `{"method":"GET","path_pattern":"/x/{id:[0-9+}"}`, KindInvalid, CodeInvalidMock, "path_pattern parameter id has an invalid regex at byte 7: missing closing ]: `[0-9+`"},
+		{"path regex bad", `{"method":"GET","path_regex":"/x/(a"}`, KindInvalid, CodeInvalidMock, "path_regex is an invalid regex: missing closing ): `/x/(a`"},
+		{"path regex number", `{"method":"GET","path_regex":5}`, KindInvalid, CodeInvalidMock, "path_regex must be a string"},
+		{"path regex and pattern", `{"method":"GET","path_pattern":"/x","path_regex":"/y"}`, KindInvalid, CodeInvalidMock, msgPathBoth},
+		{"path regex reserved", `{"method":"GET","path_regex":"/api/.*"}`, KindForbidden, CodeInvalidMock, msgReservedRegex},
 		{"path reserved", `{"method":"GET","path_pattern":"/submit"}`, KindForbidden, CodeInvalidMock, msgReserved},
 		{"path reserved by param", `{"method":"GET","path_pattern":"/{x}"}`, KindForbidden, CodeInvalidMock, msgReserved},
 		// status
@@ -318,6 +328,13 @@ func TestReservedPatterns(t *testing.T) {
 		{"/{x}/*", true},        // /api/x
 		{"/static/{f}/*", true}, // under /static/
 		{"/{x}/y/{z}", true},    // /api/y/z
+		{"/*/y", true},          // /api/y
+		{"/{x:s.*}", true},      // /submit, /stream
+		{"/{x:[a-z]+}/mocks/*", true},
+		{"/sub*", true},   // /submit
+		{"/*.json", true}, // /openapi.json
+		{"/api/mock*/x", true},
+		{"/e*/x", true}, // /echo/x
 		// not reserved
 		{"/api", false},
 		{"/static", false},
@@ -332,61 +349,68 @@ func TestReservedPatterns(t *testing.T) {
 		{"/x/{y}/*", false},
 		{"//", false},
 		{"/playground/x", false},
+		{"/{x:[0-9]+}", false},
+		{"/{x:[0-9]+}/*", false},
+		{"/*.png", false},
+		{"/api/v*/x", false},
+		{"/x*/*", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.pattern, func(t *testing.T) {
 			is := is.New(t)
-			p, e := compilePattern(tt.pattern)
+			p, e := compilePath(tt.pattern, false)
 			is.True(e == nil)
-			is.Equal(p.reserved(), tt.reserved)
-			// Cross-check with concrete paths where the answer is "no":
-			// none of the reserved paths, nor a path under a reserved
-			// prefix, may match.
+			is.Equal(reserved(p), tt.reserved)
 			if !tt.reserved {
-				for _, r := range reservedExact {
-					is.True(!p.match([]byte(r)))
-				}
-				for _, r := range reservedPrefixes {
-					is.True(!p.match([]byte(r + "x")))
-					is.True(!p.match([]byte(r + "x/y")))
-				}
+				notReservedOnSamples(is, p)
 			}
 		})
 	}
 }
 
-func TestPatternMatch(t *testing.T) {
+// notReservedOnSamples cross-checks a path found not reserved on concrete paths: none of
+// the reserved paths, nor a path under a reserved prefix, may match.
+func notReservedOnSamples(is *is.I, p *mock.Path) {
+	for _, r := range reservedExact {
+		is.True(!p.Match([]byte(r)))
+	}
+	for _, r := range reservedPrefixes {
+		is.True(!p.Match([]byte(r + "x")))
+		is.True(!p.Match([]byte(r + "x/y")))
+	}
+}
+
+func TestReservedRegexes(t *testing.T) {
 	tests := []struct {
-		pattern, path string
-		match         bool
+		regex    string
+		reserved bool
 	}{
-		{"/users", "/users", true},
-		{"/users", "/users/", false},
-		{"/users", "/user", false},
-		{"/users/", "/users/", true},
-		{"/users/{id}", "/users/7", true},
-		{"/users/{id}", "/users/", false}, // a parameter needs a non-empty segment
-		{"/users/{id}", "/users", false},
-		{"/users/{id}", "/users/7/x", false},
-		{"/users/{id}/posts", "/users/7/posts", true},
-		{"/users/*", "/users", true}, // the bare prefix matches
-		{"/users/*", "/users/", true},
-		{"/users/*", "/users/7/x/y", true},
-		{"/users/*", "/usersx", false},
-		{"/*", "/anything/at/all", true},
-		{"/*", "", false},
-		{"/*", "*", false},
-		{"/a//b", "/a//b", true},
-		{"/a//b", "/a/b", false},
-		{"/{a}/{b}/*", "/x/y", true},
-		{"/{a}/{b}/*", "/x", false},
+		{"/.*", true},                // matches / itself
+		{"/api/.*", true},            // /api/mocks
+		{"/api/[a-z]+/[0-9]+", true}, // /api/mocks/1
+		{"/(static|assets)/x", true}, // under /static/
+		{"/a|/submit", true},         // an alternative is reserved
+		{"/ap(i|x)/mocks/z", true},   // the NFA follows both branches
+		{"/echo/.+", true},           // under /echo/
+		{"(?i)/ECHO/x", true},        // case folding is followed
+		{"/api/mocks", true},         // exact
+		{"/api/users/[0-9]+", false}, // the original's scenario paths stay free
+		{"/v[0-9]+/users", false},    // a version prefix
+		{"/api/v[0-9]+/.*", false},   // not a built-in family
+		{"/[0-9]+", false},           // digits only: no reserved path
+		{"/echo", false},             // the family's root is not reserved
+		{"/files\\.txt", false},      // a literal dot
+		{"/orders/[^/]+/items", false},
 	}
 	for _, tt := range tests {
-		t.Run(tt.pattern+" "+tt.path, func(t *testing.T) {
+		t.Run(tt.regex, func(t *testing.T) {
 			is := is.New(t)
-			p, e := compilePattern(tt.pattern)
+			p, e := compilePath(tt.regex, true)
 			is.True(e == nil)
-			is.Equal(p.match([]byte(tt.path)), tt.match)
+			is.Equal(reserved(p), tt.reserved)
+			if !tt.reserved {
+				notReservedOnSamples(is, p)
+			}
 		})
 	}
 }
@@ -406,24 +430,47 @@ func reservedPath(path string) bool {
 	return false
 }
 
-// instances returns concrete paths a pattern matches, filling each parameter
-// with every value in fill and the wildcard with every tail in tails.
-func instances(p *pattern, fill, tails []string) []string {
+// instances returns concrete paths a pattern of literal, "{p}", "{p:regex}" and glob
+// segments and an optional final "*" matches, filling each parameter with every value in
+// fill that its regex or glob accepts, and the
+// wildcard with every tail in tails.
+func instances(text string, fill, tails []string) []string {
+	parts := strings.Split(text[1:], "/")
+	wildcard := parts[len(parts)-1] == "*"
+	if wildcard {
+		parts = parts[:len(parts)-1]
+	}
 	paths := []string{""}
-	for _, s := range p.segs {
+	for _, part := range parts {
+		var values []string
+		switch {
+		case strings.HasPrefix(part, "{"):
+			_, expr, constrained := strings.Cut(part[1:len(part)-1], ":")
+			re := regexp.MustCompile("^(?:" + expr + ")$")
+			for _, f := range fill {
+				if !constrained || re.MatchString(f) {
+					values = append(values, f)
+				}
+			}
+		case strings.Contains(part, "*"):
+			re := regexp.MustCompile("^" + strings.ReplaceAll(regexp.QuoteMeta(part), `\*`, ".*") + "$")
+			for _, f := range fill {
+				if re.MatchString(f) {
+					values = append(values, f)
+				}
+			}
+		default:
+			values = []string{part}
+		}
 		var next []string
 		for _, prefix := range paths {
-			if !s.param {
-				next = append(next, prefix+"/"+s.lit)
-				continue
-			}
-			for _, f := range fill {
-				next = append(next, prefix+"/"+f)
+			for _, v := range values {
+				next = append(next, prefix+"/"+v)
 			}
 		}
 		paths = next
 	}
-	if !p.wildcard {
+	if !wildcard {
 		return paths
 	}
 	var out []string
@@ -438,14 +485,20 @@ func instances(p *pattern, fill, tails []string) []string {
 	return out
 }
 
-// TestReservedAgreesWithConcretePaths checks pattern.reserved against brute
-// force: a pattern is reserved exactly when one of its instances (with
-// parameters drawn from every reserved segment and a neutral value) is.
+// TestReservedAgreesWithConcretePaths checks reserved against brute force: a pattern is
+// reserved exactly when one of its instances (with parameters and globs drawn from every
+// reserved segment and a neutral value) is.
 func TestReservedAgreesWithConcretePaths(t *testing.T) {
-	fill := []string{"zz", "submit", "stream", "_metrics", "metrics", "healthz", "playground", "playground-minimal",
-		"dashboard", "openapi.json", "user-agent", "static", "echo", "files", "assets", "api", "mocks", "events"}
+	fill := []string{"zz", "7"} // a neutral value, one for digits, then every reserved segment
+	for _, r := range append(reservedExact[:], reservedPrefixes[:]...) {
+		for _, seg := range strings.Split(r, "/") {
+			if seg != "" && !slices.Contains(fill, seg) {
+				fill = append(fill, seg)
+			}
+		}
+	}
 	tails := []string{"", "/", "/zz", "/zz/yy", "/mocks"}
-	literals := []string{"zz", "api", "echo", "submit", "mocks", ""}
+	literals := []string{"zz", "api", "echo", "submit", "mocks", "", "{p:[a-z]+}", "{p:[0-9]+}", "s*", "*s"}
 	var patterns []string
 	shapes := []string{"/%s", "/%s/%s", "/%s/%s/%s", "/%s/*", "/%s/%s/*"}
 	for _, shape := range shapes {
@@ -464,20 +517,20 @@ func TestReservedAgreesWithConcretePaths(t *testing.T) {
 	}
 	patterns = append(patterns, "/*")
 	for _, text := range patterns {
-		p, e := compilePattern(text)
+		p, e := compilePath(text, false)
 		if e != nil {
 			t.Fatalf("%s: %v", text, e)
 		}
 		want := false
-		for _, path := range instances(p, fill, tails) {
-			if !p.match([]byte(path)) {
+		for _, path := range instances(text, fill, tails) {
+			if !p.Match([]byte(path)) {
 				t.Fatalf("%s does not match its instance %q", text, path)
 			}
 			if reservedPath(path) {
 				want = true
 			}
 		}
-		if got := p.reserved(); got != want {
+		if got := reserved(p); got != want {
 			t.Errorf("%s: reserved() = %v, brute force says %v", text, got, want)
 		}
 	}
@@ -496,7 +549,7 @@ func FuzzCreateMock(f *testing.F) {
 			var x *Mock
 			x, e = m.CreateMock(in, t0)
 			if e == nil {
-				if _, ok := m.Snapshot().MatchMock([]byte(x.Method), []byte(x.PathPattern), nil); !ok && x.pat.exact() {
+				if _, ok := m.Snapshot().MatchMock([]byte(x.Method), []byte(x.PathPattern), nil); !ok && x.pat.Exact() {
 					t.Fatalf("exact mock %s %s does not match its own path", x.Method, x.PathPattern)
 				}
 				if strings.ContainsAny(string(x.HeaderLines), "\x00") || strings.Count(string(x.HeaderLines), "\n") != strings.Count(string(x.HeaderLines), "\r\n") {

@@ -3,6 +3,7 @@ package state
 import (
 	"encoding/json"
 	"fmt"
+	"ownhttp/mock"
 	"strings"
 	"time"
 )
@@ -183,8 +184,8 @@ func (m *Model) ReplaceFileMocks(changes []FileMocks, now time.Time) (errs []*Er
 }
 
 // routeKey identifies a route for the duplicate rule: method, canonical pattern and criteria.
-func routeKey(method string, p *pattern, match []byte) string {
-	return method + " " + p.canonical + " " + string(match)
+func routeKey(method string, p *mock.Path, match []byte) string {
+	return method + " " + p.Canonical() + " " + string(match)
 }
 
 // addFileMocks validates and appends the mocks of one file, or appends none and returns

@@ -13,14 +13,15 @@ import (
 type NearMiss struct {
 	ID          string       `json:"id"`
 	Method      string       `json:"method"`
-	PathPattern string       `json:"path_pattern"`
+	PathPattern string       `json:"path_pattern,omitempty"`
+	PathRegex   string       `json:"path_regex,omitempty"`
 	Source      string       `json:"source,omitempty"`
 	Missed      int          `json:"missed"` // conditions that did not hold
 	Checks      []mock.Check `json:"checks"`
 }
 
 // NearMisses returns at most max mocks that come closest to answering a request that no
-// mock matched, closest first: the mocks whose path pattern matches path (the raw path,
+// mock matched, closest first: the mocks whose path pattern or regex matches path (the raw path,
 // the query cut off), whatever their method, ranked by how many of their conditions failed
 // (a wrong method counts as one; HEAD is GET), then a mock of the request's method before
 // one of another, then in matching precedence. sameMethod
@@ -54,7 +55,7 @@ func (s *Snapshot) NearMisses(method, path []byte, req *mock.Request, max int) (
 			onPath = append(onPath, e.m)
 		}
 		for _, e := range s.candidates(slot, path) {
-			if e.m.pat.match(path) {
+			if e.m.pat.Match(path) {
 				onPath = append(onPath, e.m)
 			}
 		}
@@ -67,7 +68,7 @@ func (s *Snapshot) NearMisses(method, path []byte, req *mock.Request, max int) (
 			sameMethod = sameMethod || serves
 			checks := append([]mock.Check{
 				{Field: "method", Expected: m.Method, Actual: string(method), Matched: serves},
-				{Field: "path", Expected: m.PathPattern, Actual: string(path), Matched: true},
+				{Field: "path", Expected: m.Path(), Actual: string(path), Matched: true},
 			}, m.criteria.Explain(req)...)
 			missed := 0
 			for _, c := range checks {
@@ -93,7 +94,7 @@ func (s *Snapshot) NearMisses(method, path []byte, req *mock.Request, max int) (
 	})
 	for _, c := range cands[:min(max, len(cands))] {
 		m := c.m
-		out = append(out, NearMiss{ID: m.ID, Method: m.Method, PathPattern: m.PathPattern, Source: m.Source,
+		out = append(out, NearMiss{ID: m.ID, Method: m.Method, PathPattern: m.PathPattern, PathRegex: m.PathRegex, Source: m.Source,
 			Missed: c.missed, Checks: c.checks})
 	}
 	return out, sameMethod

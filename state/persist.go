@@ -119,7 +119,7 @@ func (m *Model) loadMock(raw json.RawMessage, nowTS string) string {
 	if in.ID == nil || !validID(*in.ID) {
 		return "missing or invalid id"
 	}
-	if in.Method == nil || in.PathPattern == nil {
+	if in.Method == nil || in.PathPattern == nil && in.PathRegex == nil {
 		return "missing method or path_pattern"
 	}
 	f := mockFields{id: *in.ID, status: 200, contentType: "application/json"}

@@ -12,11 +12,12 @@ import (
 // once decoded.
 type RequestQuery struct {
 	method   string // upper case; "" for any
-	pat      *pattern
+	pat      *mock.Path
 	criteria *mock.Criteria
 }
 
-// DecodeRequestQuery decodes {"method": "GET" (or "ANY"), "path_pattern": "/orders/{id}",
+// DecodeRequestQuery decodes {"method": "GET" (or "ANY"), "path_pattern": "/orders/{id}"
+// (or "path_regex": "…"),
 // "match": {…}} (mock.DecodeCriteria), every key optional: an empty object selects every
 // request. Errors are invalid_criteria naming the field; an unknown key is one.
 func DecodeRequestQuery(body []byte) (RequestQuery, *Error) {
@@ -26,7 +27,7 @@ func DecodeRequestQuery(body []byte) (RequestQuery, *Error) {
 		return q, e
 	}
 	invalid := func(msg string) *Error { return newErr(KindInvalid, CodeInvalidCriteria, msg) }
-	if msg := UnknownField(obj, "method", "path_pattern", "match"); msg != "" {
+	if msg := UnknownField(obj, "method", "path_pattern", "path_regex", "match"); msg != "" {
 		return q, invalid(msg)
 	}
 	if raw, ok := present(obj, "method"); ok {
@@ -39,12 +40,19 @@ func DecodeRequestQuery(body []byte) (RequestQuery, *Error) {
 			q.method = s
 		}
 	}
-	if raw, ok := present(obj, "path_pattern"); ok {
+	for _, key := range [...]string{"path_pattern", "path_regex"} {
+		raw, ok := present(obj, key)
+		if !ok {
+			continue
+		}
 		s, ok := decodeString(raw)
 		if !ok {
-			return q, invalid(msgPathSlash)
+			return q, invalid(key + " must be a string")
 		}
-		p, e := compilePattern(s)
+		if q.pat != nil {
+			return q, invalid(msgPathBoth)
+		}
+		p, e := compilePath(s, key == "path_regex")
 		if e != nil {
 			return q, invalid(e.Message)
 		}
@@ -81,7 +89,7 @@ func (rm *RequestMatcher) Matches(e *HistoryEntry) bool {
 	if q.method != "" && e.Method != q.method {
 		return false
 	}
-	if q.pat != nil && !q.pat.match([]byte(e.Path)) {
+	if q.pat != nil && !q.pat.Match([]byte(e.Path)) {
 		return false
 	}
 	return q.criteria == nil || q.criteria.Match(rm.req.Of(e))

@@ -81,7 +81,7 @@ func dispatchRun(list []*Mock, i int) (int, string) {
 	end, param := i+1, ""
 	for _, name := range head.criteria.QueryEqualsNames() {
 		j := i + 1
-		for j < len(list) && list[j].pat.canonical == head.pat.canonical {
+		for j < len(list) && list[j].pat.Canonical() == head.pat.Canonical() {
 			if _, ok := list[j].criteria.QueryEquals(name); !ok {
 				break
 			}
@@ -100,15 +100,15 @@ func dispatchRun(list []*Mock, i int) (int, string) {
 // elsewhere). Runs with a dispatch try only the mocks asking for the request's value of
 // their parameter; a pattern shared by consecutive mocks is matched once.
 func firstMatch(list []entry, path []byte, req *mock.Request, before *Mock) *Mock {
-	var lastPat *pattern
+	var lastPat *mock.Path
 	lastOK := false
 	for i := 0; i < len(list); {
 		e := list[i]
 		if before != nil && e.m.priority() >= before.priority() {
 			return nil // the rest come after it
 		}
-		if e.m.pat != lastPat && (lastPat == nil || e.m.pat.canonical != lastPat.canonical) {
-			lastPat, lastOK = e.m.pat, e.m.pat.match(path)
+		if e.m.pat != lastPat && (lastPat == nil || e.m.pat.Canonical() != lastPat.Canonical()) {
+			lastPat, lastOK = e.m.pat, e.m.pat.Match(path)
 		}
 		if !lastOK {
 			i++
@@ -155,7 +155,7 @@ func newSnapshot(mocks []*Mock) *Snapshot {
 		s.byID[m.ID] = m
 		s.criteria = s.criteria || m.criteria != nil
 		for _, slot := range mockSlots(m.Method) {
-			if m.pat.exact() {
+			if m.pat.Exact() {
 				exact[slot][m.PathPattern] = append(exact[slot][m.PathPattern], m)
 			} else {
 				s.patterns[slot] = append(s.patterns[slot], m)
@@ -174,7 +174,7 @@ func newSnapshot(mocks []*Mock) *Snapshot {
 		byFirst := make(map[string][]*Mock)
 		var anyFirst []*Mock
 		for _, m := range s.patterns[i] { // in precedence order, so every list keeps it
-			if first, ok := m.pat.firstLiteral(); ok {
+			if first, ok := m.pat.FirstLiteral(); ok {
 				if _, seen := byFirst[first]; !seen {
 					byFirst[first] = append([]*Mock(nil), anyFirst...)
 				}
@@ -208,24 +208,16 @@ func mockSlots(method string) []int {
 
 var allSlots = [numSlots]int{slotGET, slotPOST, slotPUT, slotDELETE, slotPATCH}
 
-// comparePrecedence orders non-exact patterns: the highest priority first;
-// then the most specific: more literal segments; then without a wildcard
-// before with one; then more parameters (a longer prefix before a wildcard);
-// then compareCriteria.
+// comparePrecedence orders non-exact paths: the highest priority first; then the most
+// specific path (mock.Path.ComparePrecedence: a pattern before a regex, more literal
+// segments, no final wildcard, more regex or glob segments, more parameters); then
+// compareCriteria.
 func comparePrecedence(a, b *Mock) int {
-	pa, pb := a.pat, b.pat
-	switch {
-	case a.priority() != b.priority():
+	if a.priority() != b.priority() {
 		return a.priority() - b.priority()
-	case pa.literals != pb.literals:
-		return pb.literals - pa.literals
-	case pa.wildcard != pb.wildcard:
-		if pa.wildcard {
-			return 1
-		}
-		return -1
-	case pa.params != pb.params:
-		return pb.params - pa.params
+	}
+	if c := a.pat.ComparePrecedence(b.pat); c != 0 {
+		return c
 	}
 	return compareCriteria(a, b)
 }
