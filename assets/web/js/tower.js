@@ -12,6 +12,7 @@ import { Mocks } from './panels/mocks.js';
 import { RequestLab } from './panels/request-lab.js';
 import { Scenarios } from './panels/scenarios.js';
 import { Targets } from './panels/targets.js';
+import { Unmatched } from './panels/unmatched.js';
 
 const MODE_LABELS = { connecting: 'connecting', live: 'live', polling: 'polling', offline: 'offline' };
 
@@ -28,6 +29,7 @@ function boot() {
     },
   });
   const history = new History();
+  const unmatched = new Unmatched();
   const scenarios = new Scenarios({ onChange: (list) => lists.setScenarios(list) });
 
   const conn = $('conn');
@@ -50,6 +52,7 @@ function boot() {
     if (ev.type === 'system.reset') {
       mocks.refreshSoon();
       history.refreshSoon();
+      unmatched.refreshSoon();
       return;
     }
     if (ev.type !== 'request.completed') return;
@@ -58,16 +61,25 @@ function boot() {
     const path = String(p.path ?? '');
     const status = Number(p.status) || 0;
     if (!isConsoleRead(method, path)) history.refreshSoon();
+    if (isUnmatched(p, path)) unmatched.refreshSoon();
     if (method === 'GET' || method === 'HEAD' || status >= 400) return;
-    if (path.startsWith('/api/mocks')) mocks.refreshSoon();
-    else if (path.startsWith('/api/targets')) targets.refreshSoon();
-    else if (path.startsWith('/api/scenarios') && !path.endsWith('/run')) scenarios.refreshSoon();
+    if (path.startsWith('/api/mocks')) {
+      mocks.refreshSoon();
+      unmatched.refreshSoon(); // near misses are worked out against the mocks as they are now
+    } else if (path.startsWith('/api/history')) {
+      unmatched.refreshSoon(); // history cleared: the unmatched requests went with it
+    } else if (path.startsWith('/api/targets')) {
+      targets.refreshSoon();
+    } else if (path.startsWith('/api/scenarios') && !path.endsWith('/run')) {
+      scenarios.refreshSoon();
+    }
   }
 
   function loadAll() {
     mocks.refresh();
     targets.refresh();
     history.refresh();
+    unmatched.refresh();
     scenarios.refresh();
   }
 
@@ -78,6 +90,14 @@ function boot() {
   health.start();
   loadAll();
   feed.start();
+}
+
+/** isUnmatched reports a request.completed payload for a request no route and no mock
+ * answered: the server's 404 route outside /api/ (the journal's "unmatched"). */
+function isUnmatched(p, path) {
+  if (path.startsWith('/api/')) return false;
+  if (typeof p.route_key === 'string') return p.route_key === '404';
+  return Number(p.status) === 404;
 }
 
 /** tokenBar shows the token form when an API answers 401 (or on demand) and calls
