@@ -79,6 +79,9 @@ func mockInputFromObject(obj map[string]json.RawMessage) (MockInput, *Error) {
 	if in.PathRegex, e = str("path_regex", "path_regex must be a string"); e != nil {
 		return in, e
 	}
+	if in.PathRegex != nil && *in.PathRegex == "" {
+		return in, invalidMock("path_regex must be a non-empty RE2 regex")
+	}
 	if raw, ok := present(obj, "status"); ok {
 		// Values far out of range become -1 (reported as out of range, not as "not an
 		// integer"), so that the int conversion can never wrap into the valid range.

@@ -48,6 +48,7 @@ func TestCreateMockValidation(t *testing.T) {
 		{"path bad regex", `{"method":"GET","path_pattern":"/x/{id:[0-9+}"}`, KindInvalid, CodeInvalidMock, "path_pattern parameter id has an invalid regex at byte 7: missing closing ]: `[0-9+`"},
 		{"path regex bad", `{"method":"GET","path_regex":"/x/(a"}`, KindInvalid, CodeInvalidMock, "path_regex is an invalid regex: missing closing ): `/x/(a`"},
 		{"path regex number", `{"method":"GET","path_regex":5}`, KindInvalid, CodeInvalidMock, "path_regex must be a string"},
+		{"path regex empty", `{"method":"GET","path_regex":""}`, KindInvalid, CodeInvalidMock, "path_regex must be a non-empty RE2 regex"},
 		{"path regex and pattern", `{"method":"GET","path_pattern":"/x","path_regex":"/y"}`, KindInvalid, CodeInvalidMock, msgPathBoth},
 		{"path regex reserved", `{"method":"GET","path_regex":"/api/.*"}`, KindForbidden, CodeInvalidMock, msgReservedRegex},
 		{"path reserved", `{"method":"GET","path_pattern":"/submit"}`, KindForbidden, CodeInvalidMock, msgReserved},
