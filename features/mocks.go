@@ -233,33 +233,23 @@ func (a *App) serveMock(x *conn.Exchange) bool {
 }
 
 // mockRequest is the part of a request mock criteria read, reused through mockRequests:
-// its header list and the mock.Request's scratch space survive from request to request.
+// the mock.Request's scratch space survives from request to request.
 type mockRequest struct {
-	req     mock.Request
-	headers []mock.Header
+	req mock.Request
 }
 
 var mockRequests = sync.Pool{New: func() any { return new(mockRequest) }}
 
-// mockRequestFor returns a pooled mockRequest filled from x when some mock of snap has
-// criteria (only then is the request read beyond its method and path), else nil. Release
-// it once matching is done.
+// mockRequestFor returns a pooled mockRequest pointed at x's query, header fields and body
+// (views valid while x is served) when some mock of snap has criteria (only then is the
+// request read beyond its method and path), else nil. Release it once matching is done.
 func mockRequestFor(snap *state.Snapshot, x *conn.Exchange) *mockRequest {
 	if !snap.HasCriteria() {
 		return nil
 	}
 	mr := mockRequests.Get().(*mockRequest)
-	mr.fill(x)
+	mr.req.Reset(x.Req.Query, x.Req.Headers, x.Body)
 	return mr
-}
-
-// fill points mr at x's query, headers and body (views valid while x is served).
-func (mr *mockRequest) fill(x *conn.Exchange) {
-	mr.headers = mr.headers[:0]
-	for _, h := range x.Req.Headers {
-		mr.headers = append(mr.headers, mock.Header{Name: h.Name, Value: h.Value})
-	}
-	mr.req.Reset(x.Req.Query, mr.headers, x.Body)
 }
 
 // release forgets the request (its views into the connection's buffers, the decoded body)
@@ -268,8 +258,6 @@ func (mr *mockRequest) release() {
 	if mr == nil {
 		return
 	}
-	clear(mr.headers)
-	mr.headers = mr.headers[:0]
 	mr.req.Reset(nil, nil, nil)
 	mockRequests.Put(mr)
 }

@@ -2,8 +2,10 @@ package mock
 
 import "bytes"
 
-// Header is one request header field as the wire parser gives it.
-type Header struct{ Name, Value []byte }
+// Header is one request header field as the wire parser gives it: the same type as
+// proto.Header (both alias one unnamed struct type), so a parsed request's fields are read
+// in place.
+type Header = struct{ Name, Value []byte }
 
 // Request is what criteria read of one request. Reset it with the request's views (valid
 // until the next Reset); the body is decoded as JSON at most once, by the first criterion
@@ -78,6 +80,30 @@ func (c *Criteria) Match(r *Request) bool {
 		}
 	}
 	return true
+}
+
+// MatchExceptQueryEquals is Match without the criterion that asks query parameter name to
+// equal a value (QueryEquals): for a caller that picked the criteria by that value.
+func (c *Criteria) MatchExceptQueryEquals(r *Request, name string) bool {
+	if c == nil {
+		return true
+	}
+	for i := range c.checks {
+		k := &c.checks[i]
+		if k.from == inQuery && k.name == name && k.isQueryEquals() {
+			continue
+		}
+		if !k.match(r) {
+			return false
+		}
+	}
+	return true
+}
+
+// isQueryEquals reports whether the criterion asks its field to equal a value, as
+// QueryEquals reads it.
+func (k *criterion) isQueryEquals() bool {
+	return k.from == inQuery && k.m.op == opEquals && !k.m.fold
 }
 
 // Check is one criterion's outcome for one request, as near-miss answers show it.
@@ -180,8 +206,10 @@ func eachPair(r *Request, s []byte, sep byte, name string, decode bool, fn func(
 			if !decodedEquals(n, name) {
 				continue
 			}
-			r.value = appendDecoded(r.value[:0], v)
-			v = r.value
+			if needsDecoding(v) {
+				r.value = appendDecoded(r.value[:0], v)
+				v = r.value
+			}
 		} else {
 			if string(n) != name {
 				continue
@@ -195,6 +223,16 @@ func eachPair(r *Request, s []byte, sep byte, name string, decode bool, fn func(
 		}
 	}
 	return true
+}
+
+// needsDecoding reports whether s holds a '%' or a '+'.
+func needsDecoding(s []byte) bool {
+	for _, c := range s {
+		if c == '%' || c == '+' {
+			return true
+		}
+	}
+	return false
 }
 
 // decodedEquals reports whether the percent-encoded s decodes to want, without allocating.
@@ -281,7 +319,7 @@ func (c *Criteria) QueryEquals(name string) (string, bool) {
 	}
 	for i := range c.checks {
 		k := &c.checks[i]
-		if k.from == inQuery && k.name == name && k.m.op == opEquals && !k.m.fold {
+		if k.name == name && k.isQueryEquals() {
 			return string(k.m.text), true
 		}
 	}
@@ -296,7 +334,7 @@ func (c *Criteria) QueryEqualsNames() []string {
 	}
 	var out []string
 	for i := range c.checks {
-		if k := &c.checks[i]; k.from == inQuery && k.m.op == opEquals && !k.m.fold {
+		if k := &c.checks[i]; k.isQueryEquals() {
 			out = append(out, k.name)
 		}
 	}
@@ -307,12 +345,24 @@ func (c *Criteria) QueryEqualsNames() []string {
 // up to two), and, when it occurs once, its value, percent-decoded. The value is valid
 // until the next call that reads the query (a Match included); it allocates nothing.
 func (r *Request) QueryValue(name string) (value []byte, count int) {
-	eachPair(r, r.query, '&', name, true, func(v []byte) bool {
-		if count == 0 {
+	for s := r.query; len(s) > 0 && count < 2; { // the count matters only up to two
+		var pair []byte
+		if i := bytes.IndexByte(s, '&'); i >= 0 {
+			pair, s = s[:i], s[i+1:]
+		} else {
+			pair, s = s, nil
+		}
+		n, v, _ := bytes.Cut(pair, []byte{'='})
+		if !decodedEquals(n, name) {
+			continue
+		}
+		if count++; count == 1 {
 			value = v
 		}
-		count++
-		return count < 2 // the count matters only up to two
-	})
+	}
+	if count == 1 && needsDecoding(value) {
+		r.value = appendDecoded(r.value[:0], value)
+		value = r.value
+	}
 	return value, count
 }

@@ -274,3 +274,49 @@ func TestEqualJSONBudget(t *testing.T) {
 	smallRev, _ := DecodeJSON([]byte(`[{"k":3},{"k":1},{"k":2}]`))
 	is.True(EqualJSON(small, smallRev, true, false)) // within it: the pairing is found
 }
+
+func TestQueryValue(t *testing.T) {
+	tests := []struct {
+		query, name, value string
+		count              int
+	}{
+		{"v=1", "v", "1", 1},
+		{"a=2&v=1&b=3", "v", "1", 1},
+		{"v=1&v=2", "v", "1", 2}, // counted up to two
+		{"v=1&v=2&v=3", "v", "1", 2},
+		{"v=a%20b+c", "v", "a b c", 1}, // decoded
+		{"%76=x", "v", "x", 1},         // so is the name
+		{"v", "v", "", 1},              // no '=': an empty value
+		{"v=", "v", "", 1},
+		{"w=1", "v", "", 0},
+		{"", "v", "", 0},
+		{"vv=1&v%=2", "v", "", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.query, func(t *testing.T) {
+			is := is.New(t)
+			value, count := req{query: tt.query}.request().QueryValue(tt.name)
+			is.Equal(count, tt.count)
+			if count == 1 {
+				is.Equal(string(value), tt.value)
+			}
+		})
+	}
+}
+
+// MatchExceptQueryEquals leaves out the one criterion a dispatch on the parameter decided,
+// and only that one.
+func TestMatchExceptQueryEquals(t *testing.T) {
+	is := is.New(t)
+	c := mustCriteria(t, `{"query":{"v":"1","w":"2"},"headers":{"X-T":"a"}}`)
+	r := req{query: "v=9&w=2", headers: hdrs("X-T", "a")}.request()
+	is.True(!c.Match(r))
+	is.True(c.MatchExceptQueryEquals(r, "v"))  // v is not checked
+	is.True(!c.MatchExceptQueryEquals(r, "w")) // v still is
+	r = req{query: "v=1&w=2", headers: hdrs("X-T", "b")}.request()
+	is.True(!c.MatchExceptQueryEquals(r, "v")) // the header still is
+	ci := mustCriteria(t, `{"query":{"v":{"equals":"1","case_insensitive":true}}}`)
+	is.True(!ci.MatchExceptQueryEquals(req{query: "v=2"}.request(), "v")) // not an exact equals: kept
+	var none *Criteria
+	is.True(none.MatchExceptQueryEquals(r, "v"))
+}

@@ -75,8 +75,10 @@ func LookupMethod(b []byte) Method {
 }
 
 // Header is one field line. Name and Value are views into the parsed buffer; Value has its
-// surrounding whitespace removed.
-type Header struct {
+// surrounding whitespace removed. It is an alias of an unnamed struct type so that other
+// packages that spell the same type (mock.Header) read a request's fields as they are,
+// without a copy and without importing proto.
+type Header = struct {
 	Name, Value []byte
 }
 

@@ -121,7 +121,7 @@ func firstMatch(list []entry, path []byte, req *mock.Request, before *Mock) *Moc
 					if before != nil && m.priority() >= before.priority() {
 						return nil
 					}
-					if m.criteria.Match(req) {
+					if m.criteria.MatchExceptQueryEquals(req, d.param) {
 						return m
 					}
 				}
