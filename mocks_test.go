@@ -129,13 +129,13 @@ type labMock struct {
 	ID          string            `json:"id"`
 	Method      string            `json:"method"`
 	PathPattern string            `json:"path_pattern"`
-	PathRegex   string            `json:"path_regex"`
+	PathRegex   string            `json:"path_regex,omitempty"`
 	Status      int               `json:"status"`
 	Headers     map[string]string `json:"headers"`
 	Body        string            `json:"body"`
 	ContentType string            `json:"content_type"`
 	Match       json.RawMessage   `json:"match,omitempty"`
-	Priority    int               `json:"priority"`
+	Priority    int               `json:"priority,omitempty"`
 	CreatedAt   string            `json:"created_at"`
 	UpdatedAt   string            `json:"updated_at"`
 }

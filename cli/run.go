@@ -26,9 +26,11 @@ import (
 // validates POST /api/scenarios (state.DecodeScenario) and runs it from here with the
 // server's own engine (state.RunPlan: chaos, assertions, report). Local steps are real HTTP
 // requests to --server plus the step's raw path; target steps go through POST
-// {base}/api/proxy/request. Nothing is stored on the server. A progress line is printed per
-// step as it finishes, then the summary (or, with --json, the report alone on stdout and the
-// progress on stderr); --junit FILE also writes a JUnit XML report.
+// {base}/api/proxy/request; a step's expect.calls are counted with POST
+// {base}/api/requests/count once its response is in. Nothing is stored on the server. A
+// progress line is printed per step as it finishes, then the summary (or, with --json, the
+// report alone on stdout and the progress on stderr); --junit FILE also writes a JUnit XML
+// report.
 func cliRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs, cc := newCLIFlags("run", "base-url")
 	seed := fs.Int64("seed", state.DefaultChaosSeed, "chaos seed of the run")
@@ -140,7 +142,11 @@ func (r *localRunner) run(ctx context.Context, sc state.Scenario, seed int64) (s
 		if view.Headers["x-request-id"] == "" {
 			view.AddHeader("x-request-id", randomHex(8))
 		}
-		res := plan.Record(view, latencyMS)
+		counts, err := r.countCalls(ctx, st.Expect.Calls)
+		if err != nil {
+			return state.RunReport{}, err
+		}
+		res := plan.Record(view, latencyMS, counts...)
 		if r.onEnd != nil {
 			r.onEnd(req, res)
 		}
@@ -194,6 +200,50 @@ func (r *localRunner) sendLocal(ctx context.Context, st *state.Step, req state.S
 		return sent(ctx, err, latency)
 	}
 	return state.NewResponseView(resp.StatusCode, resp.Header, body), latency, nil
+}
+
+// countCalls counts a step's expect.calls once its response has been read: one POST
+// /api/requests/count per item, its query as the body. The server answers a count only
+// once its history holds every request it answered before (its journal barrier), so the
+// step's own request is counted. A server out of reach (or the end of ctx) stops the run
+// (err); any other failure, or an error answer, is that item's missing count.
+func (r *localRunner) countCalls(ctx context.Context, calls []state.CallExpect) ([]state.CallCount, error) {
+	if len(calls) == 0 {
+		return nil, nil
+	}
+	out := make([]state.CallCount, len(calls))
+	for i := range calls {
+		query := []byte(calls[i].Query)
+		if len(query) == 0 {
+			query = []byte("{}")
+		}
+		status, body, err := r.client.api(ctx, http.MethodPost, "/api/requests/count", query)
+		if err != nil {
+			if unreachable(err) || ctx.Err() != nil {
+				return nil, err
+			}
+			out[i].Err = rootCause(err)
+			continue
+		}
+		var got struct {
+			Count *int `json:"count"`
+			Error struct {
+				Code    string `json:"code"`
+				Message string `json:"message"`
+			} `json:"error"`
+		}
+		switch {
+		case json.Unmarshal(body, &got) != nil:
+			out[i].Err = fmt.Sprintf("POST /api/requests/count answered %d with no JSON", status)
+		case status != http.StatusOK:
+			out[i].Err = fmt.Sprintf("POST /api/requests/count answered %d %s: %s", status, got.Error.Code, got.Error.Message)
+		case got.Count == nil:
+			out[i].Err = "POST /api/requests/count answered no count"
+		default:
+			out[i].N = *got.Count
+		}
+	}
+	return out, nil
 }
 
 // sent is what a step's request came to when the client failed: a server out of reach, or

@@ -115,6 +115,9 @@ type App struct {
 	// Scenario runner (scenarios.go): runSlots bounds the runs executing at once, each on a
 	// goroutine of its own (never the offload pool, never an event loop).
 	runSlots runSlots
+
+	// capture is the journal barrier over the observers (journal.go).
+	capture captureSync
 }
 
 // New builds the application.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"ownhttp/conn"
@@ -16,7 +17,9 @@ import (
 // history and live events in a batch handed to the state actor once per loop wakeup, and
 // writes the access log line.
 func (a *App) NewObserver() conn.Observer {
-	return &loopObserver{a: a, m: a.metrics.NewShard()}
+	o := &loopObserver{a: a, m: a.metrics.NewShard()}
+	a.capture.add(o)
+	return o
 }
 
 // loopObserver belongs to one event loop; it is not safe for concurrent use.
@@ -24,6 +27,10 @@ type loopObserver struct {
 	a     *App
 	m     *metrics.Shard
 	batch *state.Batch // records not yet handed to the actor; nil when empty
+	// filled counts the batches this observer started (its first record added), handed
+	// those it gave to the actor; the journal barrier reads them (journal.go). Written by
+	// the owner only.
+	filled, handed atomic.Uint64
 }
 
 // Done implements conn.Observer.
@@ -36,9 +43,14 @@ func (o *loopObserver) Done(c *conn.Completed) {
 		if o.batch == nil {
 			o.batch = st.NewBatch()
 		}
+		if o.batch.Len() == 0 {
+			o.filled.Add(1)
+		}
 		if !o.batch.Add(rec, c.Head, c.Body) {
 			st.SubmitBatch(o.batch)
+			o.handOff()
 			o.batch = st.NewBatch()
+			o.filled.Add(1)
 			o.batch.Add(rec, c.Head, c.Body)
 		}
 	}
@@ -58,12 +70,21 @@ func (o *loopObserver) Flush() {
 	o.m.Flush()
 	if o.batch != nil && o.batch.Len() > 0 && o.a.cfg.State.TrySubmitBatch(o.batch) {
 		o.batch = nil
+		o.handOff()
 	}
+}
+
+// handOff counts a batch handed to the actor and tells the journal barrier.
+func (o *loopObserver) handOff() {
+	o.handed.Add(1)
+	o.a.capture.handed()
 }
 
 // skipHistory lists paths kept out of history: monitoring, page and polling traffic that
 // would flush real requests out of the ring (metrics, static files, the control tower's pages
-// and assets, its state and event polling). They still count in metrics.
+// and assets, its state and event polling), and the reads of the journal itself
+// (/api/requests/count, find and unmatched: a verification must not count the ones before
+// it). They still count in metrics.
 func skipHistory(path []byte) bool {
 	for _, p := range [...]string{"/_metrics", "/metrics", "/api/playground/state", "/playground", "/dashboard"} {
 		if string(path) == p {
@@ -71,7 +92,7 @@ func skipHistory(path []byte) bool {
 		}
 	}
 	return bytes.HasPrefix(path, []byte("/static/")) || bytes.HasPrefix(path, []byte("/assets/")) ||
-		bytes.HasPrefix(path, []byte("/api/events/"))
+		bytes.HasPrefix(path, []byte("/api/events/")) || bytes.HasPrefix(path, []byte("/api/requests/"))
 }
 
 // accessLog writes one line with the fields of spec §10.

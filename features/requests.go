@@ -31,7 +31,9 @@ func (a *App) requestsCount(x *conn.Exchange, _ *params) { a.requestsQuery(x, fa
 func (a *App) requestsFind(x *conn.Exchange, _ *params) { a.requestsQuery(x, true) }
 
 // requestsQuery decodes the query on the loop (the body is valid only there) and filters
-// a copy of the history off it.
+// a copy of the history off it. The copy holds every request answered before this one
+// arrived (the journal barrier, journal.go): a client that counts right after its own
+// request sees it.
 func (a *App) requestsQuery(x *conn.Exchange, list bool) {
 	body := x.Body
 	if len(bytes.TrimSpace(body)) == 0 {
@@ -43,9 +45,13 @@ func (a *App) requestsQuery(x *conn.Exchange, list bool) {
 		return
 	}
 	a.withState(x, func(ctx context.Context, st *state.Actor, r *conn.Reply) {
-		h, err := st.History(ctx, state.HistoryFilter{})
+		h, err := a.journal(ctx, st)
 		if err != nil {
 			answerErr(r, err)
+			return
+		}
+		if !list {
+			answerJSON(r, 200, requestsCounted{Count: q.Count(h)})
 			return
 		}
 		m := q.Matcher()
@@ -55,11 +61,7 @@ func (a *App) requestsQuery(x *conn.Exchange, list bool) {
 				found = append(found, h[i])
 			}
 		}
-		if list {
-			answerJSON(r, 200, requestsFound{Count: len(found), Requests: found})
-			return
-		}
-		answerJSON(r, 200, requestsCounted{Count: len(found)})
+		answerJSON(r, 200, requestsFound{Count: len(found), Requests: found})
 	})
 }
 

@@ -36,6 +36,10 @@ import (
 // whose target points back at this server), cannot start a run (508 loop_detected, see
 // fromSelf), so a step that runs its own scenario — or any other — fails with that status
 // instead of recursing or waiting for a run slot held by its own run.
+//
+// A step's expect.calls (issue #14) are counted once its response is in, over the journal
+// after the barrier of journal.go: the step's own request, and what it caused while it was
+// answered, are in the count, deterministically (countCalls).
 
 // Error codes of this file.
 const (
@@ -422,7 +426,7 @@ func (a *App) executeRun(job runJob) runOutcome {
 			break
 		}
 		view, latencyMS := a.dispatchStep(ctx, plan.RunID, stepID, req, job.auth)
-		res := plan.Record(view, latencyMS)
+		res := plan.Record(view, latencyMS, a.countCalls(ctx, st, plan.Step().Expect.Calls)...)
 		st.Publish("scenario.step.completed", res.TraceID, stepCompletedEvent{ScenarioID: scenarioID,
 			RunID: plan.RunID, StepID: res.StepID, Status: res.Status, FailureReason: res.FailureReason,
 			LatencyMS: res.LatencyMS, TargetID: req.TargetID})
@@ -445,6 +449,28 @@ func (a *App) executeRun(job runJob) runOutcome {
 	st.Publish("scenario.run.completed", "", runCompletedEvent{ScenarioID: scenarioID, RunID: report.RunID,
 		Status: report.Status, Summary: report.Summary, Seed: report.Seed})
 	return runOutcome{report: report}
+}
+
+// countCalls counts a step's expect.calls once its response has been answered: over the
+// journal as it stands after the barrier (journal.go), so the step's own request and what it
+// caused while it was answered are counted, deterministically. nil for a step without
+// calls; when the journal cannot be read (the server is stopping), each count says why.
+func (a *App) countCalls(ctx context.Context, st *state.Actor, calls []state.CallExpect) []state.CallCount {
+	if len(calls) == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, stateTimeout)
+	defer cancel()
+	h, err := a.journal(ctx, st)
+	if err != nil {
+		_, _, msg := statusOf(err)
+		out := make([]state.CallCount, len(calls))
+		for i := range out {
+			out[i].Err = msg
+		}
+		return out
+	}
+	return state.CountCalls(h, calls)
 }
 
 // sleepCtx waits d, or less when ctx ends first (then it reports false).

@@ -63,8 +63,8 @@
 // decoders refuse unknown keys, the loader ignores them);
 // validate.go the value checks they share (ids, tokens, field values). model.go is the Model
 // itself; history.go, events.go (ring, rendered SSE frames, subscriptions) and batch.go
-// capture; snapshot.go and pattern.go the hot-path reads; report.go and chaos.go run
-// scenarios; store.go reads and writes the store directories and migrates; persist.go reads
+// capture; snapshot.go and pattern.go the hot-path reads; report.go, chaos.go and calls.go
+// (a step's expect.calls) run scenarios; store.go reads and writes the store directories and migrates; persist.go reads
 // the single-file state of older builds and sets aside what it cannot load; actor.go is the goroutine shell
 // (mailbox, queues, writer); config.go and errors.go are shared.
 //

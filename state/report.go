@@ -18,7 +18,8 @@ import (
 //	for plan.Next() {
 //		req := plan.Request()     // publish scenario.step.started, sleep req.Delay
 //		view, latencyMS := send(req) // NewResponseView(…), or TargetNotFoundView, DispatchErrorView
-//		res := plan.Record(view, latencyMS) // chaos, assertions; publish scenario.step.completed
+//		counts := count(plan.Step().Expect.Calls) // only for a step with expect.calls (CountCalls)
+//		res := plan.Record(view, latencyMS, counts...) // chaos, assertions; publish scenario.step.completed
 //	}
 //	report := plan.Report(time.Now(), durationMS)
 //	report, err = actor.AddRun(ctx, scenarioID, report) // durable when it returns
@@ -41,6 +42,8 @@ const (
 	AssertBodyContains = "body_contains"
 	AssertHeaderEquals = "header_equals"
 	AssertMaxLatency   = "max_latency_ms"
+	// AssertCalls is ours (issue #14): an expect.calls item (calls.go).
+	AssertCalls = "calls"
 )
 
 // Step and run statuses.
@@ -117,7 +120,9 @@ func DispatchErrorView(err error) ResponseView {
 // AssertionResult is one evaluated assertion (spec §5.2 step 7). Expected and
 // Actual are JSON: for status a list of ints and an int; for body_contains
 // the token and the body; for header_equals {name: expected} and {name:
-// actual}; for max_latency_ms the limit and the latency, as numbers.
+// actual}; for max_latency_ms the limit and the latency, as numbers; for calls
+// the item (its query and bound, CallExpect's JSON) and the count (null when
+// there was none).
 type AssertionResult struct {
 	Type     string          `json:"type"`
 	Passed   bool            `json:"passed"`
@@ -128,26 +133,28 @@ type AssertionResult struct {
 // EvaluateStep evaluates step's assertions against view (after chaos) and the
 // latency, in the spec's order: status, each body_contains token, each
 // header_equals pair (names in sorted order; a missing header reads as ""),
-// max_latency_ms. failureReason is the first failure's message ("" when
-// passed):
+// max_latency_ms; then ours, each expect.calls item against calls[i], what
+// the runner counted for it (a missing one fails as not counted).
+// failureReason is the first failure's message ("" when passed):
 //
 //	status expected [201] got 503
 //	body missing token: X
 //	header k expected v got a
 //	latency 12.3ms exceeded 10.0ms
+//	calls POST /orders expected at least 1 got 0
 //
 // Numbers in the latency message are written as Python writes floats (10.0,
 // 12.345), the latency rounded to 3 decimals as in the report. A latency that
 // is NaN or negative counts as 0. view's header names should be lower-case
 // (NewResponseView makes them so); other names are found case-insensitively.
-// A nil step has no assertions and passes.
-func EvaluateStep(step *Step, view ResponseView, latencyMS float64) (assertions []AssertionResult, failureReason string, passed bool) {
-	return evaluateStep(step, view, sanitizeLatency(latencyMS), view.Body)
+// A nil step has no assertions and passes. It is pure.
+func EvaluateStep(step *Step, view ResponseView, latencyMS float64, calls ...CallCount) (assertions []AssertionResult, failureReason string, passed bool) {
+	return evaluateStep(step, view, sanitizeLatency(latencyMS), view.Body, calls)
 }
 
 // evaluateStep is EvaluateStep with the text reported as body_contains'
 // actual value given separately (the report keeps a truncated body).
-func evaluateStep(step *Step, view ResponseView, latencyMS float64, shownBody string) ([]AssertionResult, string, bool) {
+func evaluateStep(step *Step, view ResponseView, latencyMS float64, shownBody string, calls []CallCount) ([]AssertionResult, string, bool) {
 	if step == nil {
 		return []AssertionResult{}, "", true
 	}
@@ -196,6 +203,17 @@ func evaluateStep(step *Step, view ResponseView, latencyMS float64, shownBody st
 		out = append(out, AssertionResult{Type: AssertMaxLatency, Passed: ok, Expected: toJSON(limit), Actual: toJSON(shown)})
 		if !ok {
 			fail("latency " + pyFloat(shown) + "ms exceeded " + pyFloat(limit) + "ms")
+		}
+	}
+	for i := range x.Calls {
+		var got *CallCount
+		if i < len(calls) {
+			got = &calls[i]
+		}
+		r, msg := evaluateCall(&x.Calls[i], got)
+		out = append(out, r)
+		if msg != "" {
+			fail(msg)
 		}
 	}
 	return out, reason, reason == ""
@@ -442,6 +460,8 @@ const (
 	ActionLatency = "Isolate the slow dependency behind this step and give it a fallback, or raise its latency budget if the budget is wrong."
 	ActionHeader  = "Check header normalization in middleware: the target and the local handlers disagree on a response header."
 	ActionOther   = "Inspect the trace and the response payload to find the deterministic failure source."
+	// ActionCalls is ours, for a first failure of an expect.calls assertion.
+	ActionCalls   = "Check which requests reached the server (POST /api/requests/find with the step's query): the traffic the step caused is not what it expects."
 	ActionPass    = "Increase chaos severity or tighten assertions to probe further."
 	RootCausePass = "No assertion failures detected."
 )
@@ -470,7 +490,9 @@ type RunMeta struct {
 //     min(20, floor(max_latency_ms/100)), 0, 100);
 //   - suggested_next_action: by the first failure reason, "status expected"
 //     → ActionStatus, else "latency" → ActionLatency, else "header" →
-//     ActionHeader, else ActionOther; ActionPass for a passed run.
+//     ActionHeader, else ActionOther; ActionPass for a passed run. Ours comes
+//     first: a reason of an expect.calls assertion ("calls …", which no
+//     reason of the spec's starts with) → ActionCalls, whatever its path says.
 //
 // steps is copied, not retained. It is pure.
 func BuildReport(meta RunMeta, steps []StepResult) RunReport {
@@ -527,6 +549,8 @@ func BuildReport(meta RunMeta, steps []StepResult) RunReport {
 	a.FailingStepReason = reason
 	a.RootCauseSummary = "Step " + failed.StepID + " failed: " + reason
 	switch {
+	case strings.HasPrefix(reason, AssertCalls+" "):
+		a.SuggestedNextAction = ActionCalls
 	case strings.Contains(reason, "status expected"):
 		a.SuggestedNextAction = ActionStatus
 	case strings.Contains(reason, "latency"):
@@ -617,12 +641,14 @@ func (p *RunPlan) Request() StepRequest {
 // Record records the current step's response and returns its result. view is
 // the real response (it is copied, never modified); its x-request-id header
 // becomes the trace id, so add one to the view when the response had none.
-// latencyMS is measured around the dispatch only (not the delay). Chaos is
-// decided by ChaosDecision(Seed, step.Chaos, index) and applied to the copy;
-// then the assertions are evaluated (EvaluateStep). Bodies kept in the
-// result are cut to MaxReportBodyBytes. Without a current step it returns a
-// zero StepResult and records nothing.
-func (p *RunPlan) Record(view ResponseView, latencyMS float64) StepResult {
+// latencyMS is measured around the dispatch only (not the delay). calls are
+// the counts of the step's expect.calls, in order, taken once its response
+// was answered (none for a step without them). Chaos is decided by
+// ChaosDecision(Seed, step.Chaos, index) and applied to the copy; then the
+// assertions are evaluated (EvaluateStep). Bodies kept in the result are cut
+// to MaxReportBodyBytes. Without a current step it returns a zero StepResult
+// and records nothing.
+func (p *RunPlan) Record(view ResponseView, latencyMS float64, calls ...CallCount) StepResult {
 	if p.cur < 0 {
 		return StepResult{}
 	}
@@ -636,7 +662,7 @@ func (p *RunPlan) Record(view ResponseView, latencyMS float64) StepResult {
 	}
 	latency := sanitizeLatency(latencyMS)
 	shown := truncateText(v.Body, MaxReportBodyBytes)
-	assertions, reason, passed := evaluateStep(st, v, latency, shown)
+	assertions, reason, passed := evaluateStep(st, v, latency, shown, calls)
 	v.Body = shown
 	res := StepResult{
 		StepID: st.ID, Status: StatusPass, Request: newRequestReport(NewStepRequest(st)), Response: v,

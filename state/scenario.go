@@ -109,12 +109,16 @@ type Expect struct {
 	BodyContains []string          `json:"body_contains"` // never nil
 	HeaderEquals map[string]string `json:"header_equals"` // lower-case names; never nil
 	MaxLatencyMS *int64            `json:"max_latency_ms"`
+	// Calls assert on how many journal requests meet a query (calls.go); nil when there
+	// are none, and then absent from the JSON, so that a scenario without them reads as
+	// the original's.
+	Calls []CallExpect `json:"calls,omitempty"`
 }
 
 // assertionCount is the spec's count: 1 (status) + len(body_contains) +
-// len(header_equals) + 1 if max_latency_ms.
+// len(header_equals) + 1 if max_latency_ms; plus ours, len(calls).
 func (e *Expect) assertionCount() int {
-	n := 1 + len(e.BodyContains) + len(e.HeaderEquals)
+	n := 1 + len(e.BodyContains) + len(e.HeaderEquals) + len(e.Calls)
 	if e.MaxLatencyMS != nil {
 		n++
 	}
@@ -341,6 +345,11 @@ func normalizeExpect(x *Expect, n int) *Error {
 		v := *x.MaxLatencyMS
 		x.MaxLatencyMS = &v
 	}
+	calls, e := normalizeCalls(x.Calls, n)
+	if e != nil {
+		return e
+	}
+	x.Calls = calls
 	return nil
 }
 

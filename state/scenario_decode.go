@@ -11,8 +11,9 @@ import (
 // a scenario file of the CLI) and returns the normalized scenario, with ID
 // empty unless the payload names one, and no timestamps (the Model stamps
 // them). It never panics. An unknown key, at any level (scenario, defaults, step, chaos,
-// expect), is an invalid_scenario error naming it: `unknown field "stpes"`, `unknown field
-// "defaults.x"`, `step 2: unknown field "expct"`, `step 2: unknown field "expect.stauts"`.
+// expect, an expect.calls item), is an invalid_scenario error naming it: `unknown field
+// "stpes"`, `unknown field "defaults.x"`, `step 2: unknown field "expct"`, `step 2: unknown
+// field "expect.stauts"`, `step 1: unknown field "expect.calls[1].cuont"`.
 // The keys the API returns (created_at, updated_at) are accepted and ignored. Scenarios
 // loaded from a state file are decoded without that check (scenarioFromObject with strict
 // false): unknown keys there are ignored.
@@ -38,6 +39,11 @@ import (
 //     used in URLs), and not "runs" (GET /api/scenarios/runs/{run_id}).
 //   - a step's target_id "local" (any case, stored as "local") or absent means this
 //     server; anything else names a target.
+//   - expect.calls is a list of request queries (DecodeRequestQuery's language), each with
+//     exactly one of count, at_least or at_most, an integer from 0 to 1e9; a bad query is
+//     named with its place (`step 1: expect.calls[0].match.query.a.matches: …`). A calls
+//     item is checked strictly even in a stored scenario: the query language refuses
+//     unknown keys itself.
 //
 // Step methods are GET, POST, PUT, PATCH (our addition) and DELETE. A step
 // path must start with / and be a valid request target: printable ASCII with
@@ -59,7 +65,7 @@ var (
 	defaultsKeys = []string{"stop_on_fail"}
 	stepKeys     = []string{"id", "name", "method", "path", "target_id", "headers", "body", "delay_ms", "chaos", "expect"}
 	chaosKeys    = []string{"enabled", "mode", "probability", "seed_offset"}
-	expectKeys   = []string{"status", "body_contains", "header_equals", "max_latency_ms"}
+	expectKeys   = []string{"status", "body_contains", "header_equals", "max_latency_ms", "calls"}
 )
 
 // scenarioFromObject decodes a scenario object; lim has its defaults. With strict, a key
@@ -303,6 +309,12 @@ func decodeExpect(raw json.RawMessage, n int, strict bool) (Expect, *Error) {
 			return x, stepErr(n, "max_latency_ms must be an integer or null")
 		}
 		x.MaxLatencyMS = &v
+	}
+	if raw, ok := present(obj, "calls"); ok {
+		var e *Error
+		if x.Calls, e = decodeCalls(raw, n); e != nil {
+			return x, e
+		}
 	}
 	return x, nil
 }
