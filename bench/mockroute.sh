@@ -32,7 +32,7 @@ export PATH="/usr/local/go/bin:$PATH"
 command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
 command -v curl >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl >/dev/null; }
 work="$(mktemp -d)"
-trap 'kill $pid 2>/dev/null || true; rm -rf "$work"' EXIT
+trap 'kill $pid 2>/dev/null && wait $pid 2>/dev/null; rm -rf "$work"' EXIT
 (cd "$repo" && go build -o "$work/ownhttp" .)
 taskset -c 0 env GOMAXPROCS=1 "$work/ownhttp" --port 0 --access-log=false --max-mock-routes 1000 \
   --max-keepalive-requests 100000000 --keepalive-timeout 300s --state-file "$work/s.json" \

@@ -24,7 +24,7 @@ export PATH="/usr/local/go/bin:$PATH"
 command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
 command -v curl >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl >/dev/null; }
 work="$(mktemp -d)"
-trap 'kill $pid 2>/dev/null || true; rm -rf "$work"' EXIT
+trap 'kill $pid 2>/dev/null && wait $pid 2>/dev/null; rm -rf "$work"' EXIT
 (cd "$repo" && go build -o "$work/ownhttp" .)
 "$work/ownhttp" --port 0 --access-log=false --max-mock-routes 202 --state-file "$work/s.json" \
   --scenario-state-file "$work/sc.json" --target-state-file "$work/t.json" \
