@@ -74,6 +74,8 @@ type options struct {
 	maxStepDelay       time.Duration
 	maxRunsPerScenario int
 	defaultChaosSeed   int64
+	mockTemplates      bool
+	seed               int64
 	maxConcurrentRuns  int
 	maxTargets         int
 	maxProxyBodyBytes  int64
@@ -247,6 +249,8 @@ func loadFlags(args []string, local func(*flagSet)) (*options, *flagSet, error) 
 		return nil
 	})
 	fs.StringVar(&o.corsOrigins, "cors-origins", "", "origins allowed on mock responses: a comma list, or *")
+	fs.BoolVar(&o.mockTemplates, "mock-templates", false, `make every mock a template unless it says "template": false`)
+	fs.Int64Var(&o.seed, "seed", 1, `seed of the random values in mock templates (a mock's "seed" replaces it): the same seed gives the same values hit after hit`)
 
 	fs.StringVar(&o.scenarioStateFile, "scenario-state-file", "data/scenarios_state.json", "scenarios and runs file")
 	fs.StringVar(&o.targetStateFile, "target-state-file", "data/targets_state.json", "proxy targets file")

@@ -94,7 +94,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready fun
 		EventBufferSize: o.eventBufferSize, MaxMocks: o.maxMockRoutes, MaxMockBodyBytes: o.maxMockBodyBytes,
 		Engine: o.engine, LiveEvents: true, ScenarioFile: o.scenarioStateFile, TargetFile: o.targetStateFile,
 		MaxScenarios: o.maxScenarios, MaxSteps: o.maxSteps, MaxAssertions: o.maxAssertions,
-		MaxStepDelay: o.maxStepDelay, MaxRunsPerScenario: o.maxRunsPerScenario, MaxTargets: o.maxTargets}, logger)
+		MaxStepDelay: o.maxStepDelay, MaxRunsPerScenario: o.maxRunsPerScenario, MaxTargets: o.maxTargets,
+		MockTemplates: o.mockTemplates, MockSeed: o.seed}, logger)
 	if err != nil {
 		return fmt.Errorf("state: %w", err)
 	}

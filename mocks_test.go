@@ -132,12 +132,30 @@ type labMock struct {
 	PathRegex   string            `json:"path_regex,omitempty"`
 	Status      int               `json:"status"`
 	Headers     map[string]string `json:"headers"`
-	Body        string            `json:"body"`
+	Body        bodyText          `json:"body"`
 	ContentType string            `json:"content_type"`
 	Match       json.RawMessage   `json:"match,omitempty"`
 	Priority    int               `json:"priority,omitempty"`
 	CreatedAt   string            `json:"created_at"`
 	UpdatedAt   string            `json:"updated_at"`
+}
+
+// bodyText reads a mock's body as the API shows it: a string as itself, a body given as a
+// JSON value (shown as that value) as its compact JSON text.
+type bodyText string
+
+func (b *bodyText) UnmarshalJSON(data []byte) error {
+	var s string
+	if json.Unmarshal(data, &s) == nil {
+		*b = bodyText(s)
+		return nil
+	}
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, data); err != nil {
+		return err
+	}
+	*b = bodyText(buf.String())
+	return nil
 }
 
 // createMock posts payload and expects 201.
@@ -174,7 +192,7 @@ func TestMockAPI(t *testing.T) {
 		is.Equal(a.PathPattern, "/users")
 		is.Equal(a.Status, 201)
 		is.Equal(a.Headers, map[string]string{"X-A": "1"})
-		is.Equal(a.Body, "hi")
+		is.Equal(string(a.Body), "hi")
 		is.Equal(a.ContentType, "application/json") // the default
 		_, err := time.Parse(time.RFC3339, a.CreatedAt)
 		is.NoErr(err)
@@ -189,7 +207,13 @@ func TestMockAPI(t *testing.T) {
 
 		b := l.createMock(`{"id":"b-2","method":"POST","path_pattern":"/users","body":{"a":1}}`)
 		is.Equal(b.ID, "b-2")
-		is.Equal(b.Body, `{"a":1}`) // a non-string body is kept as its JSON text
+		is.Equal(b.Body, bodyText(`{"a":1}`)) // a non-string body stays JSON (#15)
+		var bRaw struct {
+			Mock map[string]json.RawMessage `json:"mock"`
+		}
+		l.do("GET", "/api/mocks/b-2", "").decode(t, &bRaw)
+		is.Equal(string(bRaw.Mock["body"]), `{"a":1}`)
+		is.Equal(string(fields["body"]), `"hi"`)
 		is.Equal(b.Headers, map[string]string{})
 		c := l.createMock(`{"method":"DELETE","path_pattern":"/users/{id}","status":204}`)
 
@@ -212,7 +236,7 @@ func TestMockAPI(t *testing.T) {
 		}
 		r.decode(t, &upd)
 		is.Equal(upd.Mock.ID, a.ID)
-		is.Equal(upd.Mock.Body, "updated")
+		is.Equal(string(upd.Mock.Body), "updated")
 		is.Equal(upd.Mock.Status, 201)                            // kept
 		is.Equal(upd.Mock.Headers, map[string]string{"X-A": "1"}) // kept
 		is.Equal(upd.Mock.CreatedAt, a.CreatedAt)

@@ -66,7 +66,7 @@ func TestMockUpsertAPI(t *testing.T) {
 		is.Equal(r.status, 200)
 		r.decode(t, &b)
 		is.Equal(b.Mock.Status, 203)
-		is.Equal(b.Mock.Body, "two") // kept by a partial update
+		is.Equal(string(b.Mock.Body), "two") // kept by a partial update
 
 		for _, tc := range []struct {
 			name, target, body string

@@ -24,19 +24,34 @@ func runMocks(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 }
 
 // exportedMock is a mock as a mock file holds it: the API's fields without the timestamps
-// (a file mock gets its own) and without source.
+// (a file mock gets its own), source and what the mock did (hits, sequence position, its
+// machine's current state). Values are kept as the API wrote them (a JSON body stays
+// JSON).
 type exportedMock struct {
-	ID          string            `json:"id"`
-	Method      string            `json:"method"`
-	PathPattern string            `json:"path_pattern,omitempty"`
-	PathRegex   string            `json:"path_regex,omitempty"`
-	Status      int               `json:"status"`
-	Headers     map[string]string `json:"headers"`
-	Body        string            `json:"body"`
-	ContentType string            `json:"content_type"`
-	Priority    int               `json:"priority,omitempty"`
-	Match       json.RawMessage   `json:"match,omitempty"`
-	Source      string            `json:"source,omitempty"`
+	ID          string             `json:"id"`
+	Method      string             `json:"method"`
+	PathPattern string             `json:"path_pattern,omitempty"`
+	PathRegex   string             `json:"path_regex,omitempty"`
+	Status      json.RawMessage    `json:"status,omitempty"`
+	Headers     *map[string]string `json:"headers,omitempty"`
+	Body        json.RawMessage    `json:"body,omitempty"`
+	BodyBase64  string             `json:"body_base64,omitempty"`
+	ContentType string             `json:"content_type,omitempty"`
+	Priority    int                `json:"priority,omitempty"`
+	Match       json.RawMessage    `json:"match,omitempty"`
+	Responses   json.RawMessage    `json:"responses,omitempty"`
+	AfterLast   string             `json:"after_last,omitempty"`
+	Template    bool               `json:"template,omitempty"`
+	Seed        *int64             `json:"seed,omitempty"`
+	State       *exportedState     `json:"state,omitempty"`
+	Source      string             `json:"source,omitempty"`
+}
+
+// exportedState is a mock's state without the machine's current state.
+type exportedState struct {
+	Name     string `json:"name"`
+	Requires string `json:"requires,omitempty"`
+	Sets     string `json:"sets,omitempty"`
 }
 
 // cliMocksExport is "ownhttp mocks export DIR": GET /api/mocks, and one file DIR/<id>.json
@@ -76,8 +91,8 @@ func cliMocksExport(ctx context.Context, args []string, stdout, stderr io.Writer
 		if m.Source != "" {
 			continue
 		}
-		if m.Headers == nil {
-			m.Headers = map[string]string{}
+		if m.Headers == nil && m.Responses == nil {
+			m.Headers = &map[string]string{}
 		}
 		data, err := json.MarshalIndent(m, "", "  ")
 		if err != nil {

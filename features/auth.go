@@ -90,7 +90,7 @@ func guardedPath(path []byte) bool {
 func guardedFamily(seg []byte) bool {
 	switch string(seg) {
 	case "mocks", "history", "replay", "playground", "scenarios", "targets", "proxy", "events",
-		"incidents", "metrics", "reset", "requests":
+		"incidents", "metrics", "reset", "requests", "mock-states":
 		return true
 	}
 	return false

@@ -2,6 +2,7 @@ package features
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -47,18 +48,10 @@ type mockBody struct {
 	Mock mockView `json:"mock"`
 }
 
-// mockView is a mock as the API shows it: its fields, and how many requests it answered
-// (since it was created or history last cleared) and when the last was.
-type mockView struct {
-	state.Mock
-	Hits      uint64 `json:"hits"`
-	LastHitAt string `json:"last_hit_at,omitempty"`
-}
+// mockView is a mock as the API shows it (state.MockView).
+type mockView = state.MockView
 
-func viewOf(m state.Mock) mockView {
-	n, last := m.Hits()
-	return mockView{Mock: m, Hits: n, LastHitAt: last}
-}
+func viewOf(m state.Mock) mockView { return mockView{Mock: m} }
 
 func viewsOf(mocks []state.Mock) []mockView {
 	out := make([]mockView, len(mocks))
@@ -220,7 +213,16 @@ func (a *App) serveMock(x *conn.Exchange) bool {
 	}
 	x.Route = m.RouteKey
 	m.Hit(x.Now)
-	renderMock(&x.Reply, m)
+	resp, hit := m.Serve()
+	switch {
+	case resp == nil:
+		writeJSON(x, 404, errorBody{Error: errorDetail{Code: codeSequenceExhausted,
+			Message: "mock " + m.ID + " has served its " + strconv.Itoa(len(m.Responses)) + " responses (after_last: not_found)"}})
+	case resp.Templated():
+		a.renderTemplate(x, snap, m, resp, hit, mr)
+	default:
+		renderResponse(&x.Reply, resp)
+	}
 	if len(a.cfg.CORSOrigins) > 0 {
 		// The CORS headers depend on Origin, so caches must key on it even when the
 		// origin is absent or not allowed.
@@ -314,9 +316,12 @@ func acceptsJSON(accept []byte) bool {
 	return strings.Contains(a, "application/json") || strings.Contains(a, "+json")
 }
 
-// renderMock fills r with m's response: status, header lines (Content-Type first, then the
-// custom headers) and body. 204 and 304 mocks have no body (conn sends none for them).
-func renderMock(r *conn.Reply, m *state.Mock) {
+// codeSequenceExhausted is the error code of the 404 a used-up not_found sequence answers.
+const codeSequenceExhausted = "sequence_exhausted"
+
+// renderResponse fills r with a mock's response: status, header lines (Content-Type first,
+// then the custom headers) and body. 204 and 304 have no body (conn sends none for them).
+func renderResponse(r *conn.Reply, m *state.MockResponse) {
 	r.Status = m.Status
 	r.HeaderBytes(m.HeaderLines)
 	r.Body = m.BodyBytes

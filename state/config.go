@@ -47,6 +47,10 @@ type Config struct {
 	MaxMocks int
 	// MaxMockBodyBytes caps a mock's body (default 262144).
 	MaxMockBodyBytes int
+	// MockTemplates makes every mock templated unless it says "template": false.
+	MockTemplates bool
+	// MockSeed seeds the random values of templates (a mock's own seed replaces it).
+	MockSeed int64
 	// MaxHistoryBodyBytes caps a request body kept in history for replay. A
 	// request whose body is larger is still recorded, with an empty
 	// replay_input (it cannot be replayed). Default 65536.

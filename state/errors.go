@@ -51,11 +51,13 @@ const (
 	CodeInvalidFilter = "invalid_filter"
 	// CodeInvalidCriteria refuses a request query (POST /api/requests/count and find).
 	CodeInvalidCriteria = "invalid_criteria"
-	CodeInvalidRequest  = "invalid_request"
-	CodePersistFailed   = "persist_failed"
-	CodeUnavailable     = "unavailable"
-	CodeCanceled        = "canceled"
-	CodeInternal        = "internal"
+	// CodeInvalidMockState refuses a state set through PUT /api/mock-states/{name}.
+	CodeInvalidMockState = "invalid_mock_state"
+	CodeInvalidRequest   = "invalid_request"
+	CodePersistFailed    = "persist_failed"
+	CodeUnavailable      = "unavailable"
+	CodeCanceled         = "canceled"
+	CodeInternal         = "internal"
 )
 
 // Error is the product error returned by this package: a Kind for the HTTP

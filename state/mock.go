@@ -7,7 +7,7 @@ import (
 	"errors"
 	"io"
 	"math"
-	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -47,13 +47,12 @@ type Mock struct {
 	Method      string `json:"method"`
 	PathPattern string `json:"path_pattern,omitempty"` // "" when PathRegex is set
 	// PathRegex is an RE2 regex the whole path must match, instead of a PathPattern.
-	PathRegex   string            `json:"path_regex,omitempty"`
-	Status      int               `json:"status"`
-	Headers     map[string]string `json:"headers"` // never nil
-	Body        string            `json:"body"`
-	ContentType string            `json:"content_type"`
-	CreatedAt   string            `json:"created_at"`
-	UpdatedAt   string            `json:"updated_at"`
+	PathRegex string `json:"path_regex,omitempty"`
+	// MockResponse is the answer of a plain mock: status, headers, body, content_type.
+	// A sequence leaves it zero and has Responses instead.
+	MockResponse
+	CreatedAt string `json:"created_at"`
+	UpdatedAt string `json:"updated_at"`
 	// Priority orders mocks before their specificity does: 1 is the highest; 0 (absent)
 	// means DefaultPriority.
 	Priority int `json:"priority,omitempty"`
@@ -65,16 +64,20 @@ type Mock struct {
 	// files are its source of truth: it is never persisted, and the API cannot change it).
 	Source string `json:"source,omitempty"`
 
-	// HeaderLines are the response header lines this mock contributes, each
-	// ending in CRLF: "Content-Type: …" first (absent when NoBody), then the
-	// custom headers sorted by lower-cased name, with the name spelled as given.
-	HeaderLines []byte `json:"-"`
-	// BodyBytes is the response body (nil when NoBody).
-	BodyBytes []byte `json:"-"`
-	// NoBody is set for 204 and 304 mocks: the stored body is kept and
-	// returned by the API, but the response carries no body and no
-	// Content-Type.
-	NoBody bool `json:"-"`
+	// Responses are a sequence mock's answers, served in order, one per hit (issue #15);
+	// AfterLast says what follows the last: AfterLastRepeat (the default), AfterLastLoop
+	// or AfterLastNotFound. nil for a plain mock.
+	Responses []MockResponse `json:"responses,omitempty"`
+	AfterLast string         `json:"after_last,omitempty"`
+	// Template makes the status, header values and text bodies templates over the
+	// request (package mock's Handlebars dialect).
+	Template bool `json:"template,omitempty"`
+	// Seed, when set, replaces the server's seed for this mock's random template values.
+	Seed *int64 `json:"seed,omitempty"`
+	// State ties the mock to a named state machine: it answers only in state Requires
+	// (when set), and moves the machine to Sets (when set) once it answered.
+	State *MockState `json:"state,omitempty"`
+
 	// RouteKey is the metrics route key of this mock's responses, method and
 	// pattern ("GET /users/{id}"), computed once so serving needs no
 	// concatenation.
@@ -84,6 +87,7 @@ type Mock struct {
 	criteria *mock.Criteria // compiled Match; nil: every request on the path
 	seq      uint64         // creation order, for precedence ties
 	hits     *mockHits      // shared by every version of the mock; see Hit
+	machine  *stateMachine  // State's machine; nil without State
 }
 
 // The messages of invalid_mock errors.
@@ -142,20 +146,33 @@ const (
 
 // mockFields is a complete mock before validation.
 type mockFields struct {
-	id, method, path, pathRegex, body, contentType string
-	status, priority                               int
-	headers                                        map[string]string
-	match                                          json.RawMessage
+	id, method, path, pathRegex string
+	priority                    int
+	match                       json.RawMessage
+	responseFields                               // a plain mock's answer
+	responses                   []responseFields // a sequence's, instead
+	afterLast                   string
+	template                    bool
+	seed                        *int64
+	state                       *MockState
+}
+
+// newFields returns the fields of a mock before its input applies: status 200,
+// content_type application/json, templated when the server says so.
+func (m *Model) newFields() mockFields {
+	return mockFields{responseFields: defaultResponse(), template: m.cfg.MockTemplates}
 }
 
 // validatedMock is the outcome of validating mockFields.
 type validatedMock struct {
-	method      string
-	pat         *mock.Path
-	headers     map[string]string // a private copy, Content-Type moved out
-	contentType string
-	match       json.RawMessage // compact; nil when there are no criteria
-	criteria    *mock.Criteria
+	method    string
+	pat       *mock.Path
+	match     json.RawMessage // compact; nil when there are no criteria
+	criteria  *mock.Criteria
+	response  MockResponse   // a plain mock's
+	responses []MockResponse // a sequence's
+	afterLast string
+	state     *MockState
 }
 
 // validateFields checks everything that does not depend on other mocks.
@@ -189,48 +206,39 @@ func validateFields(f mockFields, maxBody int) (validatedMock, *Error) {
 		return v, newErr(KindForbidden, CodeInvalidMock, msgReserved)
 	}
 	v.pat = pat
-	if f.status < 200 || f.status > 599 {
-		return v, invalidMock(msgStatusRng)
-	}
-	ct := f.contentType
-	if len(f.headers) > maxMockHeaders {
-		return v, invalidMock("headers may hold at most 64 entries")
-	}
-	v.headers = make(map[string]string, len(f.headers))
-	seen := make(map[string]bool, len(f.headers))
-	for name, val := range f.headers {
-		if !isToken(name) || len(name) > maxHeaderNameLen {
-			return v, invalidMock("header names must be tokens (RFC 9110) of at most 256 characters")
+	if len(f.responses) > 0 {
+		if len(f.responses) > maxMockResponses {
+			return v, invalidMock("responses may hold at most 1000 entries")
 		}
-		if !validFieldValue(val) || len(val) > maxHeaderValLen {
-			return v, invalidMock("header values must not contain CR, LF, NUL or other control characters, and must be at most 8192 bytes")
+		v.responses = make([]MockResponse, len(f.responses))
+		for i, rf := range f.responses {
+			r, e := validateResponse(rf, maxBody, "responses["+strconv.Itoa(i)+"].", f.template)
+			if e != nil {
+				return v, e
+			}
+			v.responses[i] = r
 		}
-		lower := strings.ToLower(name)
-		if seen[lower] {
-			return v, invalidMock("headers must not repeat a name (names are case-insensitive)")
+		v.afterLast = f.afterLast
+		if v.afterLast == "" {
+			v.afterLast = AfterLastRepeat
 		}
-		seen[lower] = true
-		switch lower {
-		case "content-length", "transfer-encoding", "connection", "keep-alive", "date", "server", "x-request-id":
-			return v, invalidMock("header " + lower + " is managed by the server")
-		case "content-type":
-			// Rule: a Content-Type header overrides content_type, and is
-			// moved there, so that exactly one Content-Type exists.
-			ct = val
-			continue
+	} else {
+		r, e := validateResponse(f.responseFields, maxBody, "", f.template)
+		if e != nil {
+			return v, e
 		}
-		v.headers[name] = val
+		v.response = r
+		if f.afterLast != "" {
+			return v, invalidMock("after_last needs responses")
+		}
 	}
-	if len(f.body) > maxBody {
-		return v, invalidMock(msgBodySize)
+	if f.state != nil {
+		if e := f.state.validate(); e != nil {
+			return v, e
+		}
+		st := *f.state
+		v.state = &st
 	}
-	if strings.TrimSpace(ct) == "" {
-		return v, invalidMock(msgCT)
-	}
-	if !validFieldValue(ct) || len(ct) > maxHeaderValLen {
-		return v, invalidMock("content_type must not contain CR, LF, NUL or other control characters")
-	}
-	v.contentType = ct
 	if len(f.match) > 0 {
 		crit, err := mock.DecodeCriteria(f.match, "match")
 		if err != nil {
@@ -251,35 +259,6 @@ func validateFields(f mockFields, maxBody int) (validatedMock, *Error) {
 	return v, nil
 }
 
-// buildResponse fills the precomputed response pieces of m.
-func (m *Mock) buildResponse() {
-	m.NoBody = m.Status == 204 || m.Status == 304
-	m.RouteKey = m.Method + " " + m.Path()
-	var b []byte
-	if !m.NoBody {
-		b = append(b, "Content-Type: "...)
-		b = append(b, m.ContentType...)
-		b = append(b, "\r\n"...)
-	}
-	names := make([]string, 0, len(m.Headers))
-	for k := range m.Headers {
-		names = append(names, k)
-	}
-	slices.SortFunc(names, func(a, b string) int { return strings.Compare(strings.ToLower(a), strings.ToLower(b)) })
-	for _, k := range names {
-		b = append(b, k...)
-		b = append(b, ": "...)
-		b = append(b, m.Headers[k]...)
-		b = append(b, "\r\n"...)
-	}
-	m.HeaderLines = b
-	if !m.NoBody && m.Body != "" {
-		m.BodyBytes = []byte(m.Body)
-	} else {
-		m.BodyBytes = nil
-	}
-}
-
 // ---- Model ----
 
 // Mocks returns the mocks in insertion order. The slice is never modified
@@ -293,7 +272,10 @@ func (m *Model) Mock(id string) (*Mock, bool) {
 }
 
 // Snapshot builds an immutable Snapshot of the current mocks.
-func (m *Model) Snapshot() *Snapshot { return newSnapshot(m.mocks) }
+func (m *Model) Snapshot() *Snapshot {
+	m.machines.prune(m.mocks)
+	return newSnapshot(m.mocks)
+}
 
 // overlay sets the fields the input gives on f (create starts from the defaults, update from
 // the stored mock).
@@ -311,17 +293,34 @@ func (in *MockInput) overlay(f *mockFields) {
 			f.path = ""
 		}
 	}
-	if in.Status != nil {
-		f.status = *in.Status
+	// responses replace the plain answer and the other way round.
+	if in.HasResponses {
+		f.responses = nil
+		for i := range in.Responses {
+			rf := defaultResponse()
+			in.Responses[i].overlay(&rf)
+			f.responses = append(f.responses, rf)
+		}
+		f.responseFields = defaultResponse()
+		if in.Responses == nil {
+			f.afterLast = ""
+		}
 	}
-	if in.HasHeaders {
-		f.headers = in.Headers
+	if in.ResponseInput.given() {
+		f.responses, f.afterLast = nil, ""
 	}
-	if in.Body != nil {
-		f.body = *in.Body
+	in.ResponseInput.overlay(&f.responseFields)
+	if in.AfterLast != nil {
+		f.afterLast = *in.AfterLast
 	}
-	if in.ContentType != nil {
-		f.contentType = *in.ContentType
+	if in.Template != nil {
+		f.template = *in.Template
+	}
+	if in.HasSeed {
+		f.seed = in.Seed
+	}
+	if in.HasState {
+		f.state = in.State
 	}
 	if in.HasMatch {
 		f.match = in.Match
@@ -336,7 +335,7 @@ func (in *MockInput) overlay(f *mockFields) {
 // (KindConflict), mock_limit (KindTooLarge), and KindInternal if the random
 // source fails.
 func (m *Model) CreateMock(in MockInput, now time.Time) (*Mock, *Error) {
-	f := mockFields{status: 200, contentType: "application/json"}
+	f := m.newFields()
 	in.overlay(&f)
 	if in.ID != nil && *in.ID != "" {
 		if msg := mockIDError(*in.ID); msg != "" {
@@ -375,7 +374,7 @@ func (m *Model) insert(f mockFields, createdAt, updatedAt string, create bool) (
 		f.id = id
 	}
 	m.seq++
-	x := newMock(f, v, createdAt, updatedAt, m.seq)
+	x := m.newMock(f, v, createdAt, updatedAt, m.seq)
 	mocks := make([]*Mock, len(m.mocks), len(m.mocks)+1)
 	copy(mocks, m.mocks)
 	m.mocks = append(mocks, x)
@@ -389,27 +388,50 @@ func (x *Mock) FromFile() bool { return strings.HasPrefix(x.Source, SourceFilePr
 // SourceFilePrefix starts the Source of a mock loaded from a mock file.
 const SourceFilePrefix = "file:"
 
-func newMock(f mockFields, v validatedMock, createdAt, updatedAt string, seq uint64) *Mock {
+// newMock builds a validated mock, bound to its state machine (made when it is the first
+// mock to name it).
+func (m *Model) newMock(f mockFields, v validatedMock, createdAt, updatedAt string, seq uint64) *Mock {
 	x := &Mock{
-		ID:          f.id,
-		Method:      v.method,
-		PathPattern: f.path,
-		PathRegex:   f.pathRegex,
-		Status:      f.status,
-		Headers:     v.headers,
-		Body:        f.body,
-		ContentType: v.contentType,
-		CreatedAt:   createdAt,
-		UpdatedAt:   updatedAt,
-		Match:       v.match,
-		Priority:    f.priority,
-		pat:         v.pat,
-		criteria:    v.criteria,
-		seq:         seq,
-		hits:        &mockHits{},
+		ID:           f.id,
+		Method:       v.method,
+		PathPattern:  f.path,
+		PathRegex:    f.pathRegex,
+		MockResponse: v.response,
+		Responses:    v.responses,
+		AfterLast:    v.afterLast,
+		Template:     f.template,
+		Seed:         f.seed,
+		State:        v.state,
+		CreatedAt:    createdAt,
+		UpdatedAt:    updatedAt,
+		Match:        v.match,
+		Priority:     f.priority,
+		pat:          v.pat,
+		criteria:     v.criteria,
+		seq:          seq,
+		hits:         &mockHits{},
 	}
-	x.buildResponse()
+	x.RouteKey = x.Method + " " + x.Path()
+	if x.State != nil {
+		x.machine = m.machines.get(x.State.Name)
+	}
 	return x
+}
+
+// fields returns the fields x was built from, for an update to apply its input to.
+func (x *Mock) fields() mockFields {
+	f := mockFields{id: x.ID, method: x.Method, path: x.PathPattern, pathRegex: x.PathRegex,
+		priority: x.Priority, match: x.Match, afterLast: x.AfterLast, template: x.Template,
+		seed: x.Seed, state: x.State}
+	if x.Responses != nil {
+		for i := range x.Responses {
+			f.responses = append(f.responses, x.Responses[i].fieldsOf())
+		}
+		f.responseFields = defaultResponse()
+	} else {
+		f.responseFields = x.MockResponse.fieldsOf()
+	}
+	return f
 }
 
 // checkConflicts reports a duplicate id, or a mock (other than self) with the
@@ -422,8 +444,9 @@ func (m *Model) checkConflicts(v validatedMock, id, self string) *Error {
 			return newErr(KindConflict, CodeDuplicateMock, msgDupID)
 		}
 	}
+	key := routeKey(v.method, v.pat, v.match, v.state)
 	for _, x := range m.mocks {
-		if x.ID != self && x.Method == v.method && x.pat.Canonical() == v.pat.Canonical() && bytes.Equal(x.Match, v.match) {
+		if x.ID != self && x.routeKey() == key {
 			return newErr(KindConflict, CodeDuplicateMock, msgDupPath)
 		}
 	}
@@ -460,11 +483,7 @@ func (m *Model) UpdateMock(id string, in MockInput, now time.Time) (*Mock, *Erro
 	if e := ReadOnlyError(old); e != nil {
 		return nil, e
 	}
-	f := mockFields{
-		id: old.ID, method: old.Method, path: old.PathPattern, pathRegex: old.PathRegex, status: old.Status,
-		headers: old.Headers, body: old.Body, contentType: old.ContentType, match: old.Match,
-		priority: old.Priority,
-	}
+	f := old.fields()
 	in.overlay(&f)
 	maxBody := m.cfg.MaxMockBodyBytes
 	if in.Body == nil {
@@ -477,7 +496,7 @@ func (m *Model) UpdateMock(id string, in MockInput, now time.Time) (*Mock, *Erro
 	if e := m.checkConflicts(v, "", id); e != nil {
 		return nil, e
 	}
-	x := newMock(f, v, old.CreatedAt, FormatTime(now), old.seq)
+	x := m.newMock(f, v, old.CreatedAt, FormatTime(now), old.seq)
 	x.hits = old.hits
 	mocks := make([]*Mock, len(m.mocks))
 	for i, y := range m.mocks {

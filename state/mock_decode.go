@@ -2,6 +2,7 @@ package state
 
 import (
 	"encoding/json"
+	"strconv"
 )
 
 // MockInput is a decoded, type-checked mock payload whose values are not yet
@@ -13,11 +14,20 @@ type MockInput struct {
 	Method      *string
 	PathPattern *string
 	PathRegex   *string
-	Status      *int
-	Headers     map[string]string
-	HasHeaders  bool
-	Body        *string
-	ContentType *string
+	// ResponseInput is a plain mock's answer.
+	ResponseInput
+	// Responses are a sequence's answers; HasResponses with nil Responses (a null
+	// "responses") makes the mock plain again.
+	Responses    []ResponseInput
+	HasResponses bool
+	AfterLast    *string
+	Template     *bool
+	// Seed: HasSeed with a nil Seed (a null "seed") means the server's seed.
+	Seed    *int64
+	HasSeed bool
+	// State: HasState with a nil State (a null "state") unties the mock from its machine.
+	State    *MockState
+	HasState bool
 	// Match is the request criteria object beyond method and path (mock.DecodeCriteria),
 	// as given; HasMatch with a nil Match (a null "match") means none.
 	Match    json.RawMessage
@@ -28,8 +38,9 @@ type MockInput struct {
 
 // mockKeys are the keys a mock payload may hold: the mock's fields, and what the API adds
 // (timestamps, hit counts: ignored), so that a mock read from the API can be sent back as it is.
-var mockKeys = []string{"id", "method", "path_pattern", "path_regex", "status", "headers", "body", "content_type",
-	"match", "priority", "created_at", "updated_at", "hits", "last_hit_at"}
+var mockKeys = []string{"id", "method", "path_pattern", "path_regex", "status", "headers", "body", "body_base64",
+	"content_type", "match", "priority", "responses", "after_last", "template", "seed", "state",
+	"created_at", "updated_at", "hits", "last_hit_at", "sequence"}
 
 // DecodeMockInput decodes a POST or PUT /api/mocks body. An unknown key is an
 // invalid_mock error naming it (`unknown field "staus"`). Every wrong JSON type is a
@@ -82,42 +93,51 @@ func mockInputFromObject(obj map[string]json.RawMessage) (MockInput, *Error) {
 	if in.PathRegex != nil && *in.PathRegex == "" {
 		return in, invalidMock("path_regex must be a non-empty RE2 regex")
 	}
-	if raw, ok := present(obj, "status"); ok {
-		// Values far out of range become -1 (reported as out of range, not as "not an
-		// integer"), so that the int conversion can never wrap into the valid range.
-		v, _, ok := decodeIntOrString(raw)
-		if !ok {
-			return in, invalidMock(msgStatusInt)
-		}
-		st := clampInt(v)
-		in.Status = &st
-	}
-	if _, ok := obj["headers"]; ok {
-		in.HasHeaders = true
-		if raw, ok := present(obj, "headers"); ok {
-			hm, ok := decodeObject(raw)
-			if !ok {
-				return in, invalidMock(msgHeadersObj)
-			}
-			in.Headers = make(map[string]string, len(hm))
-			for k, v := range hm {
-				s, ok := decodeString(v)
-				if !ok {
-					return in, invalidMock(msgHeaderStr)
-				}
-				in.Headers[k] = s
-			}
-		}
-	}
-	if raw, ok := present(obj, "body"); ok {
-		s, ok := decodeBodyText(raw)
-		if !ok {
-			return in, invalidMock("body must be valid json")
-		}
-		in.Body = &s
-	}
-	if in.ContentType, e = str("content_type", msgCT); e != nil {
+	if in.ResponseInput, e = decodeResponseInput(obj, ""); e != nil {
 		return in, e
+	}
+	if _, ok := obj["responses"]; ok {
+		in.HasResponses = true
+		if raw, ok := present(obj, "responses"); ok {
+			if in.Responses, e = decodeResponses(raw); e != nil {
+				return in, e
+			}
+			if in.ResponseInput.given() {
+				return in, invalidMock("give responses or status, headers, body, body_base64 and content_type, not both")
+			}
+		}
+	}
+	if raw, ok := present(obj, "after_last"); ok {
+		s, ok := decodeString(raw)
+		if !ok || s != AfterLastRepeat && s != AfterLastLoop && s != AfterLastNotFound {
+			return in, invalidMock(msgAfterLast)
+		}
+		in.AfterLast = &s
+	}
+	if raw, ok := present(obj, "template"); ok {
+		b, ok := decodeBool(raw)
+		if !ok {
+			return in, invalidMock("template must be true or false")
+		}
+		in.Template = &b
+	}
+	if _, ok := obj["seed"]; ok {
+		in.HasSeed = true
+		if raw, ok := present(obj, "seed"); ok {
+			v, exact, ok := decodeIntSat(raw)
+			if !ok || !exact {
+				return in, invalidMock("seed must be an integer")
+			}
+			in.Seed = &v
+		}
+	}
+	if _, ok := obj["state"]; ok {
+		in.HasState = true
+		if raw, ok := present(obj, "state"); ok {
+			if in.State, e = decodeMockState(raw); e != nil {
+				return in, e
+			}
+		}
 	}
 	if raw, ok := present(obj, "priority"); ok {
 		v, _, ok := decodeIntOrString(raw)
@@ -137,4 +157,29 @@ func mockInputFromObject(obj map[string]json.RawMessage) (MockInput, *Error) {
 		}
 	}
 	return in, nil
+}
+
+// decodeResponses decodes a sequence's "responses": a non-empty list of response objects.
+func decodeResponses(raw json.RawMessage) ([]ResponseInput, *Error) {
+	var list []json.RawMessage
+	if firstByte(raw) != '[' || json.Unmarshal(raw, &list) != nil || len(list) == 0 {
+		return nil, invalidMock("responses must be a non-empty list of responses")
+	}
+	out := make([]ResponseInput, len(list))
+	for i, item := range list {
+		prefix := "responses[" + strconv.Itoa(i) + "]."
+		obj, ok := decodeObject(item)
+		if !ok {
+			return nil, invalidMock(prefix[:len(prefix)-1] + " must be an object")
+		}
+		if msg := UnknownField(obj, responseKeys...); msg != "" {
+			return nil, invalidMock(prefix[:len(prefix)-1] + ": " + msg)
+		}
+		in, e := decodeResponseInput(obj, prefix)
+		if e != nil {
+			return nil, e
+		}
+		out[i] = in
+	}
+	return out, nil
 }

@@ -12,6 +12,9 @@ import (
 type mockHits struct {
 	n    atomic.Uint64
 	last atomic.Int64 // Unix nanoseconds of the last hit; 0: none
+	// served numbers the hits of a sequence or templated mock (its position, its random
+	// values). Cleared by a reset of mock states, not by clearing history.
+	served atomic.Uint64
 }
 
 // Hit counts a request the mock answered at now. Safe for concurrent use; it allocates

@@ -18,7 +18,8 @@ func (m *Model) UpsertMock(id string, in MockInput, now time.Time) (*Mock, bool,
 	if in.ID != nil && *in.ID != "" && *in.ID != id {
 		return nil, false, invalidMock("id in the body must equal the id in the path")
 	}
-	f := mockFields{id: id, status: 200, contentType: "application/json"}
+	f := m.newFields()
+	f.id = id
 	in.overlay(&f)
 	old, ok := m.byID[id]
 	if !ok {
@@ -39,7 +40,7 @@ func (m *Model) UpsertMock(id string, in MockInput, now time.Time) (*Mock, bool,
 	if e := m.checkConflicts(v, "", id); e != nil {
 		return nil, false, e
 	}
-	x := newMock(f, v, old.CreatedAt, FormatTime(now), old.seq)
+	x := m.newMock(f, v, old.CreatedAt, FormatTime(now), old.seq)
 	x.hits = old.hits
 	m.replaceMock(old, x)
 	return x, false, nil

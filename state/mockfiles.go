@@ -154,7 +154,7 @@ func (m *Model) ReplaceFileMocks(changes []FileMocks, now time.Time) (errs []*Er
 			continue
 		}
 		kept = append(kept, x)
-		routes[routeKey(x.Method, x.pat, x.Match)] = true
+		routes[x.routeKey()] = true
 	}
 	m.mocks = kept
 	for i, c := range changes {
@@ -169,7 +169,7 @@ func (m *Model) ReplaceFileMocks(changes []FileMocks, now time.Time) (errs []*Er
 			for _, y := range old[c.Source] { // the last good mocks stay
 				m.mocks = append(m.mocks, y)
 				m.byID[y.ID] = y
-				routes[routeKey(y.Method, y.pat, y.Match)] = true
+				routes[y.routeKey()] = true
 			}
 			old[c.Source] = nil
 			continue
@@ -183,10 +183,18 @@ func (m *Model) ReplaceFileMocks(changes []FileMocks, now time.Time) (errs []*Er
 	return errs, changed
 }
 
-// routeKey identifies a route for the duplicate rule: method, canonical pattern and criteria.
-func routeKey(method string, p *mock.Path, match []byte) string {
-	return method + " " + p.Canonical() + " " + string(match)
+// routeKey identifies a route for the duplicate rule: method, canonical pattern, criteria
+// and the state required.
+func routeKey(method string, p *mock.Path, match []byte, st *MockState) string {
+	requires := ""
+	if st != nil {
+		requires = st.Requires
+	}
+	return method + " " + p.Canonical() + " " + string(match) + " " + requires
 }
+
+// routeKey is x's key for the duplicate rule.
+func (x *Mock) routeKey() string { return routeKey(x.Method, x.pat, x.Match, x.State) }
 
 // addFileMocks validates and appends the mocks of one file, or appends none and returns
 // the first mock's error, named by its position.
@@ -196,13 +204,13 @@ func (m *Model) addFileMocks(c FileMocks, ts string, routes map[string]bool) (in
 	fail := func(i int, id string, e *Error) (int, *Error) {
 		for _, y := range m.mocks[start:] {
 			delete(m.byID, y.ID)
-			delete(routes, routeKey(y.Method, y.pat, y.Match))
+			delete(routes, y.routeKey())
 		}
 		m.mocks = m.mocks[:start]
 		return 0, &Error{Kind: e.Kind, Code: e.Code, Message: fmt.Sprintf("mocks[%d] (id %s): %s", i, id, e.Message)}
 	}
 	for i, fm := range c.Mocks {
-		f := mockFields{status: 200, contentType: "application/json"}
+		f := m.newFields()
 		fm.Input.overlay(&f)
 		if fm.Input.ID != nil && *fm.Input.ID != "" {
 			f.id = *fm.Input.ID
@@ -219,12 +227,12 @@ func (m *Model) addFileMocks(c FileMocks, ts string, routes map[string]bool) (in
 		if _, dup := m.byID[f.id]; dup {
 			return fail(i, f.id, newErr(KindConflict, CodeDuplicateMock, msgDupID))
 		}
-		rk := routeKey(v.method, v.pat, v.match)
+		rk := routeKey(v.method, v.pat, v.match, v.state)
 		if routes[rk] {
 			return fail(i, f.id, newErr(KindConflict, CodeDuplicateMock, msgDupPath))
 		}
 		m.seq++
-		x := newMock(f, v, ts, ts, m.seq)
+		x := m.newMock(f, v, ts, ts, m.seq)
 		x.Source = c.Source
 		m.mocks = append(m.mocks, x)
 		m.byID[x.ID] = x

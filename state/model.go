@@ -27,6 +27,8 @@ type Model struct {
 	runByID    map[string]*RunReport
 	targets    []*Target // insertion order; replaced (copy-on-write) on every change
 	targetByID map[string]*Target
+	// machines are the mocks' named state machines (issue #15), by name.
+	machines machineSet
 }
 
 // NewModel returns an empty model. cfg's zero fields take their defaults;
@@ -42,6 +44,7 @@ func NewModel(cfg Config) *Model {
 		runs:       make(map[string][]*RunReport),
 		runByID:    make(map[string]*RunReport),
 		targetByID: make(map[string]*Target),
+		machines:   machineSet{byName: make(map[string]*stateMachine)},
 	}
 }
 

@@ -70,6 +70,11 @@ func (s *Snapshot) NearMisses(method, path []byte, req *mock.Request, max int) (
 				{Field: "method", Expected: m.Method, Actual: string(method), Matched: serves},
 				{Field: "path", Expected: m.Path(), Actual: string(path), Matched: true},
 			}, m.criteria.Explain(req)...)
+			if m.machine != nil && m.State.Requires != "" {
+				now := m.machine.Current()
+				checks = append(checks, mock.Check{Field: "state." + m.State.Name, Expected: m.State.Requires,
+					Actual: now, Matched: now == m.State.Requires})
+			}
 			missed := 0
 			for _, c := range checks {
 				if !c.Matched {

@@ -29,13 +29,15 @@ var (
 		"/playground-minimal", "/dashboard", "/openapi.json", "/user-agent",
 		"/api/mocks", "/api/history", "/api/playground", "/api/scenarios", "/api/targets",
 		"/api/events", "/api/incidents", "/api/auth", "/api/metrics", "/api/reset",
+		"/api/requests", "/api/mock-states",
 	}
 	// Each prefix ends in "/": a path is reserved when its first segments are the prefix's
 	// (so "/api/mocks" and everything below it, but not "/api/users": the original project's
 	// scenario files mock such API paths). These are the built-in route families.
 	reservedPrefixes = [...]string{"/static/", "/echo/", "/files/", "/assets/",
 		"/api/mocks/", "/api/history/", "/api/replay/", "/api/playground/", "/api/scenarios/",
-		"/api/targets/", "/api/proxy/", "/api/events/", "/api/incidents/", "/api/auth/", "/api/metrics/"}
+		"/api/targets/", "/api/proxy/", "/api/events/", "/api/incidents/", "/api/auth/", "/api/metrics/",
+		"/api/requests/", "/api/mock-states/"}
 )
 
 // reserved reports whether any concrete path p can match is reserved (for a path_regex,

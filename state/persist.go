@@ -122,7 +122,8 @@ func (m *Model) loadMock(raw json.RawMessage, nowTS string) string {
 	if in.Method == nil || in.PathPattern == nil && in.PathRegex == nil {
 		return "missing method or path_pattern"
 	}
-	f := mockFields{id: *in.ID, status: 200, contentType: "application/json"}
+	f := m.newFields()
+	f.id = *in.ID
 	in.overlay(&f)
 	if _, e := m.insert(f, decodeStamp(obj, "created_at", nowTS), decodeStamp(obj, "updated_at", nowTS), false); e != nil {
 		return e.Code + ": " + e.Message

@@ -29,8 +29,3 @@ func (m *Model) Reset() ResetSummary {
 	s.MockStatesReset = m.resetMockStates()
 	return s
 }
-
-// resetMockStates sets every stateful mock (issue #12: its state name and its hit counters)
-// back to its start and returns how many it changed. No mock keeps state yet: this is the
-// hook Reset calls, so that stateful mocks only have to fill it in.
-func (m *Model) resetMockStates() int { return 0 }

@@ -16,8 +16,8 @@ type Snapshot struct {
 	byID     map[string]*Mock
 	exact    [numSlots]map[string][]entry // exact patterns, keyed by path, by precedence
 	patterns [numSlots][]*Mock            // parameter and wildcard patterns, by precedence
-	// criteria is set when a mock has request criteria: only then does matching need the
-	// request beyond its method and path.
+	// criteria is set when a mock has request criteria or requires a state: only then does
+	// matching need the request beyond its method and path.
 	criteria bool
 	// minPatternPriority is, per slot, the highest priority (lowest number) of a pattern
 	// mock: an exact match at least as high needs no look at the patterns.
@@ -95,7 +95,8 @@ func dispatchRun(list []*Mock, i int) (int, string) {
 }
 
 // firstMatch returns the first mock of a lookup list whose pattern matches path (exact
-// lists: every one) and whose criteria hold for req (nil: any), stopping before a mock
+// lists: every one) and whose criteria and required state hold for req (nil: any,
+// whatever the state), stopping before a mock
 // whose priority is not above before's (when before is not nil: a better match found
 // elsewhere). Runs with a dispatch try only the mocks asking for the request's value of
 // their parameter; a pattern shared by consecutive mocks is matched once.
@@ -121,7 +122,7 @@ func firstMatch(list []entry, path []byte, req *mock.Request, before *Mock) *Moc
 					if before != nil && m.priority() >= before.priority() {
 						return nil
 					}
-					if m.criteria.MatchExceptQueryEquals(req, d.param) {
+					if m.admits() && m.criteria.MatchExceptQueryEquals(req, d.param) {
 						return m
 					}
 				}
@@ -131,7 +132,7 @@ func firstMatch(list []entry, path []byte, req *mock.Request, before *Mock) *Moc
 				continue
 			}
 		}
-		if req == nil || e.m.criteria.Match(req) {
+		if req == nil || e.m.admits() && e.m.criteria.Match(req) {
 			return e.m
 		}
 		i++
@@ -153,7 +154,7 @@ func newSnapshot(mocks []*Mock) *Snapshot {
 	}
 	for _, m := range mocks {
 		s.byID[m.ID] = m
-		s.criteria = s.criteria || m.criteria != nil
+		s.criteria = s.criteria || m.criteria != nil || m.State != nil && m.State.Requires != ""
 		for _, slot := range mockSlots(m.Method) {
 			if m.pat.Exact() {
 				exact[slot][m.PathPattern] = append(exact[slot][m.PathPattern], m)
@@ -226,7 +227,7 @@ func comparePrecedence(a, b *Mock) int {
 // then a named method before ANY; then more request criteria first (a mock that asks
 // more of a request is tried before one that asks less); then creation order.
 func compareCriteria(a, b *Mock) int {
-	switch ca, cb := a.criteria.Len(), b.criteria.Len(); {
+	switch ca, cb := a.specificity(), b.specificity(); {
 	case a.priority() != b.priority():
 		return a.priority() - b.priority()
 	case (a.Method == MethodAny) != (b.Method == MethodAny):
