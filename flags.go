@@ -76,6 +76,7 @@ type options struct {
 	defaultChaosSeed   int64
 	mockTemplates      bool
 	seed               int64
+	persistMockState   bool
 	maxConcurrentRuns  int
 	maxTargets         int
 	maxProxyBodyBytes  int64
@@ -250,6 +251,7 @@ func loadFlags(args []string, local func(*flagSet)) (*options, *flagSet, error) 
 	})
 	fs.StringVar(&o.corsOrigins, "cors-origins", "", "origins allowed on mock responses: a comma list, or *")
 	fs.BoolVar(&o.mockTemplates, "mock-templates", false, `make every mock a template unless it says "template": false`)
+	fs.BoolVar(&o.persistMockState, "persist-mock-state", false, "keep sequence positions and state machines across restarts (default: a fresh start)")
 	fs.Int64Var(&o.seed, "seed", 1, `seed of the random values in mock templates (a mock's "seed" replaces it): the same seed gives the same values hit after hit`)
 
 	fs.StringVar(&o.scenarioStateFile, "scenario-state-file", "data/scenarios_state.json", "scenarios and runs file")

@@ -66,6 +66,7 @@ var flagEnv = []struct{ flag, env string }{
 	{"max-mock-routes", "OWNHTTP_MAX_MOCK_ROUTES"},
 	{"cors-origins", "OWNHTTP_CORS_ORIGINS"},
 	{"mock-templates", "OWNHTTP_MOCK_TEMPLATES"},
+	{"persist-mock-state", "OWNHTTP_PERSIST_MOCK_STATE"},
 	{"seed", "OWNHTTP_SEED"},
 	{"scenario-state-file", "OWNHTTP_SCENARIO_STATE_FILE"},
 	{"target-state-file", "OWNHTTP_TARGET_STATE_FILE"},

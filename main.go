@@ -19,6 +19,7 @@ import (
 	"log/slog"
 	"os"
 	"sync"
+	_ "time/tzdata" // time zones named in mock templates resolve on machines without zoneinfo
 	"syscall"
 	"time"
 
@@ -95,7 +96,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready fun
 		Engine: o.engine, LiveEvents: true, ScenarioFile: o.scenarioStateFile, TargetFile: o.targetStateFile,
 		MaxScenarios: o.maxScenarios, MaxSteps: o.maxSteps, MaxAssertions: o.maxAssertions,
 		MaxStepDelay: o.maxStepDelay, MaxRunsPerScenario: o.maxRunsPerScenario, MaxTargets: o.maxTargets,
-		MockTemplates: o.mockTemplates, MockSeed: o.seed}, logger)
+		MockTemplates: o.mockTemplates, MockSeed: o.seed, PersistMockState: o.persistMockState}, logger)
 	if err != nil {
 		return fmt.Errorf("state: %w", err)
 	}

@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/json"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -188,5 +190,36 @@ func TestMockBodiesWire(t *testing.T) {
 		_, hasBody := got.Mock["body"]
 		is.True(!hasBody)
 		is.Equal(l.do("POST", "/api/mocks", `{"method":"GET","path_pattern":"/x","body_base64":"!"}`).status, 400)
+	})
+}
+
+// With --persist-mock-state, sequence positions and machine states survive a restart
+// (the last hit before a clean stop, and a state set through the API at once); without it
+// every start is a fresh one (#15).
+func TestMockStatesPersist(t *testing.T) {
+	eachEngine(t, func(t *testing.T, engine string) {
+		is := is.New(t)
+		stateFile := filepath.Join(t.TempDir(), "state.json")
+		start := func(persist bool) (*testkit.Server, *labClient) {
+			s := startWithStateFile(t, engine, stateFile, "--persist-mock-state="+strconv.FormatBool(persist))
+			return s, newLabClient(t, s)
+		}
+		s, l := start(true)
+		l.createMock(`{"id":"seq","method":"GET","path_pattern":"/seq","responses":[{"body":"1"},{"body":"2"},{"body":"3"}]}`)
+		l.createMock(`{"id":"c1","method":"GET","path_pattern":"/cart","body":"empty","state":{"name":"cart","requires":"started"}}`)
+		l.createMock(`{"id":"c2","method":"GET","path_pattern":"/cart","body":"full","state":{"name":"cart","requires":"full"}}`)
+		is.Equal(string(l.do("GET", "/seq", "").body), "1")
+		is.Equal(l.do("PUT", "/api/mock-states/cart", `{"state":"full"}`).status, 200)
+		is.NoErr(s.Stop(t))
+
+		s, l = start(true)
+		is.Equal(string(l.do("GET", "/seq", "").body), "2") // where it stopped
+		is.Equal(string(l.do("GET", "/cart", "").body), "full")
+		is.NoErr(s.Stop(t))
+
+		s, l = start(false)
+		is.Equal(string(l.do("GET", "/seq", "").body), "1") // a fresh start
+		is.Equal(string(l.do("GET", "/cart", "").body), "empty")
+		is.NoErr(s.Stop(t))
 	})
 }

@@ -5,6 +5,17 @@
 // JSON paths, and/or/not). Regexes are Go's regexp (RE2): linear in the input, so no
 // pattern or request can make matching backtrack.
 //
+// Response fields may be templates (CompileTemplate, Template.Render) in the Handlebars
+// dialect WireMock documents: {{request.query.id}}, {{jsonPath request.body '$.name'}},
+// {{#each}}, {{randomValue}}, {{now}} and the rest of WireMock's and Handlebars.java's
+// helpers (template.go lists what differs). A template compiles once, refusing unknown
+// helpers and bad literal JSON paths, regexes, date formats and time zones; a render
+// reads the request lazily (no map of headers is built; a definite JSON path is read
+// from the body's text without decoding it), takes its clock and random seed from its
+// input, and is bounded in steps and output. The one exception to "no I/O" is a time
+// zone region given as a literal (timezone='Europe/Paris'): time.LoadLocation resolves
+// it once, at compile time, from the system's zoneinfo or an embedded time/tzdata.
+//
 // No goroutines, no I/O, no clock reads, no global mutable state. A compiled Criteria is
 // immutable and safe for concurrent use; a Request is owned by one goroutine and reused
 // across requests (it caches the decoded body and holds scratch space, so matching a

@@ -49,9 +49,10 @@ type Path struct {
 }
 
 type pathSeg struct {
-	lit string
-	re  *regexp.Regexp // nil for a literal and an unconstrained parameter
-	any bool           // an unconstrained parameter
+	lit  string
+	name string         // a parameter's name; "" for anything else
+	re   *regexp.Regexp // nil for a literal and an unconstrained parameter
+	any  bool           // an unconstrained parameter
 }
 
 // PathError is a path_pattern's or path_regex's error. Its text is the whole sentence
@@ -185,7 +186,7 @@ func compileParam(part string, at int) (pathSeg, error) {
 		return pathSeg{}, pathErr("path_pattern", "parameter names are letters, digits and _ (the parameter at byte %d)", at)
 	}
 	if !constrained {
-		return pathSeg{any: true}, nil
+		return pathSeg{name: name, any: true}, nil
 	}
 	if expr == "" {
 		return pathSeg{}, pathErr("path_pattern", "parameter %s has an empty regex (at byte %d)", name, at)
@@ -194,7 +195,7 @@ func compileParam(part string, at int) (pathSeg, error) {
 	if err != nil {
 		return pathSeg{}, pathErr("path_pattern", "parameter %s has an invalid regex at byte %d: %s", name, at+len(name)+2, err)
 	}
-	return pathSeg{re: re}, nil
+	return pathSeg{name: name, re: re}, nil
 }
 
 // CompilePathRegex compiles a path_regex; errors are *PathError.
@@ -288,6 +289,38 @@ func (p *Path) Match(path []byte) bool {
 		pos = end + 1
 	}
 	return p.wildcard || pos == len(path)+1
+}
+
+// Params appends to dst the named parameters of a path p matches (raw views into path), in
+// pattern order; a path_regex's named groups ((?P<name>…)) count as parameters too.
+func (p *Path) Params(path []byte, dst []PathParam) []PathParam {
+	if p.IsRegex() {
+		m := p.re.FindSubmatchIndex(path)
+		if m == nil {
+			return dst
+		}
+		for i, name := range p.re.SubexpNames() {
+			if name != "" && m[2*i] >= 0 {
+				dst = append(dst, PathParam{Name: name, Value: path[m[2*i]:m[2*i+1]]})
+			}
+		}
+		return dst
+	}
+	pos := 1
+	for i := range p.segs {
+		if pos > len(path) {
+			break
+		}
+		end := pos
+		for end < len(path) && path[end] != '/' {
+			end++
+		}
+		if name := p.segs[i].name; name != "" {
+			dst = append(dst, PathParam{Name: name, Value: path[pos:end]})
+		}
+		pos = end + 1
+	}
+	return dst
 }
 
 func (s *pathSeg) matchSegment(sg []byte) bool {

@@ -314,3 +314,18 @@ func FuzzPathPattern(f *testing.F) {
 		}
 	})
 }
+
+func TestPathParams(t *testing.T) {
+	is := is.New(t)
+	got := func(p *Path, path string) map[string]string {
+		out := map[string]string{}
+		for _, pp := range p.Params([]byte(path), nil) {
+			out[pp.Name] = string(pp.Value)
+		}
+		return out
+	}
+	is.Equal(got(mustPattern(t, "/users/{id}/posts/{post:[0-9]+}/*"), "/users/ada/posts/7/x/y"), map[string]string{"id": "ada", "post": "7"})
+	is.Equal(got(mustPattern(t, "/files/*/raw"), "/files/a/raw"), map[string]string{}) // * has no name
+	is.Equal(got(mustRegex(t, "/v(?P<version>[0-9]+)/(?P<kind>users|orders)/.*"), "/v2/orders/9"), map[string]string{"version": "2", "kind": "orders"})
+	is.Equal(got(mustRegex(t, "/x"), "/y"), map[string]string{})
+}

@@ -1,6 +1,7 @@
 package state
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -86,10 +87,12 @@ type Actor struct {
 	pending      []waiter // admin changes waiting for the next write
 	unsaved      fileSet  // files changed since the last write started (or whose write failed)
 	historyDirty bool     // history changed since the last write started
-	retry        bool     // the last write failed; try again on the next tick
-	failing      fileSet  // files whose last write failed, for logging only the transitions
-	handedSeq    uint64   // history entries up to this sequence number went to the writer
-	handedEpoch  uint64   // in this history epoch
+	// mockStates is the last mock-states.json handed to the writer (PersistMockState).
+	mockStates  []byte
+	retry       bool    // the last write failed; try again on the next tick
+	failing     fileSet // files whose last write failed, for logging only the transitions
+	handedSeq   uint64  // history entries up to this sequence number went to the writer
+	handedEpoch uint64  // in this history epoch
 
 	historyDropped   atomic.Uint64
 	recordsCaptured  atomic.Uint64
@@ -163,6 +166,7 @@ type writeJob struct {
 	scenarios    []*Scenario
 	runs         []*RunReport
 	targets      []*Target
+	mockStates   []byte // mock-states.json to write; nil: unchanged
 	waiters      []waiter
 }
 
@@ -301,7 +305,10 @@ loop:
 		case res := <-a.results:
 			a.finishWrite(res)
 		case <-ticker.C:
-			if a.historyDirty || a.retry {
+			if a.mockStatesChanged() {
+				a.unsaved |= fileMain
+			}
+			if a.historyDirty || a.retry || a.unsaved != 0 {
 				a.startWrite()
 			}
 		}
@@ -411,6 +418,11 @@ func (a *Actor) startWrite() {
 			a.handedSeq = 0
 		}
 		job.mocks, job.history, job.historyEpoch = a.model.mocks, h.since(a.handedSeq), a.model.historyEpoch
+		if a.cfg.PersistMockState {
+			if b := a.model.mockStatesJSON(); !bytes.Equal(b, a.mockStates) {
+				job.mockStates, a.mockStates = b, b
+			}
+		}
 		a.handedSeq, a.handedEpoch = h.pushed, a.model.historyEpoch
 		a.historyDirty = false
 	}
@@ -436,6 +448,9 @@ func (a *Actor) finishWrite(res writeResult) {
 			continue
 		}
 		if err := res.err(f); err != nil {
+			if f == fileMain {
+				a.mockStates = nil // written or not, write it again
+			}
 			a.persistFailures.Add(1)
 			a.retry = true
 			a.unsaved |= f
@@ -480,6 +495,9 @@ func (a *Actor) shutdownWriter() error {
 		}
 	}
 	wait()
+	if a.mockStatesChanged() {
+		a.unsaved |= fileMain
+	}
 	if a.historyDirty || a.retry || a.unsaved != 0 || len(a.pending) > 0 {
 		a.startWrite()
 		wait()

@@ -1,7 +1,11 @@
 package state
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"os"
+	"path/filepath"
 	"time"
 )
 
@@ -30,6 +34,34 @@ func (a *Actor) MachineState(ctx context.Context, name string) (MachineState, er
 func (a *Actor) SetMachineState(ctx context.Context, name, state string) (MachineState, error) {
 	return call(ctx, a, func(m *Model, _ time.Time) (MachineState, *Error, bool) {
 		ms, e := m.SetMachineState(name, state)
-		return ms, e, false
+		// With PersistMockState the change is on disk before it is acknowledged.
+		return ms, e, e == nil && m.cfg.PersistMockState
 	})
+}
+
+// mockStatesChanged reports whether, with PersistMockState, the sequence positions and
+// machine states differ from the last ones handed to the writer.
+func (a *Actor) mockStatesChanged() bool {
+	return a.cfg.PersistMockState && a.files&fileMain != 0 && !bytes.Equal(a.model.mockStatesJSON(), a.mockStates)
+}
+
+// loadMockStates restores the sequence positions and machine states of mock-states.json in
+// store dir (PersistMockState). A missing file is a fresh start; an unreadable one is
+// logged and ignored (positions and states start afresh; the file is rewritten at the next
+// change).
+func (a *Actor) loadMockStates(dir string) {
+	path := filepath.Join(dir, mockStatesFile)
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return
+	}
+	if err == nil {
+		err = a.model.restoreMockStates(data)
+	}
+	if err != nil {
+		a.log.Warn("mock states not restored; starting afresh", "file", path, "error", err.Error())
+		return
+	}
+	a.mockStates = a.model.mockStatesJSON()
+	a.log.Info("mock states restored", "file", path)
 }

@@ -51,6 +51,11 @@ type Config struct {
 	MockTemplates bool
 	// MockSeed seeds the random values of templates (a mock's own seed replaces it).
 	MockSeed int64
+	// PersistMockState keeps sequence positions and state machines across restarts: the
+	// main store holds them in mock-states.json, written when they changed, at most once
+	// per HistoryFlushInterval (and before a state-machine change through the API is
+	// acknowledged). Without it every start is a fresh one.
+	PersistMockState bool
 	// MaxHistoryBodyBytes caps a request body kept in history for replay. A
 	// request whose body is larger is still recorded, with an empty
 	// replay_input (it cannot be replayed). Default 65536.

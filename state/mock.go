@@ -274,7 +274,9 @@ func (m *Model) Mock(id string) (*Mock, bool) {
 // Snapshot builds an immutable Snapshot of the current mocks.
 func (m *Model) Snapshot() *Snapshot {
 	m.machines.prune(m.mocks)
-	return newSnapshot(m.mocks)
+	s := newSnapshot(m.mocks)
+	s.seed = m.cfg.MockSeed
+	return s
 }
 
 // overlay sets the fields the input gives on f (create starts from the defaults, update from

@@ -249,12 +249,7 @@ func (r *MockResponse) build() {
 		b = append(b, r.ContentType...)
 		b = append(b, "\r\n"...)
 	}
-	names := make([]string, 0, len(r.Headers))
-	for k := range r.Headers {
-		names = append(names, k)
-	}
-	slices.SortFunc(names, func(a, b string) int { return strings.Compare(strings.ToLower(a), strings.ToLower(b)) })
-	for _, k := range names {
+	for _, k := range sortedHeaderNames(r.Headers) {
 		b = append(b, k...)
 		b = append(b, ": "...)
 		b = append(b, r.Headers[k]...)
@@ -266,6 +261,17 @@ func (r *MockResponse) build() {
 	} else {
 		r.BodyBytes = nil
 	}
+}
+
+// sortedHeaderNames returns the names of h sorted by their lower-case form: the order
+// responses send them in.
+func sortedHeaderNames(h map[string]string) []string {
+	names := make([]string, 0, len(h))
+	for k := range h {
+		names = append(names, k)
+	}
+	slices.SortFunc(names, func(a, b string) int { return strings.Compare(strings.ToLower(a), strings.ToLower(b)) })
+	return names
 }
 
 // responseJSON is a response's JSON form: status (a number, or the template string),

@@ -2,6 +2,7 @@ package state
 
 import (
 	"encoding/json"
+	"fmt"
 	"maps"
 	"slices"
 	"sync/atomic"
@@ -290,4 +291,53 @@ func (x *Mock) specificity() int {
 		n++
 	}
 	return n
+}
+
+// mockStatesFile is where the main store keeps sequence positions and machine states
+// (Config.PersistMockState).
+const mockStatesFile = "mock-states.json"
+
+// persistedMockStates is mock-states.json: each machine's state, and the hits served by
+// each mock that counts them (sequences, templates), by mock id.
+type persistedMockStates struct {
+	Version  int               `json:"version"`
+	Machines map[string]string `json:"machines"`
+	Served   map[string]uint64 `json:"served"`
+}
+
+// mockStatesJSON renders the current positions and states (deterministic: keys sorted).
+func (m *Model) mockStatesJSON() []byte {
+	p := persistedMockStates{Version: 1, Machines: map[string]string{}, Served: map[string]uint64{}}
+	for name, sm := range m.machines.byName {
+		p.Machines[name] = sm.Current()
+	}
+	for _, x := range m.mocks {
+		if n := x.hits.served.Load(); n > 0 {
+			p.Served[x.ID] = n
+		}
+	}
+	b, _ := json.Marshal(p) // maps of strings and numbers always marshal
+	return b
+}
+
+// restoreMockStates applies a mock-states.json to the mocks and machines that exist.
+func (m *Model) restoreMockStates(data []byte) error {
+	var p persistedMockStates
+	if err := json.Unmarshal(data, &p); err != nil {
+		return err
+	}
+	if p.Version != 1 {
+		return fmt.Errorf("version %d is not 1", p.Version)
+	}
+	for _, x := range m.mocks {
+		if x.State != nil {
+			if st, ok := p.Machines[x.State.Name]; ok && validStateName(st) {
+				x.machine.set(&st)
+			}
+		}
+		if n, ok := p.Served[x.ID]; ok && (x.Responses != nil || x.Template) {
+			x.hits.served.Store(n)
+		}
+	}
+	return nil
 }

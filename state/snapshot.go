@@ -28,7 +28,11 @@ type Snapshot struct {
 	// lookup then tries only the patterns that can match.
 	byFirst  [numSlots]map[string][]entry
 	anyFirst [numSlots][]entry
+	seed     int64 // the server's seed of template random values (Config.MockSeed)
 }
+
+// Seed returns the server's seed of template random values (see SeedFor).
+func (s *Snapshot) Seed() int64 { return s.seed }
 
 // entry is one mock of a lookup list. On the first mock of a run that a query parameter
 // dispatches (buildEntries), run lets the lookup go straight to the mocks that can match.

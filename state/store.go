@@ -333,6 +333,9 @@ func (w *storeWriter) writeStore(f fileSet, dir string, job *writeJob, write fun
 	switch f {
 	case fileMain:
 		err := w.mocks.sync(dir, apiMocks(job.mocks), func(x *Mock) string { return x.ID }, write)
+		if job.mockStates != nil {
+			err = cmp(err, write(filepath.Join(dir, mockStatesFile), job.mockStates))
+		}
 		w.history.add(job.historyEpoch, job.history)
 		return cmp(err, w.history.flush(dir, job.history, write))
 	case fileScenarios:
@@ -521,6 +524,9 @@ func (a *Actor) loadStore(f fileSet, dir string) error {
 		}
 		for _, x := range a.model.mocks {
 			w.mocks.written[x.ID] = x
+		}
+		if a.cfg.PersistMockState {
+			a.loadMockStates(dir)
 		}
 		if err := a.loadHistory(dir, now); err != nil {
 			return err
