@@ -122,7 +122,9 @@ for (const engine of ['epoll', 'threadpool']) {
 
       const r = page.locator(`#mock-rows tr[data-id="${rx}"]`);
       await r.locator('td.path', { hasText: PATTERN }).waitFor(WAIT);
-      assert.equal((await r.locator('td.path').textContent()).trim(), PATTERN);
+      assert.equal((await r.locator('td.path .path-text').textContent()).trim(), PATTERN);
+      assert.equal(await r.locator('td.path .badge').count(), 0); // no priority badge: the default
+      assert.equal(await r.locator('td.path details.body-view summary').textContent(), '{"rx":true}'); // the body, kept
       assert.equal(await r.locator('td.m').textContent(), 'ANY');
       assert.equal(await row(REGEX).count(), 0);
 

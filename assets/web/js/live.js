@@ -24,6 +24,7 @@ export const TOPICS = [
   'proxy.request.completed',
   'system.health',
   'system.reset',
+  'mock_state.changed',
 ];
 
 const POLL_MS = 1000;

@@ -8,6 +8,7 @@ import { LiveFeed } from './live.js';
 import { Health } from './panels/health.js';
 import { History } from './panels/history.js';
 import { isConsoleRead, LiveLists } from './panels/live-lists.js';
+import { MockStates } from './panels/mock-states.js';
 import { Mocks } from './panels/mocks.js';
 import { RequestLab } from './panels/request-lab.js';
 import { Scenarios } from './panels/scenarios.js';
@@ -22,6 +23,7 @@ function boot() {
   const lists = new LiveLists();
   const lab = new RequestLab();
   const mocks = new Mocks({ onTry: (method, path) => lab.fill(method, path) });
+  const states = new MockStates({ onChange: () => mocks.refreshSoon() }); // the list shows each mock's machine state
   const targets = new Targets({
     onChange: (list) => {
       lab.setTargets(list);
@@ -51,8 +53,15 @@ function boot() {
   function follow(ev) {
     if (ev.type === 'system.reset') {
       mocks.refreshSoon();
+      states.refreshSoon();
       history.refreshSoon();
       unmatched.refreshSoon();
+      return;
+    }
+    if (ev.type === 'mock_state.changed') {
+      // set or reset through the API (here or elsewhere): the machines, and the mocks' "now"
+      states.refreshSoon();
+      mocks.refreshSoon();
       return;
     }
     if (ev.type !== 'request.completed') return;
@@ -62,9 +71,16 @@ function boot() {
     const status = Number(p.status) || 0;
     if (!isConsoleRead(method, path)) history.refreshSoon();
     if (isUnmatched(p, path)) unmatched.refreshSoon();
+    // A sequence or stateful mock answered: its position, or its machine's state, moved.
+    const moved = mocks.moves(p.route_key);
+    if (moved) {
+      mocks.refreshSoon();
+      if (moved.state) states.refreshSoon();
+    }
     if (method === 'GET' || method === 'HEAD' || status >= 400) return;
     if (path.startsWith('/api/mocks')) {
       mocks.refreshSoon();
+      states.refreshSoon(); // a machine lives as long as a mock names it
       unmatched.refreshSoon(); // near misses are worked out against the mocks as they are now
     } else if (path.startsWith('/api/history')) {
       unmatched.refreshSoon(); // history cleared: the unmatched requests went with it
@@ -77,6 +93,7 @@ function boot() {
 
   function loadAll() {
     mocks.refresh();
+    states.refresh();
     targets.refresh();
     history.refresh();
     unmatched.refresh();

@@ -3,13 +3,22 @@
 //
 // A mock names its paths with a path_pattern or a path_regex: the form has one path input and
 // a choice of which it is, and sends exactly one of the two. An edit is a PATCH of the fields
-// the form shows, so what it does not show (match criteria, fields added later) is kept.
+// the user changed, and only of fields the form shows: what it does not show (match
+// criteria, state, template, seed, a sequence's responses, fields added later) is kept, and
+// an unchanged body keeps its kind (a JSON value stays JSON, a body_base64 stays binary).
+// A sequence's responses are not edited here: for a sequence the form edits method, path
+// and priority only.
+//
+// The list shows, besides method, path and status, what issue #15 added (mock-view.js): a
+// sequence's position and after_last, a stateful mock's machine, "template", and the body
+// (formatted JSON, text, or "binary, N bytes").
 
 import { api } from '../api.js';
 import { $, el, showError } from '../dom.js';
 import { samplePath } from '../paths.js';
 import { markField } from './forms.js';
 import { ListPanel } from './list.js';
+import { binaryText, bodyNode, bodyOf, DEFAULT_AFTER_LAST, foldable, hasState, isSequence, sequenceNodes, stateNode, statusText, templateNodes, typeText } from './mock-view.js';
 
 /** DEFAULT_PRIORITY is the server's priority for a mock that gives none. */
 const DEFAULT_PRIORITY = 5;
@@ -51,13 +60,20 @@ export class Mocks extends ListPanel {
     this.pathLabel = $('mock-path-label');
     this.pathHint = $('mock-path-hint');
     this.keepNote = $('mock-keep-note');
+    this.seqNote = $('mock-seq-note');
+    this.bodyNote = $('mock-body-note');
+    // The inputs of a plain mock's answer: a sequence's edit leaves them out (disabled).
+    this.answerInputs = [this.fields.status, this.fields.content_type, this.fields.headers, this.fields.body];
     this.submitBtn = $('mock-submit');
     this.cancelBtn = $('mock-cancel');
     this.error = $('mock-error');
     this.rows = $('mock-rows');
     this.empty = $('mock-empty');
     this.editing = null; // the mock being edited, as listed
-    this.openCriteria = new Set(); // ids of the mocks whose criteria are unfolded, kept across refreshes
+    this.initial = null; // the form's values when the edit began: an edit sends what changed
+    this.stashed = null; // the answer inputs' values before a sequence's edit emptied them
+    this.open = new Set(); // "id:part" of the unfolded criteria, bodies and responses, kept across refreshes
+    this.liveRoutes = new Map(); // route key -> {sequence, state} of the mocks a request moves
     this.cancelBtn.addEventListener('click', () => this.endEdit());
     this.pathKind.addEventListener('change', () => this.showPathKind());
     this.showPathKind();
@@ -73,17 +89,23 @@ export class Mocks extends ListPanel {
   }
 
   render(mocks) {
-    const ids = new Set(mocks.map((m) => m.id));
-    for (const id of this.openCriteria) if (!ids.has(id)) this.openCriteria.delete(id);
+    const ids = new Set(mocks.map((m) => String(m.id)));
+    for (const key of this.open) if (!ids.has(key.slice(0, key.lastIndexOf(':')))) this.open.delete(key);
+    this.liveRoutes = new Map();
+    for (const m of mocks) {
+      if (!isSequence(m) && !hasState(m)) continue;
+      const path = m.path_regex ? `~${m.path_regex}` : String(m.path_pattern ?? '');
+      this.liveRoutes.set(`${m.method} ${path}`, { sequence: isSequence(m), state: hasState(m) });
+    }
     this.rows.replaceChildren(
       ...mocks.map((m) =>
         el(
           'tr',
-          { attrs: { 'data-id': m.id } },
+          { attrs: { 'data-id': m.id, 'data-kind': isSequence(m) ? 'sequence' : null } },
           el('td', { cls: 'm', text: m.method }),
           el('td', { cls: 'path' }, this.pathCell(m)),
-          el('td', { text: m.status }),
-          el('td', { cls: 'muted', text: m.content_type }),
+          el('td', { cls: 'mock-status', text: statusText(m) }),
+          el('td', { cls: 'muted', text: typeText(m) }),
           el(
             'td',
             {},
@@ -101,7 +123,36 @@ export class Mocks extends ListPanel {
     this.empty.hidden = mocks.length > 0;
   }
 
+  /**
+   * moves reports what a completed request moved, from its route key ("GET /cart", or
+   * "GET ~regex" for a path_regex mock): {sequence, state} when a sequence or stateful mock
+   * answered it, null otherwise. The list refreshes on it, to show the new position or state.
+   */
+  moves(routeKey) {
+    const key = String(routeKey ?? '');
+    const hit = this.liveRoutes.get(key);
+    if (hit) return hit;
+    const cut = key.indexOf(' (');
+    return cut > 0 ? this.liveRoutes.get(key.slice(0, cut)) || null : null;
+  }
+
+  /** formValues is the form's inputs as text, to tell what an edit changed. */
+  formValues() {
+    const f = this.fields;
+    return {
+      method: f.method.value,
+      kind: this.pathKind.value,
+      path: this.path.value,
+      status: f.status.value,
+      content_type: f.content_type.value,
+      headers: f.headers.value,
+      body: f.body.value,
+      priority: f.priority.value,
+    };
+  }
+
   beginEdit(m) {
+    if (this.editing) this.endEdit();
     this.editing = m;
     const f = this.fields;
     f.method.value = m.method;
@@ -109,12 +160,35 @@ export class Mocks extends ListPanel {
     this.pathKind.value = regex ? 'regex' : 'pattern';
     this.showPathKind();
     this.path.value = regex ? m.path_regex : m.path_pattern ?? '';
-    f.status.value = String(m.status);
-    f.content_type.value = m.content_type;
-    f.headers.value = JSON.stringify(m.headers || {});
-    f.body.value = m.body;
+    const seq = isSequence(m);
+    if (seq) {
+      // A sequence has no answer of its own: the form leaves its responses alone.
+      this.stashed = this.answerInputs.map((input) => input.value);
+      for (const input of this.answerInputs) {
+        input.value = '';
+        input.disabled = true;
+      }
+      this.seqNote.textContent = `This mock is a sequence of ${m.responses.length} responses (after last: ${m.after_last || DEFAULT_AFTER_LAST}); responses are edited through the API or mock files. The form changes its method, path and priority only.`;
+    } else {
+      f.status.value = String(m.status ?? '');
+      f.content_type.value = String(m.content_type ?? '');
+      f.headers.value = JSON.stringify(m.headers || {});
+      const body = bodyOf(m);
+      f.body.value = body.kind === 'text' || body.kind === 'json' ? body.text : '';
+      if (body.kind === 'binary') {
+        f.body.placeholder = `${binaryText(body.bytes)}: kept unless you type a new body`;
+        this.bodyNote.textContent = `This mock's body is binary (body_base64, ${body.bytes} bytes): it is kept unless you type a new body here, which replaces it with text.`;
+      } else if (body.kind === 'json') {
+        this.bodyNote.textContent = 'This body is JSON: an edit that is still JSON stays a JSON value; anything else is sent as text.';
+      }
+      this.bodyNote.hidden = body.kind !== 'binary' && body.kind !== 'json';
+    }
+    this.seqNote.hidden = !seq;
     f.priority.value = hasPriority(m) ? String(m.priority) : '';
-    this.keepNote.hidden = !hasMatch(m);
+    const kept = keptFields(m);
+    this.keepNote.textContent = `This mock's ${kept.join(', ')} ${kept.length === 1 ? 'is' : 'are'} kept as ${kept.length === 1 ? 'it is' : 'they are'}: change them through the API (PATCH /api/mocks/{id}).`;
+    this.keepNote.hidden = kept.length === 0;
+    this.initial = this.formValues();
     this.submitBtn.textContent = 'Save changes';
     this.cancelBtn.hidden = false;
     showError(this.error, null);
@@ -123,10 +197,21 @@ export class Mocks extends ListPanel {
   }
 
   endEdit() {
+    if (this.stashed) {
+      this.answerInputs.forEach((input, i) => {
+        input.value = this.stashed[i];
+      });
+      this.stashed = null;
+    }
+    for (const input of this.answerInputs) input.disabled = false;
+    this.fields.body.placeholder = '';
     this.editing = null;
+    this.initial = null;
     this.submitBtn.textContent = 'Create mock';
     this.cancelBtn.hidden = true;
     this.keepNote.hidden = true;
+    this.seqNote.hidden = true;
+    this.bodyNote.hidden = true;
     showError(this.error, null);
     markField(this.fields, null);
   }
@@ -134,39 +219,16 @@ export class Mocks extends ListPanel {
   async save() {
     showError(this.error, null);
     markField(this.fields, null);
-    const f = this.fields;
-    let headers = {};
-    if (f.headers.value.trim()) {
-      try {
-        headers = JSON.parse(f.headers.value);
-      } catch {
-        markField(this.fields, 'headers');
-        showError(this.error, { code: 'headers', message: 'headers must be a JSON object, like {"x-mock": "1"}' });
-        return;
-      }
-    }
-    const kind = PATH_KINDS[this.pathKind.value] || PATH_KINDS.pattern;
-    const payload = {
-      method: f.method.value,
-      // exactly one of path_pattern and path_regex; on an edit it replaces the other
-      [kind.field]: this.path.value.trim(),
-      status: numberOrText(f.status.value),
-      content_type: f.content_type.value,
-      headers,
-      body: f.body.value,
-    };
-    const priority = f.priority.value.trim();
-    if (priority !== '') {
-      payload.priority = numberOrText(priority);
-    } else if (this.editing && hasPriority(this.editing)) {
-      // Emptied on an edit: back to the default (a PATCH keeps what it does not send).
-      payload.priority = DEFAULT_PRIORITY;
-    }
+    const payload = this.editing ? this.changes() : this.creation();
+    if (!payload) return; // a field the page checks was refused, and marked
     this.submitBtn.disabled = true;
     try {
       if (this.editing) {
-        // PATCH, not PUT: fields the form does not show (match) stay as they are.
-        await api('PATCH', `/api/mocks/${encodeURIComponent(this.editing.id)}`, payload);
+        // PATCH, not PUT, and only what changed: what the form does not show, or the user
+        // did not touch, stays as it is.
+        if (Object.keys(payload).length > 0) {
+          await api('PATCH', `/api/mocks/${encodeURIComponent(this.editing.id)}`, payload);
+        }
         this.endEdit();
       } else {
         await api('POST', '/api/mocks', payload);
@@ -177,6 +239,73 @@ export class Mocks extends ListPanel {
       showError(this.error, err);
     } finally {
       this.submitBtn.disabled = false;
+    }
+  }
+
+  /** creation is a POST's payload: every field the form shows. */
+  creation() {
+    const f = this.fields;
+    const headers = this.headersValue();
+    if (headers === undefined) return null;
+    const kind = PATH_KINDS[this.pathKind.value] || PATH_KINDS.pattern;
+    const payload = {
+      method: f.method.value,
+      [kind.field]: this.path.value.trim(), // exactly one of path_pattern and path_regex
+      status: numberOrText(f.status.value),
+      content_type: f.content_type.value,
+      headers,
+      body: f.body.value,
+    };
+    const priority = f.priority.value.trim();
+    if (priority !== '') payload.priority = numberOrText(priority);
+    return payload;
+  }
+
+  /**
+   * changes is an edit's PATCH payload: the fields whose input differs from what the edit
+   * began with. A sequence's answer inputs are never sent (they are disabled and empty).
+   */
+  changes() {
+    const m = this.editing;
+    const now = this.formValues();
+    const was = this.initial;
+    const changed = (k) => now[k] !== was[k];
+    const payload = {};
+    if (changed('method')) payload.method = now.method;
+    if (changed('kind') || changed('path')) {
+      // exactly one of path_pattern and path_regex; it replaces the other
+      const kind = PATH_KINDS[now.kind] || PATH_KINDS.pattern;
+      payload[kind.field] = now.path.trim();
+    }
+    if (!isSequence(m)) {
+      if (changed('status')) payload.status = numberOrText(now.status);
+      if (changed('content_type')) payload.content_type = now.content_type;
+      if (changed('headers')) {
+        const headers = this.headersValue();
+        if (headers === undefined) return null;
+        payload.headers = headers;
+      }
+      if (changed('body')) payload.body = editedBody(bodyOf(m), now.body);
+    }
+    if (changed('priority')) {
+      const priority = now.priority.trim();
+      // Emptied: back to the default (a PATCH keeps what it does not send).
+      payload.priority = priority === '' ? DEFAULT_PRIORITY : numberOrText(priority);
+    }
+    return payload;
+  }
+
+  /** headersValue is the headers input as an object; undefined (and the field marked) when
+   * it is not JSON. */
+  headersValue() {
+    const text = this.fields.headers.value;
+    if (!text.trim()) return {};
+    try {
+      return JSON.parse(text);
+    } catch {
+      markField(this.fields, 'headers');
+      showError(this.error, { code: 'headers', message: 'headers must be a JSON object, like {"x-mock": "1"}' });
+      return undefined;
     }
   }
 
@@ -192,7 +321,8 @@ export class Mocks extends ListPanel {
   }
 
   /** pathCell renders a mock's path (its regex, labelled, for a path_regex mock), its
-   * priority when not the default and a "criteria" marker that unfolds its match object. */
+   * priority when not the default, the badges of a sequence, a state machine or a template,
+   * a "criteria" marker that unfolds its match object, and its body. */
   pathCell(m) {
     const parts = [];
     if (m.path_regex) {
@@ -203,21 +333,47 @@ export class Mocks extends ListPanel {
     if (hasPriority(m)) {
       parts.push(el('span', { cls: 'badge neutral prio', text: `priority ${m.priority}`, title: `priority ${m.priority}: 1 is tried first, ${DEFAULT_PRIORITY} is the default` }));
     }
+    if (hasState(m)) parts.push(stateNode(m));
+    parts.push(...templateNodes(m));
+    if (isSequence(m)) parts.push(...sequenceNodes(m, this.open));
     if (hasMatch(m)) {
-      const details = el(
-        'details',
-        { cls: 'criteria', props: { open: this.openCriteria.has(m.id) } },
-        el('summary', { cls: 'badge neutral', text: 'criteria', title: JSON.stringify(m.match) }),
-        el('pre', { cls: 'body', text: JSON.stringify(m.match, null, 2) }),
+      parts.push(
+        foldable(
+          { cls: 'criteria', open: this.open, key: `${m.id}:criteria` },
+          el('summary', { cls: 'badge neutral', text: 'criteria', title: JSON.stringify(m.match) }),
+          el('pre', { cls: 'body', text: JSON.stringify(m.match, null, 2) }),
+        ),
       );
-      details.addEventListener('toggle', () => {
-        if (details.open) this.openCriteria.add(m.id);
-        else this.openCriteria.delete(m.id);
-      });
-      parts.push(details);
     }
+    if (!isSequence(m)) parts.push(bodyNode(bodyOf(m), `${m.id}:body`, this.open));
     return el('div', { cls: 'mock-path' }, ...parts);
   }
+}
+
+/** keptFields names what an edit through the form keeps because the form does not show it. */
+function keptFields(m) {
+  const kept = [];
+  if (hasMatch(m)) kept.push('match criteria');
+  if (hasState(m)) kept.push(`state (machine ${m.state.name})`);
+  if (m.template === true) kept.push('template flag');
+  if (m.seed !== undefined && m.seed !== null) kept.push('seed');
+  return kept;
+}
+
+/**
+ * editedBody is what an edit sends for a body the user changed: a body that was a JSON
+ * value stays one when the new text is still JSON; anything else is text (as a new mock's
+ * body is).
+ */
+function editedBody(was, text) {
+  if (was.kind === 'json') {
+    try {
+      return JSON.parse(text);
+    } catch {
+      // no longer JSON: the user made it text
+    }
+  }
+  return text;
 }
 
 /** hasPriority reports a mock whose priority is set to other than the default. */
