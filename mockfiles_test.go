@@ -188,3 +188,30 @@ func TestMockFilesExportRoundTrip(t *testing.T) {
 	is.NoErr(err)
 	is.True(strings.Contains(string(data), `"id": "plain"`))
 }
+
+// The example mock files load without an error and answer as the README says (the cart
+// machine, its templated add and its checkout sequence).
+func TestExampleMockFiles(t *testing.T) {
+	is := is.New(t)
+	s := testkit.Start(t, run, "epoll", "--access-log=false", "--mocks-dir", filepath.Join("examples", "mocks"))
+	l := newLabClient(t, s)
+	testkit.Eventually(t, "examples loaded", func() bool { return len(l.sources()) > 0 })
+	files, err := filepath.Glob(filepath.Join("examples", "mocks", "*.json"))
+	is.NoErr(err)
+	sub, err := filepath.Glob(filepath.Join("examples", "mocks", "*", "*.json"))
+	is.NoErr(err)
+	testkit.Eventually(t, "every example file", func() bool { return len(l.sources()) == len(files)+len(sub) })
+	for _, src := range l.sources() {
+		is.Equal(src.Error, "") // every file loads
+		is.True(src.Mocks > 0)  // and holds mocks
+	}
+	is.Equal(string(l.do("GET", "/cart", "").body), `{"items":[]}`)
+	r := l.do("POST", "/cart/items", `{"sku":"ABC-1"}`)
+	is.Equal(r.status, 201)
+	is.Equal(r.header.Get("Location"), "/cart/items/ABC-1")
+	is.True(strings.HasPrefix(string(r.body), `{"added":"ABC-1","line":"`))
+	is.Equal(string(l.do("GET", "/cart", "").body), `{"items":[{"sku":"ABC-1","qty":1}]}`)
+	is.Equal(l.do("POST", "/cart/checkout", "").status, 202)
+	is.Equal(l.do("POST", "/cart/checkout", "").status, 200)
+	is.Equal(l.do("POST", "/cart/checkout", "").status, 200)
+}
