@@ -150,17 +150,31 @@ func TestMockFilesExportRoundTrip(t *testing.T) {
 	la.createMock(`{"id":"crit","method":"GET","path_pattern":"/d","match":{"query":{"q":{"matches":"^[a-z]+$"}},"body":{"json_path":"$.a"}}}`)
 	la.createMock(`{"id":"re","method":"ANY","path_regex":"/e/[0-9]+","priority":2}`)
 	la.createMock(`{"id":"seg","method":"GET","path_pattern":"/f/{id:[a-f0-9]{4}}/*.png"}`)
+	la.createMock(`{"id":"flow","method":"POST","path_pattern":"/g","template":true,"seed":9,"after_last":"loop",
+		"responses":[{"status":202,"body":{"n":"{{request.query.n}}"}},{"body_base64":"AAE=","content_type":"application/octet-stream"}],
+		"state":{"name":"g","sets":"done"}}`)
 	want := la.listMocks()
+	rawMock := func(l *labClient, id string) map[string]json.RawMessage {
+		var got struct {
+			Mock map[string]json.RawMessage `json:"mock"`
+		}
+		l.do("GET", "/api/mocks/"+id, "").decode(t, &got)
+		for _, k := range []string{"created_at", "updated_at", "source", "hits", "last_hit_at", "sequence"} {
+			delete(got.Mock, k)
+		}
+		return got.Mock
+	}
+	wantFlow := rawMock(la, "flow")
 
 	dir := t.TempDir()
 	var out, errOut strings.Builder
 	err := run(t.Context(), []string{"mocks", "export", dir, "--server", a.URL()}, &out, &errOut, nil)
 	is.NoErr(err)
-	is.Equal(strings.Count(out.String(), "\n"), 6) // one line per file written
+	is.Equal(strings.Count(out.String(), "\n"), 7) // one line per file written
 
 	b := testkit.Start(t, run, "threadpool", "--access-log=false", "--mocks-dir", dir)
 	lb := newLabClient(t, b)
-	testkit.Eventually(t, "export loaded", func() bool { return len(lb.sources()) == 6 })
+	testkit.Eventually(t, "export loaded", func() bool { return len(lb.sources()) == 7 })
 	got := map[string]labMock{}
 	for _, m := range lb.listMocks() {
 		got[m.ID] = m
@@ -172,6 +186,11 @@ func TestMockFilesExportRoundTrip(t *testing.T) {
 		is.Equal(g, w)
 	}
 	is.Equal(string(lb.do("GET", "/a", "").body), "line1\nline2 é")
+	gotFlow := rawMock(lb, "flow")
+	is.Equal(len(gotFlow), len(wantFlow))
+	for k, v := range wantFlow {
+		is.Equal(string(gotFlow[k]), string(v)) // responses, state, template and seed survive the file
+	}
 	is.Equal(lb.do("PUT", "/e/12", "").status, 200)
 	is.Equal(lb.do("GET", "/f/beef/x.png", "").status, 200)
 
