@@ -200,20 +200,27 @@ func TestMockStatesPersist(t *testing.T) {
 	eachEngine(t, func(t *testing.T, engine string) {
 		is := is.New(t)
 		stateFile := filepath.Join(t.TempDir(), "state.json")
+		mocksDir := t.TempDir()
+		testkit.WriteFile(t, mocksDir, "steps.json", `{"mocks":[{"id":"steps","method":"GET","path_pattern":"/steps",
+			"responses":[{"body":"a"},{"body":"b"},{"body":"c"}]}]}`)
 		start := func(persist bool) (*testkit.Server, *labClient) {
-			s := startWithStateFile(t, engine, stateFile, "--persist-mock-state="+strconv.FormatBool(persist))
-			return s, newLabClient(t, s)
+			s := startWithStateFile(t, engine, stateFile, "--persist-mock-state="+strconv.FormatBool(persist), "--mocks-dir", mocksDir)
+			l := newLabClient(t, s)
+			testkit.Eventually(t, "mock file loaded", func() bool { return len(l.sources()) == 1 })
+			return s, l
 		}
 		s, l := start(true)
 		l.createMock(`{"id":"seq","method":"GET","path_pattern":"/seq","responses":[{"body":"1"},{"body":"2"},{"body":"3"}]}`)
 		l.createMock(`{"id":"c1","method":"GET","path_pattern":"/cart","body":"empty","state":{"name":"cart","requires":"started"}}`)
 		l.createMock(`{"id":"c2","method":"GET","path_pattern":"/cart","body":"full","state":{"name":"cart","requires":"full"}}`)
 		is.Equal(string(l.do("GET", "/seq", "").body), "1")
+		is.Equal(string(l.do("GET", "/steps", "").body), "a")
 		is.Equal(l.do("PUT", "/api/mock-states/cart", `{"state":"full"}`).status, 200)
 		is.NoErr(s.Stop(t))
 
 		s, l = start(true)
 		is.Equal(string(l.do("GET", "/seq", "").body), "2") // where it stopped
+		is.Equal(string(l.do("GET", "/steps", "").body), "b") // a mock file's too
 		is.Equal(string(l.do("GET", "/cart", "").body), "full")
 		is.NoErr(s.Stop(t))
 

@@ -45,10 +45,10 @@ func (a *Actor) mockStatesChanged() bool {
 	return a.cfg.PersistMockState && a.files&fileMain != 0 && !bytes.Equal(a.model.mockStatesJSON(), a.mockStates)
 }
 
-// loadMockStates restores the sequence positions and machine states of mock-states.json in
-// store dir (PersistMockState). A missing file is a fresh start; an unreadable one is
-// logged and ignored (positions and states start afresh; the file is rewritten at the next
-// change).
+// loadMockStates reads the sequence positions and machine states of mock-states.json in
+// store dir for the mocks about to load (PersistMockState; Model.restoreMockStates). A
+// missing file is a fresh start; an unreadable one is logged and ignored (positions and
+// states start afresh; the file is rewritten at the next change).
 func (a *Actor) loadMockStates(dir string) {
 	path := filepath.Join(dir, mockStatesFile)
 	data, err := os.ReadFile(path)
@@ -62,6 +62,5 @@ func (a *Actor) loadMockStates(dir string) {
 		a.log.Warn("mock states not restored; starting afresh", "file", path, "error", err.Error())
 		return
 	}
-	a.mockStates = a.model.mockStatesJSON()
-	a.log.Info("mock states restored", "file", path)
+	a.log.Info("mock states read", "file", path)
 }

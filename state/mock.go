@@ -414,9 +414,11 @@ func (m *Model) newMock(f mockFields, v validatedMock, createdAt, updatedAt stri
 		hits:         &mockHits{},
 	}
 	x.RouteKey = x.Method + " " + x.Path()
+	made := false
 	if x.State != nil {
-		x.machine = m.machines.get(x.State.Name)
+		x.machine, made = m.machines.get(x.State.Name)
 	}
+	m.restored(x, made)
 	return x
 }
 

@@ -123,14 +123,15 @@ type machineSet struct {
 	byName map[string]*stateMachine
 }
 
-// get returns the machine named name, made in state started when it is new.
-func (s *machineSet) get(name string) *stateMachine {
-	sm := s.byName[name]
+// get returns the machine named name, made in state started when it is new (made).
+func (s *machineSet) get(name string) (sm *stateMachine, made bool) {
+	sm = s.byName[name]
 	if sm == nil {
 		sm = &stateMachine{name: name}
 		s.byName[name] = sm
+		made = true
 	}
-	return sm
+	return sm, made
 }
 
 // prune forgets the machines no mock uses (their state goes with them).
@@ -320,7 +321,9 @@ func (m *Model) mockStatesJSON() []byte {
 	return b
 }
 
-// restoreMockStates applies a mock-states.json to the mocks and machines that exist.
+// restoreMockStates reads a mock-states.json to restore: each machine and each mock gets
+// its saved state or position when it is made (restored), whether it loads from the store
+// or later from a mock file; a value is used once.
 func (m *Model) restoreMockStates(data []byte) error {
 	var p persistedMockStates
 	if err := json.Unmarshal(data, &p); err != nil {
@@ -329,15 +332,25 @@ func (m *Model) restoreMockStates(data []byte) error {
 	if p.Version != 1 {
 		return fmt.Errorf("version %d is not 1", p.Version)
 	}
-	for _, x := range m.mocks {
-		if x.State != nil {
-			if st, ok := p.Machines[x.State.Name]; ok && validStateName(st) {
-				x.machine.set(&st)
-			}
-		}
-		if n, ok := p.Served[x.ID]; ok && (x.Responses != nil || x.Template) {
-			x.hits.served.Store(n)
+	m.toRestore = &p
+	return nil
+}
+
+// restored gives a new mock, and its machine when it is new, what mock-states.json saved
+// for them (restoreMockStates).
+func (m *Model) restored(x *Mock, newMachine bool) {
+	p := m.toRestore
+	if p == nil {
+		return
+	}
+	if n, ok := p.Served[x.ID]; ok && (x.Responses != nil || x.Template) {
+		x.hits.served.Store(n)
+		delete(p.Served, x.ID)
+	}
+	if newMachine {
+		if st, ok := p.Machines[x.State.Name]; ok && validStateName(st) {
+			x.machine.set(&st)
+			delete(p.Machines, x.State.Name)
 		}
 	}
-	return nil
 }

@@ -29,6 +29,9 @@ type Model struct {
 	targetByID map[string]*Target
 	// machines are the mocks' named state machines (issue #15), by name.
 	machines machineSet
+	// toRestore is what mock-states.json saved, for the mocks and machines still to be made
+	// (PersistMockState); nil without one.
+	toRestore *persistedMockStates
 }
 
 // NewModel returns an empty model. cfg's zero fields take their defaults;

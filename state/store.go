@@ -513,6 +513,9 @@ func (a *Actor) loadStore(f fileSet, dir string) error {
 	w := a.store
 	switch f {
 	case fileMain:
+		if a.cfg.PersistMockState {
+			a.loadMockStates(dir) // before the mocks, which take their saved positions and states
+		}
 		list, err := readEntries(dir, "mocks", "created_at")
 		if err != nil {
 			return fmt.Errorf("state: store %s: %w", dir, err)
@@ -524,9 +527,6 @@ func (a *Actor) loadStore(f fileSet, dir string) error {
 		}
 		for _, x := range a.model.mocks {
 			w.mocks.written[x.ID] = x
-		}
-		if a.cfg.PersistMockState {
-			a.loadMockStates(dir)
 		}
 		if err := a.loadHistory(dir, now); err != nil {
 			return err
