@@ -18,40 +18,18 @@
 # --max-mock-routes 1000 (room for --criteria),
 # --max-keepalive-requests 100000000 and --keepalive-timeout 300s.
 set -euo pipefail
-REPS=3; DURATION=5; CRITERIA=false
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --reps) REPS="$2"; shift 2;; --duration) DURATION="$2"; shift 2;;
-    --criteria) CRITERIA=true; shift;;
-    *) echo "unknown option $1" >&2; exit 2;;
-  esac
-done
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-repo="$(cd "$here/.." && pwd)"
-export PATH="/usr/local/go/bin:$PATH"
-command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
-command -v curl >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl >/dev/null; }
-work="$(mktemp -d)"
-trap 'kill $pid 2>/dev/null && wait $pid 2>/dev/null; rm -rf "$work"' EXIT
-(cd "$repo" && go build -o "$work/ownhttp" .)
-taskset -c 0 env GOMAXPROCS=1 "$work/ownhttp" --port 0 --access-log=false --max-mock-routes 1000 \
-  --max-keepalive-requests 100000000 --keepalive-timeout 300s --state-file "$work/s.json" \
-  --scenario-state-file "$work/sc.json" --target-state-file "$work/t.json" \
-  --ready-file "$work/ready.json" 2>"$work/log" &
-pid=$!
-# The server writes the ready file (atomically) once it serves; it names the bound URL.
-for i in $(seq 1 100); do [ -s "$work/ready.json" ] && break; sleep 0.1; done
-base=$(sed -n 's/.*"url":"\([^"]*\)".*/\1/p' "$work/ready.json" 2>/dev/null)
-[ -n "$base" ] || { echo "the server did not become ready:" >&2; cat "$work/log" >&2; exit 1; }
-mk() { curl -sf -o /dev/null -X POST "$base/api/mocks" -H 'Content-Type: application/json' -d "$1"; }
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_parse "--criteria" "$@"
+bench_start
 mocked=/bench/42/item/7; want=200; hdr=()
-if [ "$CRITERIA" = true ]; then
+if [ "${FLAG[criteria]:-}" = true ]; then
   for i in $(seq 1 100); do mk "{\"method\":\"GET\",\"path_pattern\":\"/exact/$i\",\"body\":\"e$i\",\"match\":{\"query\":{\"q\":\"$i\"}}}"; done
   for i in $(seq 1 699); do mk "{\"method\":\"GET\",\"path_pattern\":\"/p$i/{id}/item/{n}\",\"body\":\"p$i\",\"match\":{\"headers\":{\"X-Tenant\":\"t$i\"}}}"; done
   for i in $(seq 2 200); do mk "{\"method\":\"GET\",\"path_pattern\":\"/bench/{id}/item/{n}\",\"body\":\"b$i\",\"match\":{\"query\":{\"v\":\"$i\"},\"headers\":{\"X-Tenant\":\"acme\"}}}"; done
   mk '{"method":"GET","path_pattern":"/bench/{id}/item/{n}","body":"Hello World","content_type":"text/plain","match":{"query":{"v":"1"},"headers":{"X-Tenant":"acme"}}}'
   mk '{"method":"GET","path_pattern":"/wild/*","body":"w"}'
-  mocked=/bench/42/item/7?v=1; want=1000; hdr=(-H "X-Tenant: acme")
+  mocked="/bench/42/item/7?v=1"; want=1000; hdr=(-H "X-Tenant: acme")
 else
   for i in $(seq 1 100); do mk "{\"method\":\"GET\",\"path_pattern\":\"/exact/$i\",\"body\":\"e$i\"}"; done
   for i in $(seq 1 98); do mk "{\"method\":\"GET\",\"path_pattern\":\"/p$i/{id}/item/{n}\",\"body\":\"p$i\"}"; done
@@ -61,18 +39,8 @@ fi
 count=$(curl -sf "$base/api/mocks" | grep -o '"id"' | wc -l)
 [ "$count" -eq "$want" ] || { echo "expected $want mocks, got $count" >&2; exit 1; }
 [ "$(curl -sf "${hdr[@]}" "$base$mocked")" = "Hello World" ] || { echo "the measured mock does not answer $mocked" >&2; exit 1; }
-cat > "$work/pipe.lua" <<'LUA'
-init = function(args)
-  local r = {}
-  for i = 1, 16 do r[i] = wrk.format(nil, args[1]) end
-  req = table.concat(r)
-end
-request = function() return req end
-LUA
-rps() { taskset -c 1 wrk "$@" | awk '/Requests\/sec/ {print $2}'; }
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 declare -A res
-for rep in $(seq 1 "$REPS"); do
+for _ in $(seq 1 "$REPS"); do
   for path in / "$mocked"; do
     res["W2 $path"]+="$(rps -t1 -c256 -d"${DURATION}s" "${hdr[@]}" -s "$work/pipe.lua" "$base$path" -- "$path")"$'\n'
     res["W1 $path"]+="$(rps -t1 -c100 -d"${DURATION}s" "${hdr[@]}" "$base$path")"$'\n'
