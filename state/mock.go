@@ -14,34 +14,25 @@ import (
 	"ownhttp/mock"
 )
 
-// Mock is a stored mock route. Its JSON form has exactly the fields id,
-// method, path_pattern, status, headers, body, content_type, created_at and
-// updated_at, plus match for a mock with request criteria (package mock) and
-// source for a mock loaded from a mock file.
+// Mock is a stored mock route. Its JSON form (MarshalJSON, mock_json.go) has the original
+// project's fields id, method, path_pattern, status, headers, body, content_type,
+// created_at and updated_at, then ours when set: path_regex (instead of path_pattern),
+// body_base64 (instead of body), priority, match, responses and after_last (instead of
+// status, headers, body and content_type), template, seed, state, and source for a mock
+// loaded from a mock file.
 //
 // Rules (spec §4.1, with our fixes):
-//   - method: GET, POST, PUT, PATCH or DELETE (PATCH is our addition), any
+//   - method: GET, POST, PUT, PATCH or DELETE (PATCH is our addition), or ANY; any
 //     case in, upper case stored. HEAD requests match GET mocks.
-//   - path_pattern: see the pattern syntax in pattern.go (exact, {name}
-//     segments, a final /*); a pattern that could match any reserved path is
-//     refused with KindForbidden.
-//   - status: 200..599 (1xx is refused; "status must be between 200 and 599").
-//   - headers: RFC 9110 token names, values without control characters other
-//     than HTAB; the fields the server writes on every response are refused
-//     (Content-Length, Transfer-Encoding, Connection, Keep-Alive, Date, Server,
-//     X-Request-ID: "header date is managed by the server"), so that each goes
-//     out exactly once; names may not repeat case-insensitively. A Content-Type header (any
-//     case) wins over content_type and is moved there: the stored headers
-//     never hold a Content-Type, so exactly one is ever sent.
-//   - body: a string kept verbatim, or any other JSON value kept as its
-//     compact JSON text; at most MaxMockBodyBytes.
-//   - 204 and 304: the body is stored and shown by the API, but the response
-//     has neither body nor Content-Type (NoBody).
+//   - path_pattern or path_regex: see mock.Path; one that could match any reserved path
+//     is refused with KindForbidden.
+//   - the answer: a MockResponse (status, headers, body, content_type; see there), or a
+//     sequence of them (Responses).
 //
 // A *Mock reachable from a Snapshot, and every Mock returned by the Actor, is
 // immutable and shared: never modify it, its Headers map or its byte slices. Its
-// hit counters are the one exception (Hit, Hits: atomic, shared by its copies).
-// HeaderLines and BodyBytes stay valid forever (they are never reused).
+// counters and its state machine are the exceptions (Hit, Hits, Serve: atomic, shared by
+// its copies). HeaderLines and BodyBytes stay valid forever (they are never reused).
 type Mock struct {
 	ID          string `json:"id"`
 	Method      string `json:"method"`

@@ -11,8 +11,15 @@ import (
 // MockResponse is one answer of a mock: the mock itself for a plain mock (Mock embeds it),
 // each of Mock.Responses for a sequence (issue #15). Immutable once built, like its Mock.
 //
-//   - status: 200..599, or, in a templated mock, a template rendering to one (StatusTemplate).
-//   - headers: see Mock; a Content-Type header is moved to content_type.
+//   - status: 200..599 (1xx is refused), or, in a templated mock, a template rendering
+//     to one (StatusTemplate).
+//   - headers: RFC 9110 token names, values without control characters other than
+//     HTAB; the fields the server writes on every response are refused (Content-Length,
+//     Transfer-Encoding, Connection, Keep-Alive, Date, Server, X-Request-ID), so that each
+//     goes out exactly once; names may not repeat case-insensitively. A Content-Type
+//     header (any case) wins over content_type and is moved there, so exactly one is sent.
+//   - 204 and 304: the body is stored and shown by the API, but the response has neither
+//     body nor Content-Type (NoBody).
 //   - body: text; or bytes given as body_base64 (BodyBase64: shown as base64 again); a JSON
 //     value given as "body" is kept as its compact JSON text and shown as JSON (BodyJSON).
 //   - content_type: default application/json.
