@@ -19,9 +19,9 @@ import (
 	"log/slog"
 	"os"
 	"sync"
-	_ "time/tzdata" // time zones named in mock templates resolve on machines without zoneinfo
 	"syscall"
 	"time"
+	_ "time/tzdata" // time zones named in mock templates resolve on machines without zoneinfo
 
 	oklog "github.com/oklog/run"
 

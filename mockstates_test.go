@@ -219,7 +219,7 @@ func TestMockStatesPersist(t *testing.T) {
 		is.NoErr(s.Stop(t))
 
 		s, l = start(true)
-		is.Equal(string(l.do("GET", "/seq", "").body), "2") // where it stopped
+		is.Equal(string(l.do("GET", "/seq", "").body), "2")   // where it stopped
 		is.Equal(string(l.do("GET", "/steps", "").body), "b") // a mock file's too
 		is.Equal(string(l.do("GET", "/cart", "").body), "full")
 		is.NoErr(s.Stop(t))
