@@ -543,6 +543,8 @@ func FuzzCreateMock(f *testing.F) {
 	f.Add([]byte(`{"method":"GET","path_pattern":"/a/{x}/*","status":"201","headers":{"X":"1"},"body":[1]}`))
 	f.Add([]byte(`{"status":1e400,"headers":{"a":null}}`))
 	f.Add([]byte("\xff"))
+	f.Add([]byte(`{"method":"POST","path_regex":"/j/(?P<id>[0-9]+)","responses":[{"status":202},{"body_base64":"AAE="}],"after_last":"loop","state":{"name":"s","requires":"a","sets":"b"}}`))
+	f.Add([]byte(`{"method":"GET","path_pattern":"/t/{id:[a-z]+}","template":true,"seed":3,"status":"{{request.query.s}}","headers":{"X":"{{request.path.id}}"},"body":{"a":"{{jsonPath request.body '$.a'}}"}}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		m := newTestModel()
 		in, e := DecodeMockInput(body)
@@ -555,6 +557,22 @@ func FuzzCreateMock(f *testing.F) {
 				}
 				if strings.ContainsAny(string(x.HeaderLines), "\x00") || strings.Count(string(x.HeaderLines), "\n") != strings.Count(string(x.HeaderLines), "\r\n") {
 					t.Fatalf("unsafe header lines %q", x.HeaderLines)
+				}
+				// What the mock's JSON says makes the same mock again.
+				b, err := json.Marshal(x)
+				if err != nil {
+					t.Fatalf("marshal: %v", err)
+				}
+				in2, e2 := DecodeMockInput(b)
+				if e2 != nil {
+					t.Fatalf("its own JSON %s does not decode: %v", b, e2)
+				}
+				y, e2 := newTestModel().CreateMock(in2, t0)
+				if e2 != nil {
+					t.Fatalf("its own JSON %s does not make a mock: %v", b, e2)
+				}
+				if b2, _ := json.Marshal(y); string(b2) != string(b) {
+					t.Fatalf("round trip:\n%s\n%s", b, b2)
 				}
 				return
 			}
