@@ -1,5 +1,5 @@
 // Package mock is the mock engine, pure: definitions in, compiled matchers out. It holds
-// the criteria language a mock matches requests with — and that verification counts them
+// path patterns and regexes (Path), the criteria language a mock matches requests with — and that verification counts them
 // with — beyond the method and path: query parameters, headers, cookies, form fields and
 // the body, each tested by matchers (equals, contains, RE2 regexes, absence, JSON equality,
 // JSON paths, and/or/not). Regexes are Go's regexp (RE2): linear in the input, so no
@@ -15,6 +15,12 @@
 // input, and is bounded in steps and output. The one exception to "no I/O" is a time
 // zone region given as a literal (timezone='Europe/Paris'): time.LoadLocation resolves
 // it once, at compile time, from the system's zoneinfo or an embedded time/tzdata.
+//
+// A Plan (plan.go) is the wire behaviour a mock may carry: a latency distribution (fixed,
+// uniform, lognormal, or fitted to p50/p95/p99) and protocol faults with probabilities and
+// windows, decided for each hit by a pure function of (seed, mock id, hit) (HitSeed, the
+// same generator templates draw their random values from). It is not wired to the server
+// yet (issue #16).
 //
 // No goroutines, no I/O, no clock reads, no global mutable state. A compiled Criteria is
 // immutable and safe for concurrent use; a Request is owned by one goroutine and reused

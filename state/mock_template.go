@@ -2,7 +2,6 @@ package state
 
 import (
 	"errors"
-	"hash/fnv"
 	"strconv"
 	"strings"
 
@@ -135,22 +134,13 @@ func (r *MockResponse) Render(in *mock.RenderInput) (Rendered, error) {
 }
 
 // SeedFor returns the seed of the random values of hit n of mock x: the same for the same
-// (seed, mock id, hit) in every run, different from hit to hit. seed is the server's; the
-// mock's own replaces it.
+// (seed, mock id, hit) in every run, different from hit to hit (mock.HitSeed). seed is the
+// server's; the mock's own replaces it.
 func SeedFor(seed int64, x *Mock, n uint64) uint64 {
 	if x.Seed != nil {
 		seed = *x.Seed
 	}
-	h := fnv.New64a()
-	h.Write([]byte(x.ID))
-	return splitmix(splitmix(uint64(seed)^h.Sum64()) + n)
-}
-
-func splitmix(z uint64) uint64 {
-	z += 0x9e3779b97f4a7c15
-	z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
-	z = (z ^ z>>27) * 0x94d049bb133111eb
-	return z ^ z>>31
+	return mock.HitSeed(uint64(seed), x.ID, n, mock.StreamTemplate)
 }
 
 // PathParams appends the named parameters of path (which x's path matched) to dst.
