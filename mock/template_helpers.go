@@ -569,10 +569,10 @@ func helperJSONPath(a *args) (val, error) {
 	}
 	def, _ := a.hashVal("default")
 	if in := a.arg(0); in.k == kReq && in.rk == reqBody && !a.r.q.jsonDone && definitePath(p) {
-		if !a.r.bodyValid() {
+		b, valid, found, fallback := a.r.bodySelect(p)
+		if !valid {
 			return def, nil
 		}
-		b, found, fallback := rawSelect(a.r.q.body, p)
 		if !fallback {
 			if !found {
 				return def, nil

@@ -835,8 +835,9 @@ func TestTemplateJSONPathRawAgreesWithDecoded(t *testing.T) {
 		`{"k\u0065y":"v","key":"w"}`, `{"s":"esc\"aped\n","t":"plain é"}`, `[1,2,3]`, `[]`, `{}`,
 		`{"a":1} x`, `{"a":01}`, `{"a":1,}`, `{"a":"\x"}`, "{\"a\":\"\x01\"}", `"str"`, `-0.5e+3`, `nul`, ``, `  `,
 		`{"n":-12.5e-3,"b":true,"f":false,"z":null}`, strings.Repeat("[", 64) + strings.Repeat("]", 64), strings.Repeat("[", 65) + strings.Repeat("]", 65),
+		"\"\xff\"", "{\"\xffa\":1,\"a\":\"x\xfe\"}", "{\"a\":{\"\xff\":1,\"b\":2}}", "{\"a\":[\"\xc3\"]}", "{\"\xff\":1}",
 	}
-	paths := []string{"$", "$.a", "$.a.b", "$.a.c", "$.a[0]", "$.a[-1]", "$.a[2].b", "$[0]", "$[-1]", "$[5]", "$.key", "$.s", "$.t", "$.n", "$.b", "$.f", "$.z", "$['a']"}
+	paths := []string{"$", "$.a", "$.a.b", "$.a.c", "$.a[0]", "$.a[-1]", "$.a[2].b", "$[0]", "$[-1]", "$[5]", "$.key", "$.s", "$.t", "$.n", "$.b", "$.f", "$.z", "$['a']", "$['\ufffd']"}
 	for _, body := range bodies {
 		for _, p := range paths {
 			src := `[{{{jsonPath request.body "` + p + `" default='D'}}}]`
@@ -851,7 +852,30 @@ func TestTemplateJSONPathRawAgreesWithDecoded(t *testing.T) {
 			if string(raw) != string(decoded) || (err1 == nil) != (err2 == nil) {
 				t.Errorf("body %q path %s: text %q (%v), decoded %q (%v)", body, p, raw, err1, decoded, err2)
 			}
+			checkSelectValid(t, body, p)
 		}
+	}
+}
+
+// checkSelectValid checks that selectValid's one pass gives exactly what jsonValid and
+// then rawSelect give.
+func checkSelectValid(t *testing.T, body, path string) {
+	t.Helper()
+	p, err := CompileJSONPath(path)
+	if err != nil || !definitePath(p) {
+		return
+	}
+	doc := []byte(body)
+	v, valid, found, fallback := selectValid(doc, p)
+	if valid != jsonValid(doc) {
+		t.Fatalf("body %q path %q: selectValid says valid %v", body, path, valid)
+	}
+	if !valid {
+		return
+	}
+	v2, found2, fallback2 := rawSelect(doc, p)
+	if string(v) != string(v2) || found != found2 || fallback != fallback2 {
+		t.Fatalf("body %q path %q: selectValid %q %v %v, rawSelect %q %v %v", body, path, v, found, fallback, v2, found2, fallback2)
 	}
 }
 
@@ -874,6 +898,7 @@ func FuzzTemplateJSONPath(f *testing.F) {
 		if (jsonValid([]byte(body))) != (func() bool { _, err := DecodeJSON([]byte(body)); return err == nil }()) {
 			t.Fatalf("jsonValid and DecodeJSON disagree on %q", body)
 		}
+		checkSelectValid(t, body, path)
 	})
 }
 
