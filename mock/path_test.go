@@ -251,6 +251,9 @@ func TestPathCanMatchUnder(t *testing.T) {
 }
 
 func TestPathMatchAllocatesNothing(t *testing.T) {
+	if raceEnabled {
+		t.Skip("regexp matches through a sync.Pool, which the race detector makes drop entries; .ci/run runs this without -race")
+	}
 	paths := []*Path{
 		mustPattern(t, "/users/{id}/posts/*"),
 		mustPattern(t, "/users/{id:[0-9]+}/posts/*"),
