@@ -19,8 +19,7 @@ const codeTemplateError = "template_error"
 // matching made one.
 func (a *App) renderTemplate(x *conn.Exchange, snap *state.Snapshot, m *state.Mock, resp *state.MockResponse, hit uint64, mr *mockRequest) {
 	if mr == nil {
-		mr = mockRequests.Get().(*mockRequest)
-		mr.req.Reset(x.Req.Query, x.Req.Headers, x.Body)
+		mr = newMockRequest(x)
 		defer mr.release()
 	}
 	in := mock.RenderInput{

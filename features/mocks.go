@@ -249,6 +249,12 @@ func mockRequestFor(snap *state.Snapshot, x *conn.Exchange) *mockRequest {
 	if !snap.HasCriteria() {
 		return nil
 	}
+	return newMockRequest(x)
+}
+
+// newMockRequest returns a pooled mockRequest pointed at x's query, header fields and body;
+// release it when done.
+func newMockRequest(x *conn.Exchange) *mockRequest {
 	mr := mockRequests.Get().(*mockRequest)
 	mr.req.Reset(x.Req.Query, x.Req.Headers, x.Body)
 	return mr
