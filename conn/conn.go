@@ -69,6 +69,7 @@ type Conn struct {
 	outPos    int
 	file      *slot
 	active    *slot
+	wire      *slot // a wired response being carried out (see Wire)
 	queue     []*slot
 	wantWrite bool
 	lastWrite time.Time
@@ -79,6 +80,7 @@ type Conn struct {
 	unsafePending int
 
 	closeAfter bool // close once everything queued is written
+	resetAtEnd bool // the close is a reset (a Wire's): Transport.Reset, then close
 	linger     bool // the close should drain input first
 	lingering  bool
 	lingerEnd  time.Time
@@ -162,7 +164,7 @@ func (c *Conn) WantWrite() bool { return !c.closed && c.wantWrite }
 // Idle reports whether no request is in progress and nothing is waiting to be sent.
 func (c *Conn) Idle() bool {
 	return !c.reqActive && len(c.in) == 0 && c.outPos == len(c.out) && c.file == nil &&
-		c.active == nil && len(c.queue) == 0
+		c.active == nil && c.wire == nil && len(c.queue) == 0
 }
 
 // OnData handles bytes read from the socket. p is only borrowed: it may be the engine's
@@ -236,6 +238,10 @@ func (c *Conn) OnEOF(now time.Time) {
 	if c.reqActive { // in holds exactly this request (parsing stopped at its start)
 		c.dropIn()
 	}
+	if c.wire != nil && c.wire.wire.hanging { // a hang lasts until the client goes
+		c.wireFinish(c.wire)
+		c.pump()
+	}
 	c.flush()
 }
 
@@ -260,8 +266,27 @@ func (c *Conn) RunPosted(fn func(), now time.Time) {
 	c.flush()
 }
 
-// Deadline returns when OnTimer must next be called (zero: no deadline).
+// Deadline returns when OnTimer must next be called (zero: no deadline): the earlier of the
+// connection's protocol deadline and its wired response's next step (WireDeadline).
 func (c *Conn) Deadline() time.Time {
+	d := c.protoDeadline()
+	if w := c.WireDeadline(); !w.IsZero() && (d.IsZero() || w.Before(d)) {
+		d = w
+	}
+	return d
+}
+
+// WireDeadline returns when a wired response in progress takes its next step (zero: none).
+// An engine that sweeps protocol deadlines coarsely keeps a precise timer for this one.
+func (c *Conn) WireDeadline() time.Time {
+	if c.closed || c.wire == nil {
+		return time.Time{}
+	}
+	return c.wire.wire.next
+}
+
+// protoDeadline is the deadline of the protocol's timeouts (see OnTimer).
+func (c *Conn) protoDeadline() time.Time {
 	switch {
 	case c.closed:
 		return time.Time{}
@@ -284,16 +309,24 @@ func (c *Conn) Deadline() time.Time {
 	return time.Time{} // waiting for a handler or a stream: no deadline of ours
 }
 
-// OnTimer applies an expired deadline: an idle keep-alive connection is closed quietly; a
-// request still arriving gets 408 and the connection closes; a client that stopped reading
-// its responses is dropped.
+// OnTimer applies an expired deadline: a wired response takes its next step; an idle
+// keep-alive connection is closed quietly; a request still arriving gets 408 and the
+// connection closes; a client that stopped reading its responses is dropped.
 func (c *Conn) OnTimer(now time.Time) {
 	c.sh.endSet = false
 	if c.closed {
 		return
 	}
 	c.now = now
-	d := c.Deadline()
+	if w := c.WireDeadline(); !w.IsZero() && !now.Before(w) {
+		c.wireAdvance()
+		c.pump()
+		c.flush()
+		if c.closed {
+			return
+		}
+	}
+	d := c.protoDeadline()
 	if d.IsZero() || now.Before(d) {
 		return
 	}
@@ -496,7 +529,9 @@ func (c *Conn) maybeContinue() {
 	c.queue = append(c.queue, &slot{ready: true, interim: true, buf: []byte(cont)})
 }
 
-func (c *Conn) queueEmpty() bool { return len(c.queue) == 0 && c.file == nil && c.active == nil }
+func (c *Conn) queueEmpty() bool {
+	return len(c.queue) == 0 && c.file == nil && c.active == nil && c.wire == nil
+}
 
 // dispatch hands one complete request to the handler and queues its response.
 func (c *Conn) dispatch(head, body []byte, bytesIn int64) {
@@ -535,11 +570,11 @@ func (c *Conn) dispatch(head, body []byte, bytesIn int64) {
 	if x.pending != nil {
 		return
 	}
-	if x.file == nil && c.queueEmpty() {
+	if x.file == nil && x.Wire == nil && c.queueEmpty() {
 		start := len(c.out)
 		c.borrowOut()
 		c.out = c.render(c.out, &x.Reply, x.Req.Method, x.Req.HTTP11(), x.TraceID, c.served, c.closeAfter)
-		c.observe(&x.Reply, head, body, x.Req.Path, x.Req.Method, x.Seq, x.TraceID, bytesIn, int64(len(c.out)-start), c.reqStart)
+		c.observe(x.Reply.outcome(), head, body, x.Req.Path, x.Req.Method, x.Seq, x.TraceID, bytesIn, int64(len(c.out)-start), c.reqStart)
 		return
 	}
 	s := c.newPendingSlot(x)
@@ -594,7 +629,7 @@ func (c *Conn) refuse(r *Reply, observed bool) {
 		c.borrowOut()
 		c.out = c.render(c.out, r, proto.MethodUnknown, true, trace, seq, true)
 		if observed {
-			c.observe(r, nil, nil, nil, proto.MethodUnknown, seq, trace, 0, int64(len(c.out)-start), c.reqStart)
+			c.observe(r.outcome(), nil, nil, nil, proto.MethodUnknown, seq, trace, 0, int64(len(c.out)-start), c.reqStart)
 		}
 		return
 	}
@@ -604,8 +639,25 @@ func (c *Conn) refuse(r *Reply, observed bool) {
 	c.complete(s, r)
 }
 
+// outcome is what the observer learns of a reply; a slot keeps its own, since an inline
+// reply is reused by the next request.
+type outcome struct {
+	status int
+	route  string
+	tags   Tags
+	fault  string
+}
+
+func (r *Reply) outcome() outcome {
+	o := outcome{status: r.Status, route: r.Route, tags: r.Tags}
+	if r.Wire != nil && r.file == nil && r.stream == nil {
+		o.fault = wireLabel(r.Wire)
+	}
+	return o
+}
+
 // observe reports a finished exchange to the observer.
-func (c *Conn) observe(r *Reply, head, body, path []byte, m proto.Method, seq int, trace uint64,
+func (c *Conn) observe(r outcome, head, body, path []byte, m proto.Method, seq int, trace uint64,
 	bytesIn, bytesOut int64, start time.Time) {
 	if c.obs == nil {
 		return
@@ -616,9 +668,9 @@ func (c *Conn) observe(r *Reply, head, body, path []byte, m proto.Method, seq in
 	}
 	c.sh.Comp = Completed{
 		Remote: c.remote, ConnID: c.id, Seq: seq, TraceID: trace, Method: m, Path: path,
-		Head: head, Body: body, Status: r.Status, BytesIn: bytesIn, BytesOut: bytesOut,
-		Start: start, End: c.sh.end, Route: r.Route, Reused: seq > 1, Tags: r.Tags,
-		Proto: protoErr, Draining: c.srv.Draining(),
+		Head: head, Body: body, Status: r.status, BytesIn: bytesIn, BytesOut: bytesOut,
+		Start: start, End: c.sh.end, Route: r.route, Reused: seq > 1, Tags: r.tags,
+		Proto: protoErr, Draining: c.srv.Draining(), Fault: r.fault,
 	}
 	c.obs.Done(&c.sh.Comp)
 }
@@ -635,16 +687,19 @@ func (c *Conn) render(dst []byte, r *Reply, m proto.Method, http11 bool, trace u
 	dst = append(dst, "\r\n"...)
 	dst = append(dst, serverHeader...)
 	dst = append(dst, r.hdr...)
-	noBody := status < 200 || status == 204 || status == 304
+	noBody := noBodyStatus(status)
+	wire := r.Wire != nil && r.file == nil && r.stream == nil
 	switch {
 	case noBody:
 		// RFC 9110 §8.6: no Content-Length on 1xx and 204; a 304 carries none here either.
-	case r.stream != nil:
+	case r.stream != nil || wire && r.Wire.Chunked:
 		if http11 {
 			dst = append(dst, "Transfer-Encoding: chunked\r\n"...)
 		}
 	case r.file != nil:
 		dst = proto.AppendHeaderInt(dst, "Content-Length", r.fileLen)
+	case wire:
+		dst = proto.AppendHeaderInt(dst, "Content-Length", max(int64(len(r.Body))+r.Wire.LengthDelta, 0))
 	default:
 		dst = proto.AppendHeaderInt(dst, "Content-Length", int64(len(r.Body)))
 	}
@@ -660,7 +715,7 @@ func (c *Conn) render(dst []byte, r *Reply, m proto.Method, http11 bool, trace u
 		dst = append(dst, "\r\n"...)
 	}
 	dst = append(dst, "\r\n"...)
-	if m != proto.MethodHEAD && !noBody && r.file == nil && r.stream == nil {
+	if m != proto.MethodHEAD && !noBody && r.file == nil && r.stream == nil && !wire {
 		dst = append(dst, r.Body...)
 	}
 	return dst
@@ -685,7 +740,8 @@ type slot struct {
 	path     []byte
 	bytesIn  int64
 	bytesOut int64
-	reply    *Reply
+	outcome  outcome
+	wire     *wireRun // a wired response (Reply.Wire); buf is unused then
 
 	file    *os.File
 	fileOff int64
@@ -729,7 +785,7 @@ func (c *Conn) complete(s *slot, r *Reply) {
 		s.unsafe = false
 		c.unsafePending--
 	}
-	s.reply = r
+	s.outcome = r.outcome()
 	s.rawStream = r.stream != nil && !s.http11
 	if s.rawStream {
 		s.close = true
@@ -737,6 +793,13 @@ func (c *Conn) complete(s *slot, r *Reply) {
 	}
 	s.buf = c.render(s.buf[:0], r, s.method, s.http11, s.trace, s.seq, s.close)
 	s.bytesOut = int64(len(s.buf))
+	if r.Wire != nil && r.file == nil && r.stream == nil {
+		s.wire = newWireRun(r.Wire, r, s, s.buf, c.now)
+		if r.Wire.Injected != nil {
+			r.Wire.Injected(s.wire.offset(len(s.buf)))
+		}
+		s.buf = nil
+	}
 	if r.file != nil {
 		if s.method == proto.MethodHEAD || r.Status == 304 || r.Status == 204 {
 			r.file.Close()
@@ -758,12 +821,17 @@ func (c *Conn) complete(s *slot, r *Reply) {
 
 // pump moves ready slots, in order, into the output.
 func (c *Conn) pump() {
-	for c.file == nil && c.active == nil && len(c.queue) > 0 && c.queue[0].ready {
+	for c.file == nil && c.active == nil && c.wire == nil && len(c.queue) > 0 && c.queue[0].ready {
 		s := c.queue[0]
 		c.queue[0] = nil
 		c.queue = c.queue[1:]
 		if len(c.queue) == 0 {
 			c.queue = c.queue[:0:0]
+		}
+		if s.wire != nil {
+			c.wire = s
+			c.wireAdvance()
+			continue
 		}
 		c.borrowOut()
 		c.out = append(c.out, s.buf...)
@@ -791,9 +859,9 @@ func (c *Conn) pump() {
 // finishSlot reports a slot's exchange and applies its close decision.
 func (c *Conn) finishSlot(s *slot) {
 	if s.protoErr {
-		c.observe(s.reply, nil, nil, nil, proto.MethodUnknown, s.seq, s.trace, 0, s.bytesOut, s.start)
+		c.observe(s.outcome, nil, nil, nil, proto.MethodUnknown, s.seq, s.trace, 0, s.bytesOut, s.start)
 	} else {
-		c.observe(s.reply, s.head, s.body, s.path, s.method, s.seq, s.trace, s.bytesIn, s.bytesOut, s.start)
+		c.observe(s.outcome, s.head, s.body, s.path, s.method, s.seq, s.trace, s.bytesIn, s.bytesOut, s.start)
 	}
 	if s.close {
 		c.closeAfter = true
@@ -978,6 +1046,11 @@ func (c *Conn) flushOut() {
 		return
 	}
 	if (c.closeAfter || c.readEOF) && c.queueEmpty() && c.outPos == len(c.out) {
+		if c.resetAtEnd {
+			c.t.Reset() // best effort: the close that follows is then a reset
+			c.shut()
+			return
+		}
 		c.startClose()
 		return
 	}
@@ -1019,6 +1092,7 @@ func (c *Conn) shut() {
 		c.dropSlot(c.active)
 		c.active = nil
 	}
+	c.wire = nil
 	for _, s := range c.queue {
 		c.dropSlot(s)
 	}

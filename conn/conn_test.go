@@ -20,6 +20,7 @@ type fakeTransport struct {
 	out     bytes.Buffer
 	blocked bool
 	closedW bool
+	reset   bool
 }
 
 func (f *fakeTransport) Write(p []byte) (int, error) {
@@ -39,6 +40,8 @@ func (f *fakeTransport) SendFile(file *os.File, off, n int64) (int64, error) {
 }
 
 func (f *fakeTransport) CloseWrite() error { f.closedW = true; return nil }
+
+func (f *fakeTransport) Reset() error { f.reset = true; return nil }
 
 // fakeOwner queues posted functions; the test runs them with drain.
 type fakeOwner struct {
@@ -80,9 +83,13 @@ type recorder struct {
 	statuses []int
 	protos   []bool // Completed.Proto
 	bytesOut []int64
+	routes   []string
+	faults   []string
 }
 
 func (r *recorder) Done(c *Completed) {
+	r.routes = append(r.routes, c.Route)
+	r.faults = append(r.faults, c.Fault)
 	r.statuses = append(r.statuses, c.Status)
 	r.protos = append(r.protos, c.Proto)
 	r.bytesOut = append(r.bytesOut, c.BytesOut)

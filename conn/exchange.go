@@ -25,6 +25,9 @@ type Reply struct {
 	Route string
 	// Tags marks the exchange for history and events.
 	Tags Tags
+	// Wire, when set, makes the response misbehave on the wire (delay, pacing, faults: see
+	// Wire). It must not change once the reply is complete.
+	Wire *Wire
 
 	hdr     []byte
 	file    *os.File

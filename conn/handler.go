@@ -64,6 +64,9 @@ type Completed struct {
 	Tags     Tags
 	Proto    bool // a protocol error answered by conn itself
 	Draining bool
+	// Fault names what a wired response did on the wire (Reply.Wire: "latency", "reset",
+	// "drip", …); "" for a normal response.
+	Fault string
 }
 
 // Tags are opaque markers a handler attaches to an exchange (scenario run and step ids).
@@ -83,6 +86,9 @@ type Transport interface {
 	SendFile(f *os.File, off, n int64) (int64, error)
 	// CloseWrite shuts the sending side (TCP FIN) for a lingering close.
 	CloseWrite() error
+	// Reset makes the socket's close a TCP reset (SO_LINGER 0), for a Wire's reset; the
+	// engine closes it as usual once the connection is closed.
+	Reset() error
 }
 
 // BusyReplier is implemented by handlers that answer in their own shape when work they hand

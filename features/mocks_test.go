@@ -47,6 +47,7 @@ func (m *mkTransport) Write(p []byte) (int, error)                    { return m
 func (m *mkTransport) WriteMore(p []byte) (int, error)                { return m.out.Write(p) }
 func (m *mkTransport) SendFile(*os.File, int64, int64) (int64, error) { return 0, io.EOF }
 func (m *mkTransport) CloseWrite() error                              { return nil }
+func (m *mkTransport) Reset() error                                   { return nil }
 
 // mkOwner runs posted functions at once (the tests here never post).
 type mkOwner struct{}

@@ -334,6 +334,7 @@ type blockingConn struct {
 	tasks   []func()
 	running bool
 	dead    atomic.Bool
+	reset   atomic.Bool // the close is a reset (Reset): no close_notify first
 	once    sync.Once
 }
 
@@ -509,7 +510,7 @@ func (bc *blockingConn) locked(fn func(c *conn.Conn)) {
 func (bc *blockingConn) closeSocket() {
 	bc.once.Do(func() {
 		bc.dead.Store(true)
-		if bc.tls != nil && !bc.e.isStopped() {
+		if bc.tls != nil && !bc.e.isStopped() && !bc.reset.Load() {
 			bc.tls.Close()
 			return
 		}
@@ -611,6 +612,12 @@ func (bc *blockingConn) CloseWrite() error {
 		}
 	}
 	return bc.tcp.CloseWrite()
+}
+
+// Reset implements conn.Transport: with SO_LINGER 0 the socket's close sends a reset.
+func (bc *blockingConn) Reset() error {
+	bc.reset.Store(true)
+	return bc.tcp.SetLinger(0)
 }
 
 // lockedObserver serialises one observer for a blocking engine's many goroutines.

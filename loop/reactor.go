@@ -151,6 +151,7 @@ type eventLoop struct {
 
 	draining    bool
 	nextSweep   time.Time
+	timers      wireTimers // wired responses' steps (conn.Wire), precise
 	acceptPause time.Time
 }
 
@@ -273,7 +274,11 @@ func (l *eventLoop) run() error {
 		}
 		if n == 0 && err == nil {
 			runtime.Gosched()
-			timeout := int(time.Until(l.nextSweep) / time.Millisecond)
+			wake := l.nextSweep
+			if t := l.timers.next(); !t.IsZero() && t.Before(wake) {
+				wake = t
+			}
+			timeout := int(time.Until(wake) / time.Millisecond)
 			if timeout < 0 {
 				timeout = 0
 			}
@@ -309,6 +314,7 @@ func (l *eventLoop) run() error {
 				l.startDrain(now)
 			}
 		}
+		l.fireTimers(now)
 		if !now.Before(l.nextSweep) {
 			l.sweep(now)
 			l.nextSweep = now.Add(sweepInterval)
@@ -422,6 +428,7 @@ func (l *eventLoop) sync(e *entry) {
 		l.closeEntry(e)
 		return
 	}
+	l.timers.schedule(e)
 	if !e.nodelay && c.Answered() {
 		e.nodelay = true
 		unix.SetsockoptInt(e.fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
@@ -537,6 +544,7 @@ type entry struct {
 	nodelay    bool        // TCP_NODELAY set (once a request was answered and the socket stays open)
 	closed     bool        // loop goroutine only
 	dead       atomic.Bool // set with closed, read by posting goroutines
+	timerAt    time.Time   // the wire deadline l.timers holds for it (zero: none)
 }
 
 // Write implements conn.Transport with a non-blocking write. A short write means the
@@ -590,6 +598,11 @@ func (e *entry) SendFile(f *os.File, off, n int64) (int64, error) {
 
 // CloseWrite implements conn.Transport.
 func (e *entry) CloseWrite() error { return unix.Shutdown(e.fd, unix.SHUT_WR) }
+
+// Reset implements conn.Transport: with SO_LINGER 0 the loop's close sends a reset.
+func (e *entry) Reset() error {
+	return unix.SetsockoptLinger(e.fd, unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: 0})
+}
 
 // Post implements conn.Owner through the loop's task queue.
 func (e *entry) Post(fn func()) bool { return e.l.post(e, fn) }
