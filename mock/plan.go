@@ -37,8 +37,9 @@ import (
 //	chunk_lie        delta        ±1..±MaxFaultBytes, required (declared chunk size = real + delta)
 //	no_last_chunk    —
 //	bad_chunk_syntax —
-//	drip             chunk_bytes  1..MaxFaultBytes, default 1; every_ms 1..MaxDelayMS, default 100
-//	bandwidth        bytes_per_second 1..MaxFaultBytes, required
+//	drip             chunk_bytes  1..MaxFaultBytes, default 1; every_ms 1..MaxDelayMS, default 100;
+//	                 chunked      true or false, default false (the body chunked, a chunk per piece)
+//	bandwidth        bytes_per_second 1..MaxFaultBytes, required; chunked as for drip
 //	slow_head        chunk_bytes  1..MaxFaultBytes, default 1; every_ms 1..MaxDelayMS, default 100
 //	hang             max_ms       1..MaxDelayMS, default 30000
 //	keepalive_poison —            (close after the response without Connection: close)
@@ -149,6 +150,7 @@ type FaultParams struct {
 	MaxMS          int64 // hang
 	Count          int64 // interim
 	Status         int64 // interim
+	Chunked        int64 // drip, bandwidth: 1 sends the body chunked, one chunk per piece
 }
 
 // WindowKind says which hits a Window admits.
@@ -215,14 +217,26 @@ func DecodePlan(raw json.RawMessage, field string) (*Plan, error) {
 	if err := planKnown(obj, field, "latency", "faults"); err != nil {
 		return nil, err
 	}
+	return decodePlanParts(obj["latency"], obj["faults"], field+".")
+}
+
+// DecodePlanParts decodes a plan given as two fields of an enclosing object, as mocks and
+// targets hold it: "latency" and "faults" (either nil when absent; JSON null is absent too).
+// Errors are *FieldErrors named from those fields ("faults[1].after_bytes").
+func DecodePlanParts(latency, faults json.RawMessage) (*Plan, error) {
+	return decodePlanParts(latency, faults, "")
+}
+
+func decodePlanParts(latency, faults json.RawMessage, prefix string) (*Plan, error) {
+	var err error
 	p := &Plan{}
-	if v, ok := obj["latency"]; ok {
-		if p.Latency, err = decodeLatency(v, field+".latency"); err != nil {
+	if v := latency; v != nil && string(bytes.TrimSpace(v)) != "null" {
+		if p.Latency, err = decodeLatency(v, prefix+"latency"); err != nil {
 			return nil, err
 		}
 	}
-	if v, ok := obj["faults"]; ok {
-		f := field + ".faults"
+	if v := faults; v != nil && string(bytes.TrimSpace(v)) != "null" {
+		f := prefix + "faults"
 		var items []json.RawMessage
 		t := bytes.TrimSpace(v)
 		if len(t) == 0 || t[0] != '[' || json.Unmarshal(t, &items) != nil {
@@ -383,6 +397,7 @@ type faultParam struct {
 	def      int64 // used when absent and not required
 	required bool
 	nonZero  bool
+	boolean  bool // a JSON true or false, kept as 1 or 0
 	at       func(*FaultParams) *int64
 }
 
@@ -395,11 +410,13 @@ func pBytesPerSecond(p *FaultParams) *int64 { return &p.BytesPerSecond }
 func pMaxMS(p *FaultParams) *int64          { return &p.MaxMS }
 func pCount(p *FaultParams) *int64          { return &p.Count }
 func pStatus(p *FaultParams) *int64         { return &p.Status }
+func pChunked(p *FaultParams) *int64        { return &p.Chunked }
 
 var (
 	paramChunkBytes = faultParam{name: "chunk_bytes", lo: 1, hi: MaxFaultBytes, def: 1, at: pChunkBytes}
 	paramEveryMS    = faultParam{name: "every_ms", lo: 1, hi: MaxDelayMS, def: 100, at: pEveryMS}
 	paramDelta      = faultParam{name: "delta", lo: -MaxFaultBytes, hi: MaxFaultBytes, required: true, nonZero: true, at: pDelta}
+	paramChunked    = faultParam{name: "chunked", boolean: true, at: pChunked}
 )
 
 // faultParams lists, per kind, the parameters it takes in canonical order.
@@ -408,8 +425,8 @@ var faultParams = [...][]faultParam{
 	FaultGarbage:         {{name: "bytes", lo: 1, hi: MaxGarbageBytes, def: 256, at: pBytes}},
 	FaultContentLength:   {paramDelta},
 	FaultChunkLie:        {paramDelta},
-	FaultDrip:            {paramChunkBytes, paramEveryMS},
-	FaultBandwidth:       {{name: "bytes_per_second", lo: 1, hi: MaxFaultBytes, required: true, at: pBytesPerSecond}},
+	FaultDrip:            {paramChunkBytes, paramEveryMS, paramChunked},
+	FaultBandwidth:       {{name: "bytes_per_second", lo: 1, hi: MaxFaultBytes, required: true, at: pBytesPerSecond}, paramChunked},
 	FaultSlowHead:        {paramChunkBytes, paramEveryMS},
 	FaultHang:            {{name: "max_ms", lo: 1, hi: MaxDelayMS, def: 30_000, at: pMaxMS}},
 	FaultInterim:         {{name: "count", lo: 1, hi: MaxInterim, def: 1, at: pCount}, {name: "status", lo: 100, hi: 199, def: 103, at: pStatus}},
@@ -463,6 +480,16 @@ func decodeFault(raw json.RawMessage, field string) (Fault, error) {
 				return ft, fieldErr(f, "is required for kind %s", name)
 			}
 			*fp.at(&ft.Params) = fp.def
+			continue
+		}
+		if fp.boolean {
+			var b bool
+			if json.Unmarshal(v, &b) != nil {
+				return ft, fieldErr(f, "must be true or false")
+			}
+			if b {
+				*fp.at(&ft.Params) = 1
+			}
 			continue
 		}
 		x, err := planInt(v, f, fp.lo, fp.hi)
@@ -537,16 +564,39 @@ func (p *Plan) AppendJSON(b []byte) []byte {
 		if sep {
 			b = append(b, ',')
 		}
-		b = append(b, `"faults":[`...)
-		for i, f := range p.Faults {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = f.appendJSON(b)
-		}
-		b = append(b, ']')
+		b = append(b, `"faults":`...)
+		b = p.appendFaults(b)
 	}
 	return append(b, '}')
+}
+
+func (p *Plan) appendFaults(b []byte) []byte {
+	b = append(b, '[')
+	for i, f := range p.Faults {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = f.appendJSON(b)
+	}
+	return append(b, ']')
+}
+
+// LatencyJSON is the canonical JSON of the plan's latency, nil when it has none: the
+// "latency" field of an enclosing object (see DecodePlanParts).
+func (p *Plan) LatencyJSON() json.RawMessage {
+	if p == nil || p.Latency.Kind == LatencyNone {
+		return nil
+	}
+	return p.Latency.appendJSON(nil)
+}
+
+// FaultsJSON is the canonical JSON of the plan's faults, nil when it has none: the
+// "faults" field of an enclosing object.
+func (p *Plan) FaultsJSON() json.RawMessage {
+	if p == nil || len(p.Faults) == 0 {
+		return nil
+	}
+	return p.appendFaults(nil)
 }
 
 func planAppendNum(b []byte, key string, x float64) []byte {
@@ -601,6 +651,13 @@ func appendParams(b []byte, kind FaultKind, ps *FaultParams) []byte {
 	}
 	for _, fp := range faultParams[kind] {
 		b = append(b, ',')
+		if fp.boolean {
+			b = append(b, '"')
+			b = append(b, fp.name...)
+			b = append(b, `":`...)
+			b = strconv.AppendBool(b, *fp.at(ps) != 0)
+			continue
+		}
 		b = planAppendInt(b, fp.name, *fp.at(ps))
 	}
 	return b
