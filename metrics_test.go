@@ -24,6 +24,7 @@ type metricsDoc struct {
 	DrainState        string                        `json:"drain_state"`
 	Engine            string                        `json:"engine"`
 	ErrorCounts       map[string]uint64             `json:"error_counts_by_class"`
+	FaultsInjected    map[string]map[string]uint64  `json:"faults_injected"`
 	InflightRequests  *int64                        `json:"inflight_requests"`
 	LatencyBuckets    map[string]uint64             `json:"latency_buckets_ms"`
 	LatencyByRoute    map[string]map[string]float64 `json:"latency_by_route_ms"`

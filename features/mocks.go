@@ -212,7 +212,7 @@ func (a *App) serveMock(x *conn.Exchange) bool {
 		return false
 	}
 	x.Route = m.RouteKey
-	m.Hit(x.Now)
+	wireHit, sinceFirst := m.Hit(x.Now)
 	resp, hit := m.Serve()
 	switch {
 	case resp == nil:
@@ -222,6 +222,9 @@ func (a *App) serveMock(x *conn.Exchange) bool {
 		a.renderTemplate(x, snap, m, resp, hit, mr)
 	default:
 		renderResponse(&x.Reply, resp)
+	}
+	if m.Plan != nil {
+		a.mockWire(x, snap, m, wireHit, sinceFirst)
 	}
 	if len(a.cfg.CORSOrigins) > 0 {
 		// The CORS headers depend on Origin, so caches must key on it even when the

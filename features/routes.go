@@ -40,6 +40,7 @@ func (a *App) buildRoutes() *router {
 	r.add(POST, "/api/mocks", a.mockCreate)
 	r.add(GET, "/api/mocks/sources", a.mockSources)
 	r.add(GET, "/api/mocks/{id}", a.mockGet)
+	r.add(GET, "/api/mocks/{id}/faults", a.mockFaults)
 	r.add(PUT, "/api/mocks/{id}", a.mockPut)
 	r.add(DELETE, "/api/mocks/{id}", a.mockDelete)
 	r.add(GET, "/api/history", a.historyList)

@@ -68,6 +68,10 @@ type Mock struct {
 	// State ties the mock to a named state machine: it answers only in state Requires
 	// (when set), and moves the machine to Sets (when set) once it answered.
 	State *MockState `json:"state,omitempty"`
+	// Plan is how the mock's answers behave on the wire (latency and faults, issue #16),
+	// decided per hit by Decide; nil for a mock without one (the JSON fields "latency" and
+	// "faults").
+	Plan *mock.Plan `json:"-"`
 
 	// RouteKey is the metrics route key of this mock's responses, method and
 	// pattern ("GET /users/{id}"), computed once so serving needs no
@@ -146,6 +150,7 @@ type mockFields struct {
 	template                    bool
 	seed                        *int64
 	state                       *MockState
+	latency, faults             json.RawMessage // the wire plan's parts; nil when absent
 }
 
 // newFields returns the fields of a mock before its input applies: status 200,
@@ -164,6 +169,7 @@ type validatedMock struct {
 	responses []MockResponse // a sequence's
 	afterLast string
 	state     *MockState
+	plan      *mock.Plan // nil: none
 }
 
 // validateFields checks everything that does not depend on other mocks.
@@ -229,6 +235,15 @@ func validateFields(f mockFields, maxBody int) (validatedMock, *Error) {
 		}
 		st := *f.state
 		v.state = &st
+	}
+	if f.latency != nil || f.faults != nil {
+		plan, err := mock.DecodePlanParts(f.latency, f.faults)
+		if err != nil {
+			return v, invalidMock(err.Error())
+		}
+		if !plan.IsZero() {
+			v.plan = plan
+		}
 	}
 	if len(f.match) > 0 {
 		crit, err := mock.DecodeCriteria(f.match, "match")
@@ -321,6 +336,12 @@ func (in *MockInput) overlay(f *mockFields) {
 	if in.Priority != nil {
 		f.priority = *in.Priority
 	}
+	if in.HasLatency {
+		f.latency = in.Latency
+	}
+	if in.HasFaults {
+		f.faults = in.Faults
+	}
 }
 
 // CreateMock validates in and adds the mock. Errors: invalid_mock
@@ -399,6 +420,7 @@ func (m *Model) newMock(f mockFields, v validatedMock, createdAt, updatedAt stri
 		UpdatedAt:    updatedAt,
 		Match:        v.match,
 		Priority:     f.priority,
+		Plan:         v.plan,
 		pat:          v.pat,
 		criteria:     v.criteria,
 		seq:          seq,
@@ -417,7 +439,7 @@ func (m *Model) newMock(f mockFields, v validatedMock, createdAt, updatedAt stri
 func (x *Mock) fields() mockFields {
 	f := mockFields{id: x.ID, method: x.Method, path: x.PathPattern, pathRegex: x.PathRegex,
 		priority: x.Priority, match: x.Match, afterLast: x.AfterLast, template: x.Template,
-		seed: x.Seed, state: x.State}
+		seed: x.Seed, state: x.State, latency: x.Plan.LatencyJSON(), faults: x.Plan.FaultsJSON()}
 	if x.Responses != nil {
 		for i := range x.Responses {
 			f.responses = append(f.responses, x.Responses[i].fieldsOf())

@@ -34,13 +34,17 @@ type MockInput struct {
 	HasMatch bool
 	// Priority is 1 (the highest) to 1000; nil when absent or null.
 	Priority *int
+	// Latency and Faults are the mock's wire plan (mock.DecodePlanParts), as given;
+	// HasLatency or HasFaults with a nil value (null) removes that part.
+	Latency, Faults       json.RawMessage
+	HasLatency, HasFaults bool
 }
 
 // mockKeys are the keys a mock payload may hold: the mock's fields, and what the API adds
 // (timestamps, hit counts: ignored), so that a mock read from the API can be sent back as it is.
 var mockKeys = []string{"id", "method", "path_pattern", "path_regex", "status", "headers", "body", "body_base64",
 	"content_type", "match", "priority", "responses", "after_last", "template", "seed", "state",
-	"created_at", "updated_at", "hits", "last_hit_at", "sequence"}
+	"latency", "faults", "created_at", "updated_at", "hits", "last_hit_at", "sequence"}
 
 // DecodeMockInput decodes a POST or PUT /api/mocks body. An unknown key is an
 // invalid_mock error naming it (`unknown field "staus"`). Every wrong JSON type is a
@@ -155,6 +159,14 @@ func mockInputFromObject(obj map[string]json.RawMessage) (MockInput, *Error) {
 		if raw, ok := present(obj, "match"); ok {
 			in.Match = raw
 		}
+	}
+	if _, ok := obj["latency"]; ok {
+		in.HasLatency = true
+		in.Latency, _ = present(obj, "latency")
+	}
+	if _, ok := obj["faults"]; ok {
+		in.HasFaults = true
+		in.Faults, _ = present(obj, "faults")
 	}
 	return in, nil
 }

@@ -25,6 +25,8 @@ type mockWire struct {
 	Template    bool               `json:"template,omitempty"`
 	Seed        *int64             `json:"seed,omitempty"`
 	State       *stateWire         `json:"state,omitempty"`
+	Latency     json.RawMessage    `json:"latency,omitempty"`
+	Faults      json.RawMessage    `json:"faults,omitempty"`
 	Source      string             `json:"source,omitempty"`
 	// What the mock did, in a MockView only.
 	Hits      *uint64   `json:"hits,omitempty"`
@@ -64,7 +66,8 @@ func (v MockView) MarshalJSON() ([]byte, error) {
 func (m *Mock) wire() mockWire {
 	out := mockWire{ID: m.ID, Method: m.Method, PathPattern: m.PathPattern, PathRegex: m.PathRegex,
 		CreatedAt: m.CreatedAt, UpdatedAt: m.UpdatedAt, Priority: m.Priority, Match: m.Match,
-		AfterLast: m.AfterLast, Template: m.Template, Seed: m.Seed, Source: m.Source}
+		AfterLast: m.AfterLast, Template: m.Template, Seed: m.Seed, Source: m.Source,
+		Latency: m.Plan.LatencyJSON(), Faults: m.Plan.FaultsJSON()}
 	if m.State != nil {
 		out.State = &stateWire{MockState: *m.State}
 	}

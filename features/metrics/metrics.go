@@ -50,6 +50,7 @@
 package metrics
 
 import (
+	"cmp"
 	"math"
 	"math/bits"
 	"slices"
@@ -207,6 +208,42 @@ type Registry struct {
 	// external counts errors reported through CountError from any goroutine (rare events,
 	// so one shared counter per class is fine).
 	external [numClasses]atomic.Uint64
+
+	// faults counts injected wire faults and delays (CountFault): faultKey → *atomic.Uint64.
+	faults sync.Map
+}
+
+// faultKey names one fault counter: what injected it ("mock" or "target"), its id, and
+// the kind ("latency", "reset", …).
+type faultKey struct{ source, id, kind string }
+
+// CountFault counts a fault or delay injected by a mock's or target's wire plan. Safe for
+// concurrent use from any goroutine; after a key's first count it allocates nothing.
+func (m *Registry) CountFault(source, id, kind string) {
+	k := faultKey{source, id, kind}
+	c, ok := m.faults.Load(k)
+	if !ok {
+		c, _ = m.faults.LoadOrStore(k, new(atomic.Uint64))
+	}
+	c.(*atomic.Uint64).Add(1)
+}
+
+// faultCounts returns the fault counters in a stable order.
+func (m *Registry) faultCounts() []faultCount {
+	var out []faultCount
+	m.faults.Range(func(k, v any) bool {
+		out = append(out, faultCount{k.(faultKey), v.(*atomic.Uint64).Load()})
+		return true
+	})
+	slices.SortFunc(out, func(a, b faultCount) int {
+		return cmp.Or(cmp.Compare(a.source, b.source), cmp.Compare(a.id, b.id), cmp.Compare(a.kind, b.kind))
+	})
+	return out
+}
+
+type faultCount struct {
+	faultKey
+	n uint64
 }
 
 // New returns an empty registry for a server running engine ("epoll", "threadpool").
@@ -681,17 +718,19 @@ type Gauges struct {
 // history-count and metrics_backend fields (no source yet; they join when their features
 // do).
 type Doc struct {
-	ActiveConnections        int64                        `json:"active_connections"`
-	BytesReceivedTotal       uint64                       `json:"bytes_received_total"`
-	BytesSentTotal           uint64                       `json:"bytes_sent_total"`
-	ConnectionsAcceptedTotal uint64                       `json:"connections_accepted_total"`
-	ConnectionsRejectedTotal uint64                       `json:"connections_rejected_total"`
-	DrainElapsedMS           float64                      `json:"drain_elapsed_ms"`
-	DrainInflightRemaining   int64                        `json:"drain_inflight_remaining"`
-	DrainState               string                       `json:"drain_state"`
-	Engine                   string                       `json:"engine"`
-	ErrorCountsByClass       map[string]uint64            `json:"error_counts_by_class"`
-	EventsDroppedTotal       uint64                       `json:"events_dropped_total"`
+	ActiveConnections        int64             `json:"active_connections"`
+	BytesReceivedTotal       uint64            `json:"bytes_received_total"`
+	BytesSentTotal           uint64            `json:"bytes_sent_total"`
+	ConnectionsAcceptedTotal uint64            `json:"connections_accepted_total"`
+	ConnectionsRejectedTotal uint64            `json:"connections_rejected_total"`
+	DrainElapsedMS           float64           `json:"drain_elapsed_ms"`
+	DrainInflightRemaining   int64             `json:"drain_inflight_remaining"`
+	DrainState               string            `json:"drain_state"`
+	Engine                   string            `json:"engine"`
+	ErrorCountsByClass       map[string]uint64 `json:"error_counts_by_class"`
+	EventsDroppedTotal       uint64            `json:"events_dropped_total"`
+	// FaultsInjected counts wire faults and delays by "mock:<id>" or "target:<id>", then kind.
+	FaultsInjected           map[string]map[string]uint64 `json:"faults_injected"`
 	HistoryBytesWrittenTotal uint64                       `json:"history_bytes_written_total"`
 	HistoryDroppedTotal      uint64                       `json:"history_dropped_total"`
 	InflightRequests         int64                        `json:"inflight_requests"`
@@ -734,6 +773,15 @@ func (m *Registry) Document(v *View, g Gauges) *Doc {
 		PlaygroundMockCount: g.Mocks, RequestsByRoute: map[string]uint64{},
 		RequestsReusedConnection: v.reused, StatusByRoute: map[string]map[string]uint64{},
 		StatusCounts: map[string]uint64{}, TotalRequests: v.total(),
+	}
+	d.FaultsInjected = map[string]map[string]uint64{}
+	for _, f := range m.faultCounts() {
+		by := d.FaultsInjected[f.source+":"+f.id]
+		if by == nil {
+			by = map[string]uint64{}
+			d.FaultsInjected[f.source+":"+f.id] = by
+		}
+		by[f.kind] = f.n
 	}
 	if g.Draining {
 		d.DrainState = "draining"
@@ -895,6 +943,19 @@ func (m *Registry) AppendPrometheus(b []byte, v *View, g Gauges) []byte {
 	sampleU("ownhttp_state_write_failures_total", g.StateWriteFails)
 	family("ownhttp_history_bytes_written_total", "counter", "Bytes written to the history log.")
 	sampleU("ownhttp_history_bytes_written_total", g.HistoryBytes)
+
+	family("ownhttp_faults_injected_total", "counter", "Wire faults and delays injected by mock and target plans.")
+	for _, f := range m.faultCounts() {
+		b = append(b, `ownhttp_faults_injected_total{source="`...)
+		b = appendLabelValue(b, f.source)
+		b = append(b, `",id="`...)
+		b = appendLabelValue(b, f.id)
+		b = append(b, `",kind="`...)
+		b = appendLabelValue(b, f.kind)
+		b = append(b, `"} `...)
+		b = strconv.AppendUint(b, f.n, 10)
+		b = append(b, '\n')
+	}
 
 	family("ownhttp_active_connections", "gauge", "Open client connections.")
 	sampleI("ownhttp_active_connections", g.ActiveConnections)

@@ -1,0 +1,332 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"math"
+	"net/http"
+	"os/exec"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/matryer/is"
+
+	"ownhttp/internal/testkit"
+	"ownhttp/mock"
+)
+
+// socketEnd is how a raw read of a response ended.
+type socketEnd string
+
+const (
+	endEOF   socketEnd = "eof"   // the server closed (FIN)
+	endReset socketEnd = "reset" // the server reset the connection (RST)
+	endOpen  socketEnd = "open"  // the connection stayed open and served another request
+)
+
+// faultCase is one fault: the mock's faults JSON, the exact bytes a raw client reads (a
+// function of the same mock's answer without the fault, its head and body), how the socket
+// ends, curl's exit code, and what Go's net/http reports ("" for no error; else a substring
+// of the error of the request or of reading the body, and the body it read).
+type faultCase struct {
+	name    string
+	faults  string
+	want    func(head, body string) string
+	end     socketEnd
+	curl    int
+	goErr   string
+	goBody  string
+	atLeast time.Duration // the raw read lasts at least this long (timers never fire early)
+}
+
+// The body every fault case's mock answers: 11 bytes.
+const wireBody = "hello world"
+
+func faultCases() []faultCase {
+	whole := func(head, body string) string { return head + body }
+	withLength := func(n int) func(head, body string) string {
+		return func(head, body string) string {
+			return strings.Replace(head, "Content-Length: 11\r\n", "Content-Length: "+strconv.Itoa(n)+"\r\n", 1) + body
+		}
+	}
+	chunked := func(framed string) func(head, body string) string {
+		return func(head, body string) string {
+			return strings.Replace(head, "Content-Length: 11\r\n", "Transfer-Encoding: chunked\r\n", 1) + framed
+		}
+	}
+	return []faultCase{
+		{name: "latency", faults: `[]`, want: whole, end: endOpen, goBody: wireBody, atLeast: 200 * time.Millisecond},
+		{name: "reset before any byte", faults: `[{"kind":"reset"}]`,
+			want: func(string, string) string { return "" }, end: endReset, curl: 56, goErr: "connection reset"},
+		{name: "reset after 30 bytes", faults: `[{"kind":"reset","after_bytes":30}]`,
+			want: func(head, body string) string { return (head + body)[:30] }, end: endReset, curl: 56,
+			goErr: "unexpected EOF"}, // Go reports a head cut short so, whatever cut it
+		{name: "empty", faults: `[{"kind":"empty"}]`,
+			want: func(string, string) string { return "" }, end: endEOF, curl: 52, goErr: "EOF"},
+		{name: "garbage", faults: `[{"kind":"garbage","bytes":64}]`, want: nil, end: endEOF, curl: 1, goErr: "malformed HTTP"},
+		{name: "content_length +5", faults: `[{"kind":"content_length","delta":5}]`,
+			want: withLength(16), end: endEOF, curl: 18, goErr: "unexpected EOF", goBody: wireBody},
+		{name: "content_length -5", faults: `[{"kind":"content_length","delta":-5}]`,
+			want: withLength(6), end: endEOF, curl: 0, goBody: "hello "},
+		{name: "chunk_lie +5", faults: `[{"kind":"chunk_lie","delta":5}]`,
+			want: chunked("10\r\nhello world\r\n0\r\n\r\n"), end: endEOF, curl: 18, goErr: "unexpected EOF"},
+		{name: "chunk_lie -5", faults: `[{"kind":"chunk_lie","delta":-5}]`,
+			want: chunked("6\r\nhello world\r\n0\r\n\r\n"), end: endEOF, curl: 56, goErr: "malformed chunked encoding"},
+		{name: "no_last_chunk", faults: `[{"kind":"no_last_chunk"}]`,
+			want: chunked("b\r\nhello world\r\n"), end: endEOF, curl: 18, goErr: "unexpected EOF"},
+		{name: "bad_chunk_syntax", faults: `[{"kind":"bad_chunk_syntax"}]`,
+			want: chunked("zz\r\nhello world\r\n0\r\n\r\n"), end: endEOF, curl: 56, goErr: "invalid byte in chunk length"},
+		{name: "drip", faults: `[{"kind":"drip","chunk_bytes":4,"every_ms":40}]`,
+			want: whole, end: endOpen, goBody: wireBody, atLeast: 80 * time.Millisecond},
+		{name: "drip chunked", faults: `[{"kind":"drip","chunk_bytes":4,"every_ms":40,"chunked":true}]`,
+			want: chunked("4\r\nhell\r\n4\r\no wo\r\n3\r\nrld\r\n0\r\n\r\n"), end: endOpen, goBody: wireBody, atLeast: 80 * time.Millisecond},
+		{name: "bandwidth", faults: `[{"kind":"bandwidth","bytes_per_second":200}]`, // 2 bytes every 10 ms
+			want: whole, end: endOpen, goBody: wireBody, atLeast: 50 * time.Millisecond},
+		{name: "bandwidth chunked", faults: `[{"kind":"bandwidth","bytes_per_second":500,"chunked":true}]`, // 5 bytes every 10 ms
+			want: chunked("5\r\nhello\r\n5\r\n worl\r\n1\r\nd\r\n0\r\n\r\n"), end: endOpen, goBody: wireBody, atLeast: 20 * time.Millisecond},
+		{name: "slow_head", faults: `[{"kind":"slow_head","chunk_bytes":40,"every_ms":30}]`,
+			want: whole, end: endOpen, goBody: wireBody, atLeast: 60 * time.Millisecond},
+		{name: "hang", faults: `[{"kind":"hang","max_ms":300}]`,
+			want: func(string, string) string { return "" }, end: endEOF, curl: 52, goErr: "EOF", atLeast: 300 * time.Millisecond},
+		{name: "keepalive_poison", faults: `[{"kind":"keepalive_poison"}]`, want: whole, end: endEOF, goBody: wireBody},
+		{name: "interim", faults: `[{"kind":"interim","count":2}]`,
+			want: func(head, body string) string {
+				return "HTTP/1.1 103 Early Hints\r\n\r\nHTTP/1.1 103 Early Hints\r\n\r\n" + head + body
+			}, end: endOpen, goBody: wireBody},
+	}
+}
+
+// volatileRE finds the head values that differ between two answers: Date and X-Request-ID.
+var volatileRE = regexp.MustCompile(`(Date: |X-Request-ID: )[^\r]*`)
+
+// normalize blanks the volatile head values, keeping their lengths.
+func normalize(b []byte) string {
+	return volatileRE.ReplaceAllStringFunc(string(b), func(s string) string {
+		i := strings.Index(s, ": ") + 2
+		return s[:i] + strings.Repeat("#", len(s)-i)
+	})
+}
+
+// rawRead sends one GET and reads until the server ends the connection or, when wantLen
+// bytes have come and the connection is still open, until a second request on it is
+// answered. It returns the bytes of the first answer and how the socket ended.
+func rawRead(t *testing.T, addr, target string, wantLen int) ([]byte, socketEnd, time.Duration) {
+	t.Helper()
+	c := testkit.Dial(t, addr)
+	defer c.Close()
+	start := time.Now()
+	testkit.SendRaw(c, "GET "+target+" HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", false)
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	var got []byte
+	buf := make([]byte, 4096)
+	for {
+		if wantLen >= 0 && len(got) >= wantLen {
+			// Everything expected came: is the connection still usable?
+			elapsed := time.Since(start)
+			c.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+			n, err := c.Read(buf)
+			if n > 0 {
+				return append(got, buf[:n]...), endOpen, elapsed // more than expected: the caller's compare fails
+			}
+			if testkit.IsReset(err) {
+				return got, endReset, elapsed
+			}
+			if errors.Is(err, io.EOF) {
+				return got, endEOF, elapsed
+			}
+			c.SetReadDeadline(time.Now().Add(10 * time.Second))
+			testkit.SendRaw(c, "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", false)
+			n, err = c.Read(buf)
+			if n > 0 && bytes.HasPrefix(buf[:n], []byte("HTTP/1.1 200")) {
+				return got, endOpen, elapsed
+			}
+			t.Fatalf("after the answer the connection neither ended nor served: %q %v", buf[:n], err)
+		}
+		n, err := c.Read(buf)
+		got = append(got, buf[:n]...)
+		switch {
+		case err == nil:
+		case testkit.IsReset(err):
+			return got, endReset, time.Since(start)
+		case errors.Is(err, io.EOF):
+			return got, endEOF, time.Since(start)
+		default:
+			t.Fatalf("read: %v after %q", err, got)
+		}
+	}
+}
+
+// rawControl reads the answer to GET target, which ends with wireBody.
+func rawControl(t *testing.T, addr, target string) []byte {
+	t.Helper()
+	c := testkit.Dial(t, addr)
+	defer c.Close()
+	testkit.SendRaw(c, "GET "+target+" HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", false)
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	var got []byte
+	buf := make([]byte, 4096)
+	for !bytes.HasSuffix(got, []byte(wireBody)) {
+		n, err := c.Read(buf)
+		got = append(got, buf[:n]...)
+		if err != nil {
+			t.Fatalf("control: %v after %q", err, got)
+		}
+	}
+	return got
+}
+
+// Issue #16: every fault on the wire, on both engines — the exact bytes and the socket's end
+// a raw client sees, curl's exit code and Go's net/http error.
+func TestWireFaults(t *testing.T) {
+	if _, err := exec.LookPath("curl"); err != nil {
+		t.Fatal("curl is needed for the wire fault tests (.ci/run installs it)")
+	}
+	eachEngine(t, func(t *testing.T, engine string) {
+		s := testkit.Start(t, run, engine, "--access-log=false", "--seed", "7")
+		l := newLabClient(t, s)
+		l.createMock(`{"id":"plain","method":"GET","path_pattern":"/plain","content_type":"text/plain","body":"` + wireBody + `"}`)
+		control := rawControl(t, s.Addr, "/plain")
+		head, body, _ := strings.Cut(normalize(control), "\r\n\r\n")
+		head += "\r\n\r\n"
+		if body != wireBody {
+			t.Fatalf("control answer: %q", control)
+		}
+		for i, tc := range faultCases() {
+			t.Run(tc.name, func(t *testing.T) {
+				is := is.New(t)
+				id := "w" + strconv.Itoa(i)
+				latency := ``
+				if tc.name == "latency" {
+					latency = `"latency":{"fixed_ms":200},`
+				}
+				l.createMock(`{"id":"` + id + `","method":"GET","path_pattern":"/w/` + id + `","content_type":"text/plain",` +
+					latency + `"body":"` + wireBody + `","faults":` + tc.faults + `}`)
+				var want string
+				if tc.want != nil {
+					want = tc.want(head, body)
+				} else { // garbage: the seeded bytes of hit 1
+					plan, err := mock.DecodePlanParts(nil, []byte(tc.faults))
+					is.NoErr(err)
+					want = string(plan.Decide(7, id, 1, 0).GarbageBytes(nil))
+					is.Equal(len(want), 64)
+					is.True(!strings.HasPrefix(want, "HTTP/"))
+				}
+				wantLen := len(want)
+				if tc.end != endOpen {
+					wantLen = -1 // read to the end
+				}
+				got, end, elapsed := rawRead(t, s.Addr, "/w/"+id, wantLen)
+				is.Equal(normalize(got), want) // exact bytes (hit 1)
+				is.Equal(end, tc.end)          // how the socket ended
+				if elapsed < tc.atLeast {
+					t.Fatalf("answered in %v; the plan holds it at least %v", elapsed, tc.atLeast)
+				}
+
+				// curl (hit 2)
+				cmd := exec.Command("curl", "-s", "-o", "/dev/null", "--max-time", "10", "http://"+s.Addr+"/w/"+id)
+				err := cmd.Run()
+				code := 0
+				var ee *exec.ExitError
+				if errors.As(err, &ee) {
+					code = ee.ExitCode()
+				} else {
+					is.NoErr(err)
+				}
+				is.Equal(code, tc.curl) // curl's exit code
+
+				// Go's net/http client (hit 3), on a connection of its own.
+				cl := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 10 * time.Second}
+				var gotBody []byte
+				resp, err := cl.Get("http://" + s.Addr + "/w/" + id)
+				if err == nil {
+					gotBody, err = io.ReadAll(resp.Body)
+					resp.Body.Close()
+				}
+				if tc.goErr == "" {
+					is.NoErr(err)
+				} else if err == nil || !strings.Contains(err.Error(), tc.goErr) {
+					t.Fatalf("net/http: got error %v, want one containing %q", err, tc.goErr)
+				}
+				if tc.goBody != "" {
+					is.Equal(string(gotBody), tc.goBody)
+				}
+			})
+		}
+	})
+}
+
+// Issue #16: 10,000 requests to a mock with latency given as percentiles: the client's
+// measurement and the server's own per-route histogram both land within 10% of each
+// requested percentile, and every delay is counted. The delays are decided by the seed, so
+// the sample is the same in every run; what varies is only how late timers fire.
+func TestLatencyPercentiles(t *testing.T) {
+	if raceEnabled {
+		t.Skip("measures time on the client's side: .ci/run runs it without -race")
+	}
+	for _, engine := range testkit.Engines { // one at a time: the client's clock needs the CPU
+		t.Run(engine, func(t *testing.T) { latencyPercentiles(t, engine) })
+	}
+}
+
+func latencyPercentiles(t *testing.T, engine string) {
+	{
+		is := is.New(t)
+		s := testkit.Start(t, run, engine, "--access-log=false", "--history-limit", "100")
+		l := newLabClient(t, s)
+		l.createMock(`{"id":"pct","method":"GET","path_pattern":"/pct","body":"ok",
+			"latency":{"percentiles":{"p50":100,"p95":200,"p99":400}}}`)
+		const total, clients = 10_000, 100
+		tr := &http.Transport{MaxIdleConnsPerHost: clients, MaxConnsPerHost: clients}
+		defer tr.CloseIdleConnections()
+		cl := &http.Client{Transport: tr, Timeout: 30 * time.Second}
+		took := make([]time.Duration, total)
+		next := make(chan int, total)
+		for i := range total {
+			next <- i
+		}
+		close(next)
+		errs := make(chan error, clients)
+		for range clients {
+			go func() {
+				for i := range next {
+					start := time.Now()
+					resp, err := cl.Get("http://" + s.Addr + "/pct")
+					if err == nil {
+						_, err = io.Copy(io.Discard, resp.Body)
+						resp.Body.Close()
+					}
+					if err != nil {
+						errs <- err
+						return
+					}
+					took[i] = time.Since(start)
+				}
+				errs <- nil
+			}()
+		}
+		for range clients {
+			is.NoErr(<-errs)
+		}
+		slices.Sort(took)
+		doc, _ := scrape(t, s)
+		route := doc.LatencyByRoute["GET /pct"]
+		for _, p := range []struct {
+			name string
+			q    float64
+			want float64
+		}{{"p50", 0.50, 100}, {"p95", 0.95, 200}, {"p99", 0.99, 400}} {
+			client := float64(took[int(p.q*total)-1]) / float64(time.Millisecond)
+			server := route[p.name]
+			t.Logf("%s: want %.0f ms, client %.1f ms, server %.1f ms", p.name, p.want, client, server)
+			if math.Abs(client-p.want) > 0.1*p.want || math.Abs(server-p.want) > 0.1*p.want {
+				t.Errorf("%s: client %.1f ms, server %.1f ms; want %.0f ms ± 10%%", p.name, client, server, p.want)
+			}
+		}
+		is.Equal(doc.FaultsInjected["mock:pct"]["latency"], uint64(total))
+	}
+}
