@@ -257,6 +257,23 @@ func TestWireFaults(t *testing.T) {
 				}
 			})
 		}
+		// Every injection was published: three hits of each mock, at the byte the fault acts
+		// (the first two, raw and curl, have the control's head; Go's asks to close, so its
+		// head is shorter).
+		evs := l.faultEvents(func(evs []faultEventPayload) bool { return len(evs) >= 3*len(faultCases()) })
+		offsets := map[string][]int64{}
+		for _, e := range evs {
+			offsets[e.ID+" "+e.Kind] = append(offsets[e.ID+" "+e.Kind], e.ByteOffset)
+		}
+		headLen := int64(len(head))
+		for id, want := range map[string][]int64{
+			"w0 latency": {0, 0}, "w1 reset": {0, 0}, "w2 reset": {30, 30}, "w3 empty": {0, 0},
+			"w5 content_length": {headLen, headLen}, "w17 keepalive_poison": {headLen + 11, headLen + 11},
+		} {
+			if got := offsets[id]; len(got) != 3 || !slices.Equal(got[:2], want) {
+				t.Errorf("%s: byte offsets %v, want %v", id, offsets[id], want)
+			}
+		}
 	})
 }
 
@@ -329,4 +346,86 @@ func latencyPercentiles(t *testing.T, engine string) {
 		}
 		is.Equal(doc.FaultsInjected["mock:pct"]["latency"], uint64(total))
 	}
+}
+
+// faultEventPayload is the part of a fault.injected event the tests read.
+type faultEventPayload struct {
+	Source       string  `json:"source"`
+	ID           string  `json:"id"`
+	Kind         string  `json:"kind"`
+	Hit          uint64  `json:"hit"`
+	ConnectionID uint64  `json:"connection_id"`
+	ByteOffset   int64   `json:"byte_offset"`
+	DelayMS      float64 `json:"delay_ms"`
+}
+
+// faultEvents waits until the fault.injected events satisfy ok and returns them.
+func (l *labClient) faultEvents(ok func([]faultEventPayload) bool) []faultEventPayload {
+	l.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		r := l.do("GET", "/api/events/snapshot?limit=1000&topics=fault.injected", "")
+		var p struct {
+			Events []struct {
+				Payload faultEventPayload `json:"payload"`
+			} `json:"events"`
+		}
+		r.decode(l.t, &p)
+		var out []faultEventPayload
+		for _, e := range p.Events {
+			out = append(out, e.Payload)
+		}
+		if ok(out) {
+			return out
+		}
+		if time.Now().After(deadline) {
+			l.t.Fatalf("fault events never satisfied the test: %+v", out)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Issue #16: a target carries latency and faults too, applied to what the proxy's client
+// receives — here a reset on the first request, then 150 ms of latency — and each is
+// published as fault.injected and counted in metrics; a bad fault is a 400 naming its field.
+func TestTargetWire(t *testing.T) {
+	eachEngine(t, func(t *testing.T, engine string) {
+		is := is.New(t)
+		up := newPxUpstream(t)
+		s, l := labServer(t, engine)
+		r := l.do("POST", "/api/targets", `{"id":"flaky","name":"flaky","base_url":"`+up.URL+`",
+			"latency":{"fixed_ms":150},"faults":[{"kind":"reset","first":1}]}`)
+		is.Equal(r.status, 201)
+		is.True(strings.Contains(string(r.body), `"faults":[{"kind":"reset","after_bytes":0,"probability":1,"first":1}]`))
+		bad := l.do("POST", "/api/targets", `{"name":"bad","base_url":"`+up.URL+`","faults":[{"kind":"reset","after_bytes":-1}]}`)
+		is.Equal(bad.status, 400)
+		is.True(strings.Contains(string(bad.body), "faults[0].after_bytes"))
+
+		payload := `{"target_id":"flaky","method":"GET","path":"/echo"}`
+		_, err := l.send("POST", "/api/proxy/request", payload)
+		if err == nil || !testkit.IsReset(err) && !strings.Contains(err.Error(), "EOF") {
+			t.Fatalf("first proxied request: %v, want the connection reset", err)
+		}
+		start := time.Now()
+		r = l.do("POST", "/api/proxy/request", payload)
+		is.Equal(r.status, 200)
+		is.True(time.Since(start) >= 150*time.Millisecond) // the delay (timers never fire early)
+		is.True(strings.Contains(string(r.body), `"status":201`))
+
+		evs := l.faultEvents(func(evs []faultEventPayload) bool { return len(evs) >= 3 })
+		kinds := map[string][]uint64{}
+		for _, e := range evs {
+			is.Equal(e.Source, "target")
+			is.Equal(e.ID, "flaky")
+			is.True(e.ConnectionID > 0)
+			kinds[e.Kind] = append(kinds[e.Kind], e.Hit)
+			if e.Kind == "latency" {
+				is.Equal(e.DelayMS, 150.0)
+			}
+		}
+		is.Equal(kinds["reset"], []uint64{1})
+		is.Equal(kinds["latency"], []uint64{1, 2})
+		doc, _ := scrape(t, s)
+		is.Equal(doc.FaultsInjected["target:flaky"], map[string]uint64{"latency": 2, "reset": 1})
+	})
 }

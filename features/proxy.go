@@ -452,7 +452,9 @@ func (a *App) proxyRequest(x *conn.Exchange, _ *params) {
 	}
 	deadline := x.Now.Add(timeout)
 	sent := proxySent{TargetID: t.ID, Method: in.method, Path: in.path}
+	connID, trace := x.ConnID, x.TraceHex()
 	x.GoWithin(a.cfg.Outbound, deadline, func(r *conn.Reply) {
+		defer a.targetWire(r, connID, trace, t)
 		ctx, cancel := context.WithDeadline(a.lifetime(), deadline)
 		defer cancel()
 		res, err := a.proxyDo(ctx, t, in.method, in.path, in.header, in.body, timeout)

@@ -231,3 +231,16 @@ func (a *App) mockFaults(x *conn.Exchange, p *params) {
 	out.Summary.DelayMS.Max = delays[n-1]
 	writeJSON(x, 200, out)
 }
+
+// targetWire applies t's wire plan, if any, to r: the answer the proxy's client receives
+// for one request to t (a hit of t's, decided under the server's seed).
+func (a *App) targetWire(r *conn.Reply, connID uint64, trace string, t *state.Target) {
+	st := a.cfg.State
+	if t.Plan == nil || st == nil {
+		return
+	}
+	seed := st.Snapshot().Seed()
+	hit, sinceFirst := t.Hit(time.Now())
+	a.applyWire(r, connID, trace, wireSource{kind: "target", id: t.ID, route: "POST /api/proxy/request", seed: seed},
+		t.Decide(seed, hit, sinceFirst))
+}

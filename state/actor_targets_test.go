@@ -35,7 +35,7 @@ func TestActorTargetsDurableAndSnapshot(t *testing.T) {
 	}
 	read()
 	is.Equal(f.Version, StoreVersion)
-	is.Equal(f.Targets, []Target{x})
+	is.Equal(f.Targets, []Target{bareTarget(x)})
 
 	u, err := a.UpdateTarget(ctx, x.ID, TargetInput{Enabled: ptr(false)})
 	is.NoErr(err)

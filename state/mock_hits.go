@@ -23,8 +23,9 @@ type mockHits struct {
 // Hit counts a request the mock answered at now and returns its number (from 1) and the
 // milliseconds since the first hit counted (0 for the first): what a wire plan decides by
 // (Mock.Decide). Safe for concurrent use; it allocates nothing.
-func (m *Mock) Hit(now time.Time) (hit uint64, sinceFirstMS int64) {
-	h := m.hits
+func (m *Mock) Hit(now time.Time) (hit uint64, sinceFirstMS int64) { return m.hits.hit(now) }
+
+func (h *mockHits) hit(now time.Time) (hit uint64, sinceFirstMS int64) {
 	if h == nil {
 		return 0, 0
 	}

@@ -1,10 +1,13 @@
 package state
 
 import (
+	"encoding/json"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
+
+	"ownhttp/mock"
 )
 
 // Error codes of targets (spec §7.1, §7.2).
@@ -39,8 +42,8 @@ const (
 )
 
 // Target is a named upstream for the proxy and for scenario steps (spec
-// §7.1, fixed). Its JSON form has exactly the fields id, name, base_url,
-// enabled, timeout_ms, created_at and updated_at.
+// §7.1, fixed). Its JSON form has the fields id, name, base_url, enabled, timeout_ms,
+// created_at and updated_at, then latency and faults when it has a wire plan.
 //
 // Rules: id is 1 to 64 letters, digits, '.', '_' or '-', not . or .. (default 8 random
 // hex characters) and not "local" in any case (which names this server in scenario
@@ -60,6 +63,25 @@ type Target struct {
 	TimeoutMS int    `json:"timeout_ms"`
 	CreatedAt string `json:"created_at"`
 	UpdatedAt string `json:"updated_at"`
+	// Latency and Faults are Plan's canonical JSON (absent without one): how what the proxy
+	// answers from this target behaves on the wire (issue #16).
+	Latency json.RawMessage `json:"latency,omitempty"`
+	Faults  json.RawMessage `json:"faults,omitempty"`
+	// Plan is decided per proxied request by Decide; nil without one.
+	Plan *mock.Plan `json:"-"`
+
+	hits *mockHits // proxied requests, shared by every version of the target
+}
+
+// Hit counts a request proxied to t at now and returns its number and the milliseconds
+// since the first (see Mock.Hit). Safe for concurrent use.
+func (t *Target) Hit(now time.Time) (hit uint64, sinceFirstMS int64) {
+	return t.hits.hit(now)
+}
+
+// Decide is what t's wire plan decided for hit under seed (see Mock.Decide).
+func (t *Target) Decide(seed int64, hit uint64, sinceFirstMS int64) mock.Decision {
+	return t.Plan.Decide(uint64(seed), t.ID, hit, sinceFirstMS)
 }
 
 // Timeout returns TimeoutMS as a duration.
@@ -138,6 +160,7 @@ type targetFields struct {
 	id, name, baseURL string
 	enabled           bool
 	timeoutMS         int
+	plan              *mock.Plan
 }
 
 func (f *targetFields) apply(in TargetInput) {
@@ -153,6 +176,19 @@ func (f *targetFields) apply(in TargetInput) {
 	if in.TimeoutMS != nil {
 		f.timeoutMS = *in.TimeoutMS
 	}
+	if in.HasPlan {
+		f.plan = in.Plan
+	}
+}
+
+// newTarget builds the target f describes; hits are its counters (nil: new ones).
+func (f *targetFields) newTarget(createdAt, updatedAt string, hits *mockHits) *Target {
+	if hits == nil {
+		hits = &mockHits{}
+	}
+	return &Target{ID: f.id, Name: f.name, BaseURL: f.baseURL, Enabled: f.enabled, TimeoutMS: f.timeoutMS,
+		CreatedAt: createdAt, UpdatedAt: updatedAt, Plan: f.plan,
+		Latency: f.plan.LatencyJSON(), Faults: f.plan.FaultsJSON(), hits: hits}
 }
 
 // validate checks every field (the id only when set) and normalizes name and
@@ -266,8 +302,7 @@ func (m *Model) insertTarget(f targetFields, createdAt, updatedAt string, create
 		}
 		f.id = id
 	}
-	t := &Target{ID: f.id, Name: f.name, BaseURL: f.baseURL, Enabled: f.enabled, TimeoutMS: f.timeoutMS,
-		CreatedAt: createdAt, UpdatedAt: updatedAt}
+	t := f.newTarget(createdAt, updatedAt, nil)
 	targets := make([]*Target, len(m.targets), len(m.targets)+1)
 	copy(targets, m.targets)
 	m.targets = append(targets, t)
@@ -300,7 +335,8 @@ func (m *Model) UpdateTarget(id string, in TargetInput, now time.Time) (*Target,
 	if !ok {
 		return nil, newErr(KindNotFound, CodeNotFound, msgTargetNF)
 	}
-	f := targetFields{id: old.ID, name: old.Name, baseURL: old.BaseURL, enabled: old.Enabled, timeoutMS: old.TimeoutMS}
+	f := targetFields{id: old.ID, name: old.Name, baseURL: old.BaseURL, enabled: old.Enabled, timeoutMS: old.TimeoutMS,
+		plan: old.Plan}
 	f.apply(in)
 	if e := f.validate(); e != nil {
 		return nil, e
@@ -308,8 +344,7 @@ func (m *Model) UpdateTarget(id string, in TargetInput, now time.Time) (*Target,
 	if e := m.targetConflict(f, id); e != nil {
 		return nil, e
 	}
-	t := &Target{ID: old.ID, Name: f.name, BaseURL: f.baseURL, Enabled: f.enabled, TimeoutMS: f.timeoutMS,
-		CreatedAt: old.CreatedAt, UpdatedAt: FormatTime(now)}
+	t := f.newTarget(old.CreatedAt, FormatTime(now), old.hits)
 	targets := make([]*Target, len(m.targets))
 	for i, x := range m.targets {
 		if x == old {

@@ -1,6 +1,10 @@
 package state
 
-import "encoding/json"
+import (
+	"encoding/json"
+
+	"ownhttp/mock"
+)
 
 // TargetInput is a decoded, checked target payload. A nil field means the key
 // was absent or null: on create the default applies, on update the old value
@@ -11,11 +15,15 @@ type TargetInput struct {
 	BaseURL   *string
 	Enabled   *bool
 	TimeoutMS *int
+	// Plan is the target's wire plan (latency and faults, decoded and checked); HasPlan
+	// with a nil Plan removes it. Latency and faults are replaced together, as one plan.
+	Plan    *mock.Plan
+	HasPlan bool
 }
 
 // targetKeys are the keys a target payload may hold: the target's fields, and the timestamps
 // the API returns (ignored), so that a target read from the API can be sent back as it is.
-var targetKeys = []string{"id", "name", "base_url", "enabled", "timeout_ms", "created_at", "updated_at"}
+var targetKeys = []string{"id", "name", "base_url", "enabled", "timeout_ms", "latency", "faults", "created_at", "updated_at"}
 
 // DecodeTarget decodes a POST (partial false) or PUT (partial true)
 // /api/targets body. An unknown key is an invalid_target error naming it (targets loaded
@@ -102,6 +110,18 @@ func targetFromObject(obj map[string]json.RawMessage, partial bool) (TargetInput
 		}
 		n := int(v)
 		in.TimeoutMS = &n
+	}
+	_, hasLatency := obj["latency"]
+	_, hasFaults := obj["faults"]
+	if hasLatency || hasFaults {
+		plan, err := mock.DecodePlanParts(obj["latency"], obj["faults"])
+		if err != nil {
+			return in, invalidTarget(err.Error())
+		}
+		in.HasPlan = true
+		if !plan.IsZero() {
+			in.Plan = plan
+		}
 	}
 	return in, nil
 }
