@@ -274,6 +274,15 @@ func TestWireFaults(t *testing.T) {
 				t.Errorf("%s: byte offsets %v, want %v", id, offsets[id], want)
 			}
 		}
+		// History marks what the wire did.
+		faults := map[string][]string{}
+		for _, e := range l.history("limit=500") {
+			faults[e.Path] = append(faults[e.Path], e.Fault)
+		}
+		is := is.New(t)
+		is.Equal(faults["/w/w2"], []string{"reset", "reset", "reset"})
+		is.Equal(faults["/w/w0"], []string{"latency", "latency", "latency"})
+		is.Equal(faults["/plain"], []string{""})
 	})
 }
 

@@ -26,6 +26,7 @@ type labEntry struct {
 	BytesIn     int64   `json:"bytes_in"`
 	BytesOut    int64   `json:"bytes_out"`
 	TS          string  `json:"ts"`
+	Fault       string  `json:"fault"`
 	ReplayInput struct {
 		Method      string            `json:"method"`
 		Path        string            `json:"path"`

@@ -39,7 +39,8 @@ func (o *loopObserver) Done(c *conn.Completed) {
 	if st := o.a.cfg.State; st != nil {
 		rec := state.Record{TraceID: c.TraceID, Start: c.Start.UnixNano(), Latency: c.End.Sub(c.Start),
 			Status: uint16(c.Status), BytesIn: c.BytesIn, BytesOut: c.BytesOut, RouteKey: c.Route,
-			Reused: c.Reused, SkipHistory: skipHistory(c.Path), RunID: c.Tags.RunID, StepID: c.Tags.StepID}
+			Reused: c.Reused, SkipHistory: skipHistory(c.Path), RunID: c.Tags.RunID, StepID: c.Tags.StepID,
+			Fault: c.Fault}
 		if o.batch == nil {
 			o.batch = st.NewBatch()
 		}
@@ -120,7 +121,7 @@ func (a *App) accessLog(c *conn.Completed) {
 	if route == "" {
 		route = "- -"
 	}
-	a.cfg.Logger.LogAttrs(context.Background(), slog.LevelInfo, "access",
+	attrs := [...]slog.Attr{
 		slog.String("client", client),
 		slog.String("method", method),
 		slog.String("path", path),
@@ -136,7 +137,13 @@ func (a *App) accessLog(c *conn.Completed) {
 		slog.String("trace_id", conn.TraceString(c.TraceID)),
 		slog.String("shutdown_phase", phase),
 		slog.Float64("drain_elapsed_ms", drainMS),
-	)
+		slog.String("fault", c.Fault),
+	}
+	n := len(attrs)
+	if c.Fault == "" {
+		n-- // the fault field only when a wire plan acted
+	}
+	a.cfg.Logger.LogAttrs(context.Background(), slog.LevelInfo, "access", attrs[:n]...)
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

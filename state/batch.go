@@ -24,6 +24,7 @@ type Record struct {
 	RouteKey string        // static route template, for the event payload
 	RunID    string        // scenario run that issued the request, if any
 	StepID   string        // scenario step, if any
+	Fault    string        // what the response did on the wire (conn.Completed.Fault), if anything
 	Status   uint16
 	// Reused is true when the connection had served an earlier request.
 	Reused bool

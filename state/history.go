@@ -25,6 +25,9 @@ type HistoryEntry struct {
 	TS        string  `json:"ts"`
 	RunID     string  `json:"run_id,omitempty"`
 	StepID    string  `json:"step_id,omitempty"`
+	// Fault names what a mock's or target's wire plan did to the response ("latency",
+	// "reset", …; see conn.Wire), when anything.
+	Fault string `json:"fault,omitempty"`
 	// Unmatched marks a request no route and no mock answered (a 404 outside /api/).
 	Unmatched bool `json:"unmatched,omitempty"`
 	// ReplayInput is nil when the request cannot be replayed (a read error or
@@ -334,6 +337,7 @@ func buildEntry(r *Record, head, body []byte, bodyKept bool) HistoryEntry {
 		TS:        FormatTime(end),
 		RunID:     r.RunID,
 		StepID:    r.StepID,
+		Fault:     r.Fault,
 		at:        end,
 	}
 	h, ok := parseHead(head)
