@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"io"
 	"math"
@@ -437,4 +438,159 @@ func TestTargetWire(t *testing.T) {
 		doc, _ := scrape(t, s)
 		is.Equal(doc.FaultsInjected["target:flaky"], map[string]uint64{"latency": 2, "reset": 1})
 	})
+}
+
+// scChaos is a step result's chaos report.
+type scChaos struct {
+	Mode      string          `json:"mode"`
+	Simulated bool            `json:"simulated"`
+	Decision  json.RawMessage `json:"decision"`
+	Observed  string          `json:"observed"`
+}
+
+// Issue #16: a local scenario step's chaos happens on the wire: the server carries the
+// decided fault out on that very request and the report says what the client observed
+// beside the decision; the original's modes still work and are marked simulated. Nothing
+// outside a run can trigger it: a made-up ticket does nothing.
+func TestScenarioWireChaos(t *testing.T) {
+	eachEngine(t, func(t *testing.T, engine string) {
+		is := is.New(t)
+		s := scServer(t, engine, "", "--access-log=false")
+		l := newLabClient(t, s)
+		l.createMock(`{"method":"GET","path_pattern":"/w","content_type":"text/plain","body":"hello world"}`)
+		for _, bad := range []struct{ chaos, msg string }{
+			{`{"enabled":true,"mode":"resett","probability":1}`, "invalid chaos mode"},
+			{`{"enabled":true,"mode":"reset","probability":1,"params":{"after":1}}`, "chaos.params.after"},
+			{`{"enabled":true,"mode":"drip","probability":1,"params":{"chunk_bytes":0}}`, "chaos.params.chunk_bytes"},
+			{`{"enabled":true,"mode":"status_flip","probability":1,"params":{"x":1}}`, "wire fault modes only"},
+		} {
+			r := l.do("POST", "/api/scenarios", `{"name":"bad","steps":[{"method":"GET","path":"/w","chaos":`+bad.chaos+`}]}`)
+			is.Equal(r.status, 400)
+			if !strings.Contains(string(r.body), bad.msg) {
+				t.Fatalf("%s: %s, want %q", bad.chaos, r.body, bad.msg)
+			}
+		}
+		sc := l.scCreate(`{"name":"wire","defaults":{"stop_on_fail":false},"steps":[
+			{"id":"reset","method":"GET","path":"/w","chaos":{"enabled":true,"mode":"reset","probability":1}},
+			{"id":"flip","method":"GET","path":"/w","chaos":{"enabled":true,"mode":"status_flip","probability":1}},
+			{"id":"drip","method":"GET","path":"/w","chaos":{"enabled":true,"mode":"drip","probability":1,"params":{"chunk_bytes":4,"every_ms":10}}},
+			{"id":"plain","method":"GET","path":"/w"}]}`)
+		_, r := l.scRun(sc.ID, `{"seed":9}`)
+		var b struct {
+			Run struct {
+				Seed        int64 `json:"seed"`
+				StepResults []struct {
+					StepID       string  `json:"step_id"`
+					Status       string  `json:"status"`
+					ChaosApplied bool    `json:"chaos_applied"`
+					Chaos        scChaos `json:"chaos"`
+					Response     struct {
+						Status int `json:"status"`
+					} `json:"response"`
+				} `json:"step_results"`
+			} `json:"run"`
+		}
+		r.decode(t, &b)
+		steps := b.Run.StepResults
+		is.Equal(len(steps), 4)
+		is.Equal(steps[0].Status, "fail") // the client saw a reset
+		is.Equal(steps[0].Chaos.Mode, "reset")
+		is.True(!steps[0].Chaos.Simulated)
+		is.Equal(string(steps[0].Chaos.Decision), `{"hit":1,"delay_ms":0,"fault":{"index":0,"kind":"reset","after_bytes":0}}`)
+		is.Equal(steps[0].Chaos.Observed, "error: read: connection reset by peer")
+		is.Equal(steps[1].Chaos.Mode, "status_flip")
+		is.True(steps[1].Chaos.Simulated)
+		is.Equal(steps[1].Response.Status, 503) // simulated: the view changed
+		is.Equal(steps[1].Chaos.Observed, "")
+		is.Equal(steps[2].Status, "pass")
+		is.Equal(steps[2].Chaos.Observed, "HTTP 200, 11 body bytes")
+		is.True(!steps[3].ChaosApplied)
+
+		// The server did it on the wire: history and the fault events say so.
+		evs := l.faultEvents(func(evs []faultEventPayload) bool { return len(evs) >= 2 })
+		is.Equal(evs[0].Source, "scenario")
+		is.Equal(evs[0].Kind, "reset")
+		is.Equal(evs[1].Kind, "drip")
+		// A ticket that no run issued does nothing.
+		resp := l.do("GET", "/w", "", "X-Ownhttp-Self: 1", "X-Ownhttp-Chaos-Ticket: 00112233445566778899aabbccddeeff")
+		is.Equal(string(resp.body), "hello world")
+	})
+}
+
+// Issue #16: two runs of the same scenario with the same seed against fresh servers give
+// identical fault decisions and identical reports, except times: the mocks' own faults and
+// latency (decided by the server's seed) and the steps' wire and simulated chaos (by the
+// run's seed) alike.
+func TestFaultDeterminism(t *testing.T) {
+	is := is.New(t)
+	runOnce := func() (report string, events []string) {
+		s := scServer(t, testkit.Engines[0], "", "--access-log=false", "--seed", "5")
+		l := newLabClient(t, s)
+		l.createMock(`{"id":"flaky","method":"GET","path_pattern":"/flaky","content_type":"text/plain","body":"hello world",
+			"latency":{"uniform":{"min_ms":1,"max_ms":5}},
+			"faults":[{"kind":"reset","after_bytes":40,"probability":0.3},{"kind":"garbage","bytes":8,"probability":0.2},{"kind":"empty","every":5}]}`)
+		var steps []string
+		for i := range 20 {
+			chaos := ``
+			switch i % 3 {
+			case 1:
+				chaos = `,"chaos":{"enabled":true,"mode":"content_length","probability":0.5,"params":{"delta":3}}`
+			case 2:
+				chaos = `,"chaos":{"enabled":true,"mode":"drop_body","probability":0.5,"seed_offset":7}`
+			}
+			steps = append(steps, `{"id":"s`+strconv.Itoa(i)+`","method":"GET","path":"/flaky"`+chaos+`}`)
+		}
+		sc := l.scCreate(`{"id":"det","name":"det","defaults":{"stop_on_fail":false},"steps":[` + strings.Join(steps, ",") + `]}`)
+		_, r := l.scRun(sc.ID, `{"seed":42}`)
+		var doc map[string]any
+		is.NoErr(json.Unmarshal(r.body, &doc))
+		var scrub func(v any) any
+		scrub = func(v any) any {
+			switch x := v.(type) {
+			case map[string]any:
+				for k := range x {
+					switch k {
+					case "run_id", "started_at", "finished_at", "duration_ms", "latency_ms", "trace_id", "x-request-id",
+						"date", "latency_bottleneck_ms", "latency_bottleneck_route", "created_at", "updated_at":
+						delete(x, k)
+					default:
+						x[k] = scrub(x[k])
+					}
+				}
+			case []any:
+				for i := range x {
+					x[i] = scrub(x[i])
+				}
+			}
+			return v
+		}
+		out, _ := json.Marshal(scrub(doc))
+		metrics, _ := scrape(t, s) // every injection is counted before its event is published
+		total := 0
+		for _, kinds := range metrics.FaultsInjected {
+			for _, n := range kinds {
+				total += int(n)
+			}
+		}
+		evs := l.faultEvents(func(evs []faultEventPayload) bool { return len(evs) == total })
+		for _, e := range evs {
+			id := e.ID
+			if e.Source == "scenario" {
+				id = "run"
+			}
+			events = append(events, e.Source+" "+id+" "+e.Kind+" hit="+strconv.FormatUint(e.Hit, 10)+
+				" offset="+strconv.FormatInt(e.ByteOffset, 10)+" delay="+strconv.FormatFloat(e.DelayMS, 'f', -1, 64))
+		}
+		return string(out), events
+	}
+	report1, events1 := runOnce()
+	report2, events2 := runOnce()
+	is.Equal(report1, report2)
+	is.Equal(events1, events2)
+	// The run met faults of every sort, so the comparison compared something.
+	for _, want := range []string{`"mode":"content_length"`, `"simulated":true`, "connection broken: unexpected EOF", "malformed HTTP"} {
+		if !strings.Contains(report1, want) {
+			t.Errorf("the report has no %s:\n%s", want, report1)
+		}
+	}
 }

@@ -118,6 +118,9 @@ type App struct {
 
 	// capture is the journal barrier over the observers (journal.go).
 	capture captureSync
+
+	// tickets are the wire faults scenario runs decided for their steps' requests (wire.go).
+	tickets chaosTickets
 }
 
 // New builds the application.
@@ -140,6 +143,7 @@ func New(cfg Config) *App {
 func (a *App) Serve(x *conn.Exchange) {
 	if x.Req.Header(selfHeaderLower) != nil {
 		markScenarioStep(x) // a scenario step's request to self carries its run and step ids
+		a.applyChaosTicket(x)
 	}
 	if a.guard(x) { // the demo-token guard (auth.go)
 		return

@@ -223,7 +223,7 @@ func (a *App) serveMock(x *conn.Exchange) bool {
 	default:
 		renderResponse(&x.Reply, resp)
 	}
-	if m.Plan != nil {
+	if m.Plan != nil && x.Wire == nil { // a scenario's wire chaos replaces the mock's plan
 		a.mockWire(x, snap, m, wireHit, sinceFirst)
 	}
 	if len(a.cfg.CORSOrigins) > 0 {

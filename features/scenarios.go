@@ -414,6 +414,7 @@ func (a *App) executeRun(job runJob) runOutcome {
 	if err != nil {
 		return runOutcome{err: err}
 	}
+	plan.OnWire = true // this runner's local steps are requests to this server
 	scenarioID := plan.Scenario.ID
 	st.Publish("scenario.run.started", "", runStartedEvent{ScenarioID: scenarioID, RunID: plan.RunID, Seed: seed})
 	begin := time.Now()
@@ -425,7 +426,12 @@ func (a *App) executeRun(job runJob) runOutcome {
 		if !sleepCtx(ctx, req.Delay) {
 			break
 		}
-		view, latencyMS := a.dispatchStep(ctx, plan.RunID, stepID, req, job.auth)
+		ticket := ""
+		if d, ok := plan.WireChaos(); ok {
+			ticket = a.tickets.issue(d, wireSource{kind: "scenario", id: plan.RunID, route: stepID, seed: seed})
+		}
+		view, latencyMS := a.dispatchStep(ctx, plan.RunID, stepID, req, job.auth, ticket)
+		a.tickets.drop(ticket)
 		res := plan.Record(view, latencyMS, a.countCalls(ctx, st, plan.Step().Expect.Calls)...)
 		st.Publish("scenario.step.completed", res.TraceID, stepCompletedEvent{ScenarioID: scenarioID,
 			RunID: plan.RunID, StepID: res.StepID, Status: res.Status, FailureReason: res.FailureReason,
@@ -513,14 +519,17 @@ func (a *App) logStep(plan *state.RunPlan, res state.StepResult) {
 // dispatchStep sends one step's request and returns the response view and the latency of
 // the dispatch alone (not the delay). Failures become views (state.TargetNotFoundView,
 // state.DispatchErrorView, or an error view with the failure's status), never errors.
-func (a *App) dispatchStep(ctx context.Context, runID, stepID string, req state.StepRequest, callerAuth string) (state.ResponseView, float64) {
+func (a *App) dispatchStep(ctx context.Context, runID, stepID string, req state.StepRequest, callerAuth, ticket string) (state.ResponseView, float64) {
 	if req.IsLocal() {
 		sreq := localStepRequest(runID, stepID, req, callerAuth)
+		if ticket != "" {
+			sreq.header.Set(chaosTicketHeader, ticket)
+		}
 		begin := time.Now()
 		res, err := a.sendToSelf(sreq)
 		latency := ms(time.Since(begin))
 		if err != nil {
-			return state.DispatchErrorView(err), latency
+			return state.DispatchErrorView(errors.New(clientErrorText(err))), latency
 		}
 		view := state.ResponseView{Status: res.Status, Headers: make(map[string]string, len(res.Headers)), Body: res.Body}
 		for k, v := range res.Headers {

@@ -1,11 +1,16 @@
 package features
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"math"
+	"net"
 	"net/url"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"ownhttp/conn"
@@ -243,4 +248,71 @@ func (a *App) targetWire(r *conn.Reply, connID uint64, trace string, t *state.Ta
 	hit, sinceFirst := t.Hit(time.Now())
 	a.applyWire(r, connID, trace, wireSource{kind: "target", id: t.ID, route: "POST /api/proxy/request", seed: seed},
 		t.Decide(seed, hit, sinceFirst))
+}
+
+// chaosTicketHeader carries a scenario step's wire chaos ticket on its request to self.
+const (
+	chaosTicketHeader      = "X-Ownhttp-Chaos-Ticket"
+	chaosTicketHeaderLower = "x-ownhttp-chaos-ticket"
+)
+
+// chaosTickets hold the wire faults scenario runs decided for their local steps, until the
+// step's own request arrives and takes its ticket (once). A ticket is 128 random bits
+// known only to the run that made it and to this server, so nothing outside the run can
+// make the server misbehave. The runner removes a ticket its request never took.
+type chaosTickets struct{ m sync.Map } // ticket → chaosTicket
+
+type chaosTicket struct {
+	d   mock.Decision
+	src wireSource
+}
+
+// issue files decision d for one request and returns its ticket.
+func (t *chaosTickets) issue(d mock.Decision, src wireSource) string {
+	var b [16]byte
+	rand.Read(b[:]) // crypto/rand never fails (Go 1.24)
+	id := hex.EncodeToString(b[:])
+	t.m.Store(id, chaosTicket{d: d, src: src})
+	return id
+}
+
+// take removes and returns the ticket's decision.
+func (t *chaosTickets) take(id []byte) (chaosTicket, bool) {
+	v, ok := t.m.LoadAndDelete(string(id))
+	if !ok {
+		return chaosTicket{}, false
+	}
+	return v.(chaosTicket), true
+}
+
+// drop forgets a ticket (its request failed before reaching the server, or did not take it).
+func (t *chaosTickets) drop(id string) { t.m.Delete(id) }
+
+// applyChaosTicket makes x's answer carry out the wire fault its ticket names, if it
+// carries a valid one: whatever route or mock answers, this request misbehaves as the run
+// decided (a mock's own plan does not apply to it).
+func (a *App) applyChaosTicket(x *conn.Exchange) {
+	id := x.Req.Header(chaosTicketHeaderLower)
+	if id == nil {
+		return
+	}
+	if t, ok := a.tickets.take(id); ok {
+		a.applyWire(&x.Reply, x.ConnID, x.TraceHex(), t.src, t.d)
+	}
+}
+
+// clientErrorText says what went wrong with a request to self the way a client saw it,
+// without the addresses net/http puts in its errors (the port changes from run to run, and
+// a report must not): "read: connection reset by peer", "EOF", "net/http: … malformed
+// HTTP response …".
+func clientErrorText(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	var oe *net.OpError
+	if errors.As(err, &oe) && oe.Err != nil {
+		return oe.Err.Error()
+	}
+	return err.Error()
 }

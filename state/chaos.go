@@ -1,5 +1,14 @@
 package state
 
+import (
+	"encoding/json"
+	"errors"
+	"strconv"
+	"strings"
+
+	"ownhttp/mock"
+)
+
 // Chaos decisions (spec §5.2 step 6).
 //
 // The original drew r = random.Random(seed + seed_offset + step_index).random()
@@ -74,4 +83,92 @@ func ApplyChaos(view *ResponseView, mode string) {
 		}
 		view.Headers["content-type"] = "text/plain; charset=utf-8"
 	}
+}
+
+// compileWireChaos compiles a wire chaos mode (a fault kind of package mock) and its
+// parameters into a one-fault plan that always fires (the step's probability has decided
+// already); the message names what is wrong ("" when nothing is).
+func compileWireChaos(mode string, params json.RawMessage) (*mock.Plan, string) {
+	fault := map[string]json.RawMessage{}
+	if len(params) > 0 {
+		if err := json.Unmarshal(params, &fault); err != nil {
+			return nil, "chaos.params must be an object"
+		}
+	}
+	for _, k := range []string{"kind", "probability", "first", "after", "every", "during_ms"} {
+		if _, ok := fault[k]; ok {
+			return nil, "chaos.params." + k + ": unknown field (the step's chaos decides when)"
+		}
+	}
+	kind, _ := json.Marshal(mode)
+	fault["kind"] = kind
+	list, _ := json.Marshal([]map[string]json.RawMessage{fault})
+	plan, err := mock.DecodePlanParts(nil, list)
+	if err != nil {
+		var fe *mock.FieldError
+		if errors.As(err, &fe) && strings.HasSuffix(fe.Field, ".kind") {
+			return nil, "invalid chaos mode"
+		}
+		return nil, "chaos." + strings.Replace(err.Error(), "faults[0].", "params.", 1)
+	}
+	return plan, ""
+}
+
+// WireChaos reports the wire fault the current step asks the server to carry out on its
+// own request: its chaos applies (ChaosDecision), its mode is a wire fault and the step is
+// local (a target's answer comes through the proxy, whose wire the step does not own).
+// The decision is a pure function of the run's seed, the step's seed_offset, the scenario
+// and step ids and the step's position, as every chaos decision is.
+func (p *RunPlan) WireChaos() (mock.Decision, bool) {
+	if !p.OnWire {
+		return mock.Decision{}, false
+	}
+	return p.wireChaos()
+}
+
+// notOnWire is the observation of a wire chaos decided by a runner that cannot carry it out.
+const notOnWire = "not carried out: only a run on the server faults its wire (ownhttp scenario run-remote)"
+
+// wireChaos is WireChaos whoever runs the plan.
+func (p *RunPlan) wireChaos() (mock.Decision, bool) {
+	if p.cur < 0 {
+		return mock.Decision{}, false
+	}
+	st := &p.Scenario.Steps[p.cur]
+	c := st.Chaos
+	if c == nil || c.Mode == ChaosNone || c.Simulated() || st.TargetID != LocalTarget {
+		return mock.Decision{}, false
+	}
+	plan := c.wire
+	if plan == nil { // a copy that lost its compiled form (normalizing made it once)
+		if plan, _ = compileWireChaos(c.Mode, c.Params); plan == nil {
+			return mock.Decision{}, false
+		}
+	}
+	if applied, _ := ChaosDecision(p.Seed, c, p.cur); !applied {
+		return mock.Decision{}, false
+	}
+	return plan.Decide(uint64(p.Seed+c.SeedOffset), p.Scenario.ID+"/"+st.ID, uint64(p.cur+1), 0), true
+}
+
+// ChaosReport is what a step's chaos did, in its StepResult: the mode and the draw that
+// decided it; the original's modes are marked simulated (they change the step's view of the
+// response, not the response); a wire fault has the decision the server carried out and
+// what the client observed ("error: … connection reset by peer", or "HTTP 200, 11 body
+// bytes").
+type ChaosReport struct {
+	Mode      string          `json:"mode"`
+	Simulated bool            `json:"simulated"`
+	Draw      float64         `json:"draw"`
+	Decision  json.RawMessage `json:"decision,omitempty"`
+	Observed  string          `json:"observed,omitempty"`
+}
+
+// observedBy says what a client saw of a response view: the dispatch error, or the status
+// and body size.
+func observedBy(v ResponseView) string {
+	if msg, ok := strings.CutPrefix(v.Body, dispatchErrorPrefix); ok && v.Status == 502 {
+		return "error: " + msg
+	}
+	return "HTTP " + strconv.Itoa(v.Status) + ", " + strconv.Itoa(len(v.Body)) + " body bytes"
 }

@@ -2,9 +2,12 @@ package state
 
 import (
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/matryer/is"
+
+	"ownhttp/mock"
 )
 
 func TestSplitMix64ReferenceOutputs(t *testing.T) {
@@ -109,4 +112,46 @@ func TestApplyChaos(t *testing.T) {
 	v := ResponseView{Status: 200}
 	ApplyChaos(&v, ChaosFixedError)
 	is.Equal(v.Headers["content-type"], "text/plain; charset=utf-8") // a nil map is made
+}
+
+// A wire chaos mode is a fault kind with its parameters; a run that can carry it out gets
+// its decision (pure: the same inputs, the same decision), one that cannot says so.
+func TestWireChaos(t *testing.T) {
+	is := is.New(t)
+	for _, bad := range []struct{ chaos, msg string }{
+		{`{"enabled":true,"mode":"nope"}`, "invalid chaos mode"},
+		{`{"enabled":true,"mode":"reset","params":{"after_bytes":-1}}`, "chaos.params.after_bytes"},
+		{`{"enabled":true,"mode":"reset","params":{"probability":1}}`, "chaos.params.probability"},
+		{`{"enabled":true,"mode":"reset","params":[1]}`, "chaos.params must be an object"},
+		{`{"enabled":true,"mode":"drop_body","params":{}}`, "wire fault modes only"},
+	} {
+		_, e := DecodeScenario([]byte(stepBody(`"chaos":`+bad.chaos)), ScenarioLimits{})
+		if e == nil || !strings.Contains(e.Message, bad.msg) {
+			t.Fatalf("%s: %v, want %q", bad.chaos, e, bad.msg)
+		}
+	}
+	sc, e := DecodeScenario([]byte(stepBody(`"chaos":{"enabled":true,"mode":"garbage","probability":1,"params":{"bytes":8}}`)), ScenarioLimits{})
+	is.True(e == nil)
+	decide := func(onWire bool) (mock.Decision, bool, StepResult) {
+		p := NewRunPlan(sc, "r1", 42, t0)
+		p.OnWire = onWire
+		is.True(p.Next())
+		d, ok := p.WireChaos()
+		return d, ok, p.Record(ResponseView{Status: 200, Body: "hello"}, 1)
+	}
+	d1, ok1, res := decide(true)
+	d2, _, _ := decide(true)
+	is.True(ok1)
+	is.Equal(d1, d2)
+	is.Equal(d1.Fault, mock.FaultGarbage)
+	is.Equal(len(d1.GarbageBytes(nil)), 8)
+	is.Equal(res.Chaos.Mode, "garbage")
+	is.True(!res.Chaos.Simulated)
+	is.Equal(string(res.Chaos.Decision), string(d1.AppendJSON(nil)))
+	is.Equal(res.Chaos.Observed, "HTTP 200, 5 body bytes")
+	is.Equal(res.Response.Body, "hello") // a wire mode leaves the view alone
+
+	_, ok, res := decide(false)
+	is.True(!ok)
+	is.Equal(res.Chaos.Observed, notOnWire)
 }

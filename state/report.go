@@ -114,8 +114,11 @@ func DispatchErrorView(err error) ResponseView {
 		msg = err.Error()
 	}
 	return ResponseView{Status: 502, Headers: map[string]string{"content-type": "text/plain; charset=utf-8"},
-		Body: "target dispatch error: " + msg}
+		Body: dispatchErrorPrefix + msg}
 }
+
+// dispatchErrorPrefix starts the body of a DispatchErrorView.
+const dispatchErrorPrefix = "target dispatch error: "
 
 // AssertionResult is one evaluated assertion (spec §5.2 step 7). Expected and
 // Actual are JSON: for status a list of ints and an int; for body_contains
@@ -415,6 +418,8 @@ type StepResult struct {
 	TraceID       string            `json:"trace_id"`   // X-Request-ID of the real response
 	FailureReason OptString         `json:"failure_reason"`
 	ChaosApplied  bool              `json:"chaos_applied"`
+	// Chaos says what the applied chaos did; absent when none applied.
+	Chaos *ChaosReport `json:"chaos,omitempty"`
 }
 
 // RunSummary counts a run's steps.
@@ -456,7 +461,7 @@ type RunReport struct {
 // The suggested next actions (spec §5.3), chosen by the first failure
 // reason.
 const (
-	ActionStatus  = "Check routing, target health and the incident profile: the response status drifted from what the step expects."
+	ActionStatus  = "Check routing and target health: the response status drifted from what the step expects."
 	ActionLatency = "Isolate the slow dependency behind this step and give it a fallback, or raise its latency budget if the budget is wrong."
 	ActionHeader  = "Check header normalization in middleware: the target and the local handlers disagree on a response header."
 	ActionOther   = "Inspect the trace and the response payload to find the deterministic failure source."
@@ -590,6 +595,10 @@ type RunPlan struct {
 	Seed int64
 	// StartedAt is when the run started.
 	StartedAt time.Time
+	// OnWire says the runner can have the server carry a wire chaos mode out on a local
+	// step's request (the server's own runner can; a run from the command line cannot, and
+	// its report says so): see WireChaos.
+	OnWire bool
 
 	cur     int // index of the step being run, or -1
 	next    int // index of the next step to hand out
@@ -656,8 +665,16 @@ func (p *RunPlan) Record(view ResponseView, latencyMS float64, calls ...CallCoun
 	st := &p.Scenario.Steps[i]
 	v := view.clone()
 	trace := v.Headers["x-request-id"]
-	applied, _ := ChaosDecision(p.Seed, st.Chaos, i)
+	applied, draw := ChaosDecision(p.Seed, st.Chaos, i)
+	var chaos *ChaosReport
 	if applied {
+		chaos = &ChaosReport{Mode: st.Chaos.Mode, Simulated: st.Chaos.Simulated(), Draw: draw}
+		if d, ok := p.wireChaos(); ok {
+			chaos.Decision, chaos.Observed = d.AppendJSON(nil), observedBy(v)
+			if !p.OnWire {
+				chaos.Observed = notOnWire
+			}
+		}
 		ApplyChaos(&v, st.Chaos.Mode)
 	}
 	latency := sanitizeLatency(latencyMS)
@@ -667,7 +684,7 @@ func (p *RunPlan) Record(view ResponseView, latencyMS float64, calls ...CallCoun
 	res := StepResult{
 		StepID: st.ID, Status: StatusPass, Request: newRequestReport(NewStepRequest(st)), Response: v,
 		Assertions: assertions, LatencyMS: RoundMS(latency), TraceID: trace,
-		FailureReason: OptString(reason), ChaosApplied: applied,
+		FailureReason: OptString(reason), ChaosApplied: applied, Chaos: chaos,
 	}
 	if !passed {
 		res.Status = StatusFail

@@ -1,6 +1,7 @@
 package state
 
 import (
+	"encoding/json"
 	"fmt"
 	"maps"
 	"math"
@@ -8,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"ownhttp/mock"
 )
 
 // Error codes of scenarios and runs (spec §5.1, §5.3, §5.4).
@@ -95,12 +98,29 @@ type Step struct {
 	Expect   Expect            `json:"expect"`
 }
 
-// Chaos describes the fault a step may inject into its response view.
+// Chaos describes the fault a step may inject. The original's modes (ChaosStatusFlip,
+// ChaosDropBody, ChaosFixedError) are simulated: they change the step's view of the
+// response, not the response. Any other mode is a wire fault's kind (package mock's Plan:
+// "reset", "drip", …) with its parameters in Params: a local step then asks the server to
+// carry that fault out on the step's own request, on the wire (see RunPlan.WireChaos).
 type Chaos struct {
 	Enabled     bool    `json:"enabled"`
-	Mode        string  `json:"mode"`        // ChaosNone, ChaosStatusFlip, ChaosDropBody or ChaosFixedError
+	Mode        string  `json:"mode"`        // ChaosNone, a simulated mode, or a wire fault's kind
 	Probability float64 `json:"probability"` // 0..1
 	SeedOffset  int64   `json:"seed_offset"`
+	// Params are a wire fault's parameters ({"after_bytes": 512}); absent for the others.
+	Params json.RawMessage `json:"params,omitempty"`
+
+	wire *mock.Plan // the wire fault, compiled from Mode and Params; nil for the others
+}
+
+// Simulated reports whether the mode only changes the step's view of the response.
+func (c *Chaos) Simulated() bool {
+	switch c.Mode {
+	case ChaosStatusFlip, ChaosDropBody, ChaosFixedError:
+		return true
+	}
+	return false
 }
 
 // Expect lists a step's assertions.
@@ -277,8 +297,15 @@ func normalizeStep(st *Step, n int, lim ScenarioLimits) *Error {
 		}
 		switch c.Mode {
 		case ChaosNone, ChaosStatusFlip, ChaosDropBody, ChaosFixedError:
+			if len(c.Params) > 0 {
+				return stepErr(n, "chaos.params are for wire fault modes only")
+			}
 		default:
-			return stepErr(n, "invalid chaos mode")
+			plan, e := compileWireChaos(c.Mode, c.Params)
+			if e != "" {
+				return stepErr(n, e)
+			}
+			c.wire = plan
 		}
 		if !(c.Probability >= 0 && c.Probability <= 1) { // NaN fails too
 			return stepErr(n, "probability must be between 0 and 1")

@@ -64,7 +64,7 @@ var (
 	scenarioKeys = []string{"id", "name", "description", "defaults", "steps", "created_at", "updated_at"}
 	defaultsKeys = []string{"stop_on_fail"}
 	stepKeys     = []string{"id", "name", "method", "path", "target_id", "headers", "body", "delay_ms", "chaos", "expect"}
-	chaosKeys    = []string{"enabled", "mode", "probability", "seed_offset"}
+	chaosKeys    = []string{"enabled", "mode", "probability", "seed_offset", "params"}
 	expectKeys   = []string{"status", "body_contains", "header_equals", "max_latency_ms", "calls"}
 )
 
@@ -246,6 +246,12 @@ func decodeChaos(raw json.RawMessage, n int, strict bool) (*Chaos, *Error) {
 		if c.SeedOffset, ok = decodeInt(raw); !ok {
 			return nil, stepErr(n, "seed_offset must be an integer")
 		}
+	}
+	if raw, ok := present(obj, "params"); ok {
+		if firstByte(raw) != '{' {
+			return nil, stepErr(n, "chaos.params must be an object")
+		}
+		c.Params = raw
 	}
 	return c, nil
 }
