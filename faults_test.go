@@ -594,3 +594,67 @@ func TestFaultDeterminism(t *testing.T) {
 		}
 	}
 }
+
+// Issue #16: GET /api/mocks/{id}/faults previews exactly what serving does: the hits it
+// says will fault are the hits that fault, with the same delays; a bad parameter is a 400
+// naming it, an unknown mock a 404.
+func TestFaultPreview(t *testing.T) {
+	is := is.New(t)
+	s := testkit.Start(t, run, testkit.Engines[0], "--access-log=false", "--seed", "11")
+	l := newLabClient(t, s)
+	l.createMock(`{"id":"pv","method":"GET","path_pattern":"/pv","body":"ok",
+		"latency":{"lognormal":{"median_ms":2,"sigma":0.5}},
+		"faults":[{"kind":"empty","probability":0.3},{"kind":"keepalive_poison","every":4}]}`)
+	const n = 30
+	r := l.do("GET", "/api/mocks/pv/faults?n="+strconv.Itoa(n), "")
+	is.Equal(r.status, 200)
+	var pv struct {
+		Seed    int64 `json:"seed"`
+		N       int   `json:"n"`
+		Summary struct {
+			Faulted      int            `json:"faulted"`
+			FaultsByKind map[string]int `json:"faults_by_kind"`
+		} `json:"summary"`
+		Decisions []struct {
+			Hit     uint64  `json:"hit"`
+			DelayMS float64 `json:"delay_ms"`
+			Fault   *struct {
+				Kind string `json:"kind"`
+			} `json:"fault"`
+		} `json:"decisions"`
+	}
+	r.decode(t, &pv)
+	is.Equal(pv.Seed, int64(11))
+	is.Equal(len(pv.Decisions), n)
+	is.True(pv.Summary.FaultsByKind["empty"] > 0 && pv.Summary.FaultsByKind["keepalive_poison"] > 0)
+	want := map[uint64]string{}
+	for _, d := range pv.Decisions {
+		if d.Fault != nil {
+			want[d.Hit] = d.Fault.Kind
+		}
+	}
+	for range n { // one request per connection: each hit is one request
+		c := testkit.Dial(t, s.Addr)
+		testkit.SendRaw(c, "GET /pv HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", false)
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		io.Copy(io.Discard, c)
+		c.Close()
+	}
+	evs := l.faultEvents(func(evs []faultEventPayload) bool { return len(evs) == n+len(want) })
+	got := map[uint64]string{}
+	for _, e := range evs {
+		if e.Kind != "latency" {
+			got[e.Hit] = e.Kind
+		} else {
+			is.Equal(e.DelayMS, pv.Decisions[e.Hit-1].DelayMS) // the same delays
+		}
+	}
+	is.Equal(got, want)
+
+	for q, msg := range map[string]string{"n=0": "n must be", "n=10001": "n must be", "seed=x": "seed must be", "interval_ms=-1": "interval_ms must be"} {
+		r := l.do("GET", "/api/mocks/pv/faults?"+q, "")
+		is.Equal(r.status, 400)
+		is.True(strings.Contains(string(r.body), msg))
+	}
+	is.Equal(l.do("GET", "/api/mocks/nope/faults", "").status, 404)
+}

@@ -152,7 +152,7 @@ func TestMockFilesExportRoundTrip(t *testing.T) {
 	la.createMock(`{"id":"seg","method":"GET","path_pattern":"/f/{id:[a-f0-9]{4}}/*.png"}`)
 	la.createMock(`{"id":"flow","method":"POST","path_pattern":"/g","template":true,"seed":9,"after_last":"loop",
 		"responses":[{"status":202,"body":{"n":"{{request.query.n}}"}},{"body_base64":"AAE=","content_type":"application/octet-stream"}],
-		"state":{"name":"g","sets":"done"}}`)
+		"state":{"name":"g","sets":"done"},"latency":{"uniform":{"min_ms":1,"max_ms":3}},"faults":[{"kind":"reset","every":1000}]}`)
 	want := la.listMocks()
 	rawMock := func(l *labClient, id string) map[string]json.RawMessage {
 		var got struct {
@@ -189,7 +189,7 @@ func TestMockFilesExportRoundTrip(t *testing.T) {
 	gotFlow := rawMock(lb, "flow")
 	is.Equal(len(gotFlow), len(wantFlow))
 	for k, v := range wantFlow {
-		is.Equal(string(gotFlow[k]), string(v)) // responses, state, template and seed survive the file
+		is.Equal(string(gotFlow[k]), string(v)) // responses, state, template, seed, latency and faults survive the file
 	}
 	is.Equal(lb.do("PUT", "/e/12", "").status, 200)
 	is.Equal(lb.do("GET", "/f/beef/x.png", "").status, 200)

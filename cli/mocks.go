@@ -44,6 +44,8 @@ type exportedMock struct {
 	Template    bool               `json:"template,omitempty"`
 	Seed        *int64             `json:"seed,omitempty"`
 	State       *exportedState     `json:"state,omitempty"`
+	Latency     json.RawMessage    `json:"latency,omitempty"`
+	Faults      json.RawMessage    `json:"faults,omitempty"`
 	Source      string             `json:"source,omitempty"`
 }
 
