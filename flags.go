@@ -60,6 +60,7 @@ type options struct {
 
 	stateFile          string
 	historyLimit       int
+	historyBodyBytes   int
 	eventBufferSize    int
 	eventHeartbeatSecs int
 	maxMockBodyBytes   int
@@ -237,6 +238,8 @@ func loadFlags(args []string, local func(*flagSet)) (*options, *flagSet, error) 
 
 	fs.StringVar(&o.stateFile, "state-file", "data/server_state.json", "mocks and history file")
 	positive(fs, &o.historyLimit, "history-limit", 500, "history entries kept")
+	positive(fs, &o.historyBodyBytes, "max-history-body-bytes", 65536,
+		"request and response body bytes a history entry keeps (longer response bodies are cut and marked)")
 	positive(fs, &o.eventBufferSize, "event-buffer-size", 5000, "live events kept (at least 100)")
 	positive(fs, &o.eventHeartbeatSecs, "event-heartbeat-secs", 5, "seconds between SSE heartbeat comments")
 	positive(fs, &o.maxMockBodyBytes, "max-mock-body-bytes", 262144, "largest mock body in bytes")

@@ -60,6 +60,7 @@ var flagEnv = []struct{ flag, env string }{
 	{"mocks-dir", "OWNHTTP_MOCKS_DIR"},
 	{"mocks-poll", "OWNHTTP_MOCKS_POLL"},
 	{"history-limit", "OWNHTTP_HISTORY_LIMIT"},
+	{"max-history-body-bytes", "OWNHTTP_MAX_HISTORY_BODY_BYTES"},
 	{"event-buffer-size", "OWNHTTP_EVENT_BUFFER_SIZE"},
 	{"event-heartbeat-secs", "OWNHTTP_EVENT_HEARTBEAT_SECS"},
 	{"max-mock-body-bytes", "OWNHTTP_MAX_MOCK_BODY_BYTES"},

@@ -17,16 +17,24 @@ import (
 
 // labEntry is a history entry as the API returns it.
 type labEntry struct {
-	RequestID   string  `json:"request_id"`
-	TraceID     string  `json:"trace_id"`
-	Method      string  `json:"method"`
-	Path        string  `json:"path"`
-	Status      int     `json:"status"`
-	LatencyMS   float64 `json:"latency_ms"`
-	BytesIn     int64   `json:"bytes_in"`
-	BytesOut    int64   `json:"bytes_out"`
-	TS          string  `json:"ts"`
-	Fault       string  `json:"fault"`
+	RequestID string  `json:"request_id"`
+	TraceID   string  `json:"trace_id"`
+	Method    string  `json:"method"`
+	Path      string  `json:"path"`
+	Status    int     `json:"status"`
+	LatencyMS float64 `json:"latency_ms"`
+	BytesIn   int64   `json:"bytes_in"`
+	BytesOut  int64   `json:"bytes_out"`
+	TS        string  `json:"ts"`
+	Fault     string  `json:"fault"`
+	StartedAt string  `json:"started_at"`
+	Response  *struct {
+		Status        int               `json:"status"`
+		Headers       map[string]string `json:"headers"`
+		Body          string            `json:"body"`
+		BodyBytes     int               `json:"body_bytes"`
+		BodyTruncated bool              `json:"body_truncated"`
+	} `json:"response"`
 	ReplayInput struct {
 		Method      string            `json:"method"`
 		Path        string            `json:"path"`
@@ -405,5 +413,34 @@ func TestReplayOverTLS(t *testing.T) {
 		var pg labPlayground
 		r.decode(t, &pg)
 		is.Equal(pg.Response.Body, "over tls")
+	})
+}
+
+// Issue #17: a history entry keeps the answer as sent — status, fields and body, cut at
+// --max-history-body-bytes and marked — with when the request started; on both engines,
+// for inline answers and for answers that complete later.
+func TestHistoryKeepsResponse(t *testing.T) {
+	eachEngine(t, func(t *testing.T, engine string) {
+		is := is.New(t)
+		s := testkit.Start(t, run, engine, "--access-log=false", "--max-history-body-bytes", "16")
+		l := newLabClient(t, s)
+		l.createMock(`{"id":"h","method":"GET","path_pattern":"/h","content_type":"text/plain","headers":{"X-Mock":"yes"},"body":"short"}`)
+		l.createMock(`{"id":"long","method":"GET","path_pattern":"/long","content_type":"text/plain","body":"0123456789abcdefXYZ"}`)
+		r1 := l.do("GET", "/h", "")
+		r2 := l.do("GET", "/long", "")
+		r3 := l.do("GET", "/api/mocks/h", "") // an answer completed off the event loop
+		e := l.waitEntry(r1.header.Get("X-Request-ID"))
+		is.True(e.Response != nil)
+		is.Equal(e.Response.Status, 200)
+		is.Equal(e.Response.Headers["X-Mock"], "yes")
+		is.Equal(e.Response.Headers["Content-Type"], "text/plain")
+		is.Equal(e.Response.Body, "short")
+		is.True(e.StartedAt != "" && e.StartedAt <= e.TS+"~")
+		e = l.waitEntry(r2.header.Get("X-Request-ID"))
+		is.Equal(e.Response.Body, "0123456789abcdef")
+		is.True(e.Response.BodyTruncated)
+		e = l.waitEntry(r3.header.Get("X-Request-ID"))
+		is.Equal(e.Response.Status, 200)
+		is.True(strings.HasPrefix(e.Response.Body, `{"mock":`))
 	})
 }

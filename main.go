@@ -91,7 +91,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready fun
 	}
 	logger := slog.New(handler)
 
-	actor, err := state.New(state.Config{StateFile: o.stateFile, HistoryLimit: o.historyLimit,
+	actor, err := state.New(state.Config{StateFile: o.stateFile, HistoryLimit: o.historyLimit, MaxHistoryBodyBytes: o.historyBodyBytes,
 		EventBufferSize: o.eventBufferSize, MaxMocks: o.maxMockRoutes, MaxMockBodyBytes: o.maxMockBodyBytes,
 		Engine: o.engine, LiveEvents: true, ScenarioFile: o.scenarioStateFile, TargetFile: o.targetStateFile,
 		MaxScenarios: o.maxScenarios, MaxSteps: o.maxSteps, MaxAssertions: o.maxAssertions,

@@ -574,7 +574,10 @@ func (c *Conn) dispatch(head, body []byte, bytesIn int64) {
 		start := len(c.out)
 		c.borrowOut()
 		c.out = c.render(c.out, &x.Reply, x.Req.Method, x.Req.HTTP11(), x.TraceID, c.served, c.closeAfter)
-		c.observe(x.Reply.outcome(), head, body, x.Req.Path, x.Req.Method, x.Seq, x.TraceID, bytesIn, int64(len(c.out)-start), c.reqStart)
+		resp := c.out[start:]
+		hl := len(resp) - bodySent(&x.Reply, x.Req.Method)
+		c.observe(x.Reply.outcome(), head, body, x.Req.Path, x.Req.Method, x.Seq, x.TraceID, bytesIn, int64(len(resp)), c.reqStart,
+			resp[:hl], resp[hl:])
 		return
 	}
 	s := c.newPendingSlot(x)
@@ -629,7 +632,9 @@ func (c *Conn) refuse(r *Reply, observed bool) {
 		c.borrowOut()
 		c.out = c.render(c.out, r, proto.MethodUnknown, true, trace, seq, true)
 		if observed {
-			c.observe(r.outcome(), nil, nil, nil, proto.MethodUnknown, seq, trace, 0, int64(len(c.out)-start), c.reqStart)
+			resp := c.out[start:]
+			hl := len(resp) - bodySent(r, proto.MethodUnknown)
+			c.observe(r.outcome(), nil, nil, nil, proto.MethodUnknown, seq, trace, 0, int64(len(resp)), c.reqStart, resp[:hl], resp[hl:])
 		}
 		return
 	}
@@ -658,7 +663,7 @@ func (r *Reply) outcome() outcome {
 
 // observe reports a finished exchange to the observer.
 func (c *Conn) observe(r outcome, head, body, path []byte, m proto.Method, seq int, trace uint64,
-	bytesIn, bytesOut int64, start time.Time) {
+	bytesIn, bytesOut int64, start time.Time, respHead, respBody []byte) {
 	if c.obs == nil {
 		return
 	}
@@ -670,7 +675,7 @@ func (c *Conn) observe(r outcome, head, body, path []byte, m proto.Method, seq i
 		Remote: c.remote, ConnID: c.id, Seq: seq, TraceID: trace, Method: m, Path: path,
 		Head: head, Body: body, Status: r.status, BytesIn: bytesIn, BytesOut: bytesOut,
 		Start: start, End: c.sh.end, Route: r.route, Reused: seq > 1, Tags: r.tags,
-		Proto: protoErr, Draining: c.srv.Draining(), Fault: r.fault,
+		Proto: protoErr, Draining: c.srv.Draining(), Fault: r.fault, RespHead: respHead, RespBody: respBody,
 	}
 	c.obs.Done(&c.sh.Comp)
 }
@@ -721,6 +726,19 @@ func (c *Conn) render(dst []byte, r *Reply, m proto.Method, http11 bool, trace u
 	return dst
 }
 
+// bodySent is how many bytes of body render appends after the head for r.
+func bodySent(r *Reply, m proto.Method) int {
+	status := r.Status
+	if status < 100 || status > 599 {
+		status = 500
+	}
+	if m == proto.MethodHEAD || noBodyStatus(status) || r.file != nil || r.stream != nil ||
+		r.Wire != nil && r.file == nil && r.stream == nil {
+		return 0
+	}
+	return len(r.Body)
+}
+
 // slot is a response that is not (yet) in the output buffer: it completes later, it is a
 // file or a stream, or an earlier response is still waiting.
 type slot struct {
@@ -728,7 +746,8 @@ type slot struct {
 	unsafe   bool // counted in Conn.unsafePending until the reply arrives
 	interim  bool // not an exchange (a 100 Continue, a busy refusal): sent in turn, never observed
 	protoErr bool
-	buf      []byte // rendered head (and byte body)
+	buf      []byte // rendered head (and byte body; the head alone for a wired response)
+	headLen  int    // the head's length in buf
 	close    bool
 	method   proto.Method
 	http11   bool
@@ -793,12 +812,12 @@ func (c *Conn) complete(s *slot, r *Reply) {
 	}
 	s.buf = c.render(s.buf[:0], r, s.method, s.http11, s.trace, s.seq, s.close)
 	s.bytesOut = int64(len(s.buf))
+	s.headLen = len(s.buf) - bodySent(r, s.method)
 	if r.Wire != nil && r.file == nil && r.stream == nil {
 		s.wire = newWireRun(r.Wire, r, s, s.buf, c.now)
 		if r.Wire.Injected != nil {
 			r.Wire.Injected(s.wire.offset(len(s.buf)))
 		}
-		s.buf = nil
 	}
 	if r.file != nil {
 		if s.method == proto.MethodHEAD || r.Status == 304 || r.Status == 204 {
@@ -859,9 +878,13 @@ func (c *Conn) pump() {
 // finishSlot reports a slot's exchange and applies its close decision.
 func (c *Conn) finishSlot(s *slot) {
 	if s.protoErr {
-		c.observe(s.outcome, nil, nil, nil, proto.MethodUnknown, s.seq, s.trace, 0, s.bytesOut, s.start)
+		c.observe(s.outcome, nil, nil, nil, proto.MethodUnknown, s.seq, s.trace, 0, s.bytesOut, s.start, s.buf[:s.headLen], s.buf[s.headLen:])
 	} else {
-		c.observe(s.outcome, s.head, s.body, s.path, s.method, s.seq, s.trace, s.bytesIn, s.bytesOut, s.start)
+		respBody := s.buf[s.headLen:]
+		if s.wire != nil {
+			respBody = s.wire.body // the answer as the reply gave it, whatever the wire did to it
+		}
+		c.observe(s.outcome, s.head, s.body, s.path, s.method, s.seq, s.trace, s.bytesIn, s.bytesOut, s.start, s.buf[:s.headLen], respBody)
 	}
 	if s.close {
 		c.closeAfter = true

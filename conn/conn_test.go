@@ -85,9 +85,14 @@ type recorder struct {
 	bytesOut []int64
 	routes   []string
 	faults   []string
+	keepResp bool     // fill resps (it allocates)
+	resps    []string // head and body, with "|" between
 }
 
 func (r *recorder) Done(c *Completed) {
+	if r.keepResp {
+		r.resps = append(r.resps, string(c.RespHead)+"|"+string(c.RespBody))
+	}
 	r.routes = append(r.routes, c.Route)
 	r.faults = append(r.faults, c.Fault)
 	r.statuses = append(r.statuses, c.Status)

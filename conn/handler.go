@@ -67,6 +67,10 @@ type Completed struct {
 	// Fault names what a wired response did on the wire (Reply.Wire: "latency", "reset",
 	// "drip", …); "" for a normal response.
 	Fault string
+	// RespHead is the response head as rendered (status line and fields); RespBody its body
+	// as the reply gave it: empty for HEAD, 1xx, 204 and 304, and for a file or a stream
+	// (their bytes never sit in one buffer).
+	RespHead, RespBody []byte
 }
 
 // Tags are opaque markers a handler attaches to an exchange (scenario run and step ids).

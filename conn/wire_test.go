@@ -246,3 +246,36 @@ func TestBandwidthPace(t *testing.T) {
 	is.Equal(BandwidthPace(10), Pace{Bytes: 1, Gap: 100 * time.Millisecond})
 	is.Equal(BandwidthPace(100_000), Pace{Bytes: 1000, Gap: 10 * time.Millisecond})
 }
+
+// The observer sees each response's head and body: inline, queued behind a later one, and
+// wired (the body as the reply gave it).
+func TestObservedResponse(t *testing.T) {
+	is := is.New(t)
+	c, tr, ow, off, rec := newTestConn(func(x *Exchange) {
+		switch string(x.Req.Path) {
+		case "/slow":
+			x.Go(func(r *Reply) { r.Text(202, "text/plain", []byte("slow")) })
+		case "/wired":
+			x.Text(200, "text/plain", []byte("wired"))
+			x.Wire = &Wire{Reset: true, ResetAfter: 3}
+		case "/head":
+			x.Text(200, "text/plain", []byte("unsent"))
+		default:
+			x.Text(200, "text/plain", []byte("fast"))
+		}
+	})
+	rec.keepResp = true
+	t0 := time.Unix(10, 0)
+	c.OnData([]byte("GET /fast HTTP/1.1\r\nHost: x\r\n\r\nGET /slow HTTP/1.1\r\nHost: x\r\n\r\nGET /fast HTTP/1.1\r\nHost: x\r\n\r\nHEAD /head HTTP/1.1\r\nHost: x\r\n\r\nGET /wired HTTP/1.1\r\nHost: x\r\n\r\n"), t0)
+	off.runAll()
+	ow.drain(t0)
+	is.Equal(len(rec.resps), 5)
+	for i, want := range []string{"fast", "slow", "fast", "", "wired"} {
+		head, body, _ := strings.Cut(rec.resps[i], "|")
+		is.True(strings.HasPrefix(head, "HTTP/1.1 20"))
+		is.True(strings.HasSuffix(head, "\r\n\r\n"))
+		is.Equal(body, want)
+	}
+	is.True(strings.Contains(rec.resps[3], "Content-Length: 6\r\n")) // HEAD: the head says, no body
+	is.True(tr.reset)
+}

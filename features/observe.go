@@ -47,12 +47,12 @@ func (o *loopObserver) Done(c *conn.Completed) {
 		if o.batch.Len() == 0 {
 			o.filled.Add(1)
 		}
-		if !o.batch.Add(rec, c.Head, c.Body) {
+		if !o.batch.AddExchange(rec, c.Head, c.Body, c.RespHead, c.RespBody) {
 			st.SubmitBatch(o.batch)
 			o.handOff()
 			o.batch = st.NewBatch()
 			o.filled.Add(1)
-			o.batch.Add(rec, c.Head, c.Body)
+			o.batch.AddExchange(rec, c.Head, c.Body, c.RespHead, c.RespBody)
 		}
 	}
 	if o.a.cfg.AccessLog {

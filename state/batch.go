@@ -38,10 +38,13 @@ type Record struct {
 // slot is one record in a Batch, with where its bytes live.
 type slot struct {
 	Record
-	headOff, headLen uint32 // into arena, unless ext != nil
+	headOff, headLen uint32 // into arena, unless ext != nil; the response's head and body follow
 	bodyOff, bodyLen uint32
-	ext              []byte // own copy of head then body, for oversized records
+	respHeadLen      uint32
+	respBodyLen      uint32
+	ext              []byte // own copy of head, body, response head and body, for oversized records
 	bodyKept         bool   // false when the body was over the history limit
+	respCut          bool   // the response body was cut at the history limit
 }
 
 // Batch is a fixed-capacity set of completed-exchange records plus a byte
@@ -71,7 +74,12 @@ func (b *Batch) Len() int { return b.n }
 // and adds to a fresh one. Add does not allocate, except for a record whose
 // head and body exceed BatchArenaBytes/4. For a record with SkipHistory or
 // RedactBody set, or a body over the history limit, the body is not copied.
-func (b *Batch) Add(r Record, head, body []byte) bool {
+func (b *Batch) Add(r Record, head, body []byte) bool { return b.AddExchange(r, head, body, nil, nil) }
+
+// AddExchange is Add with the response too: its head as sent and its body, which history
+// keeps up to the same limit as request bodies (cut there and marked). SkipHistory drops
+// the response as well; RedactBody drops its body (a login's answer holds a session).
+func (b *Batch) AddExchange(r Record, head, body, respHead, respBody []byte) bool {
 	if b.n == len(b.slots) {
 		return false
 	}
@@ -79,27 +87,42 @@ func (b *Batch) Add(r Record, head, body []byte) bool {
 	if r.SkipHistory || r.RedactBody || !kept {
 		body = nil
 	}
-	need := len(head) + len(body)
+	respCut := false
+	switch {
+	case r.SkipHistory:
+		respHead, respBody = nil, nil
+	case r.RedactBody:
+		respBody = nil
+	case len(respBody) > b.maxBody:
+		respBody, respCut = respBody[:b.maxBody], true
+	}
+	need := len(head) + len(body) + len(respHead) + len(respBody)
 	s := &b.slots[b.n]
+	var dst []byte
+	off := 0
 	if need > BatchArenaBytes/4 {
-		ext := make([]byte, need)
-		copy(ext, head)
-		copy(ext[len(head):], body)
-		*s = slot{Record: r, headLen: uint32(len(head)), bodyOff: uint32(len(head)), bodyLen: uint32(len(body)), ext: ext, bodyKept: kept}
-		b.n++
-		return true
+		dst = make([]byte, 0, need)
+	} else {
+		if len(b.arena)+need > cap(b.arena) {
+			return false
+		}
+		dst, off = b.arena, len(b.arena)
 	}
-	if len(b.arena)+need > cap(b.arena) {
-		return false
-	}
-	off := len(b.arena)
-	b.arena = append(b.arena, head...)
-	b.arena = append(b.arena, body...)
+	dst = append(dst, head...)
+	dst = append(dst, body...)
+	dst = append(dst, respHead...)
+	dst = append(dst, respBody...)
 	*s = slot{
 		Record:  r,
 		headOff: uint32(off), headLen: uint32(len(head)),
 		bodyOff: uint32(off + len(head)), bodyLen: uint32(len(body)),
-		bodyKept: kept,
+		respHeadLen: uint32(len(respHead)), respBodyLen: uint32(len(respBody)),
+		bodyKept: kept, respCut: respCut,
+	}
+	if need > BatchArenaBytes/4 {
+		s.ext = dst
+	} else {
+		b.arena = dst
 	}
 	b.n++
 	return true
@@ -107,12 +130,22 @@ func (b *Batch) Add(r Record, head, body []byte) bool {
 
 // bytes returns the head and body of slot i; they alias the batch.
 func (b *Batch) bytes(i int) (head, body []byte) {
+	head, body, _, _ = b.exchange(i)
+	return head, body
+}
+
+// exchange returns the request head and body and the response head and body of slot i;
+// they alias the batch.
+func (b *Batch) exchange(i int) (head, body, respHead, respBody []byte) {
 	s := &b.slots[i]
 	src := b.arena
 	if s.ext != nil {
 		src = s.ext
 	}
-	return src[s.headOff : s.headOff+s.headLen], src[s.bodyOff : s.bodyOff+s.bodyLen]
+	rh := s.bodyOff + s.bodyLen
+	rb := rh + s.respHeadLen
+	return src[s.headOff : s.headOff+s.headLen], src[s.bodyOff : s.bodyOff+s.bodyLen],
+		src[rh:rb], src[rb : rb+s.respBodyLen]
 }
 
 // reset empties the batch and drops its references, for reuse.

@@ -2,10 +2,12 @@ package state
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // HistoryEntry is one captured exchange (spec §4.5). Its JSON fields are
@@ -28,6 +30,11 @@ type HistoryEntry struct {
 	// Fault names what a mock's or target's wire plan did to the response ("latency",
 	// "reset", …; see conn.Wire), when anything.
 	Fault string `json:"fault,omitempty"`
+	// StartedAt is when the request began (milliseconds; TS is when its answer ended).
+	StartedAt string `json:"started_at,omitempty"`
+	// Response is the answer as sent: nil for entries from before responses were kept,
+	// and for connection-level rejects.
+	Response *HistoryResponse `json:"response,omitempty"`
 	// Unmatched marks a request no route and no mock answered (a 404 outside /api/).
 	Unmatched bool `json:"unmatched,omitempty"`
 	// ReplayInput is nil when the request cannot be replayed (a read error or
@@ -161,12 +168,15 @@ type historyRing struct {
 
 // historySlot holds one entry, built or raw. Owned by the actor goroutine.
 type historySlot struct {
-	entry    HistoryEntry
-	built    bool
-	rec      Record
-	raw      []byte // head then body; reused across pushes
-	headLen  int
-	bodyKept bool
+	entry       HistoryEntry
+	built       bool
+	rec         Record
+	raw         []byte // head, body, response head, response body; reused across pushes
+	headLen     int
+	bodyLen     int
+	respHeadLen int
+	bodyKept    bool
+	respCut     bool
 }
 
 func newHistoryRing(capacity int) historyRing {
@@ -195,15 +205,15 @@ func (r *historyRing) push(e HistoryEntry) {
 // keptRawBytes is the raw capacity a built slot keeps for reuse by the next capture.
 const keptRawBytes = 4 << 10
 
-// pushRaw appends a captured request, copying head and body; it is built on first read.
-func (r *historyRing) pushRaw(rec *Record, head, body []byte, bodyKept bool) {
+// pushRaw appends a captured exchange, copying its bytes; it is built on first read.
+func (r *historyRing) pushRaw(rec *Record, head, body, respHead, respBody []byte, bodyKept, respCut bool) {
 	s := r.next()
 	s.built = false
 	s.entry = HistoryEntry{}
 	s.rec = *rec
-	s.raw = append(append(s.raw[:0], head...), body...)
-	s.headLen = len(head)
-	s.bodyKept = bodyKept
+	s.raw = append(append(append(append(s.raw[:0], head...), body...), respHead...), respBody...)
+	s.headLen, s.bodyLen, s.respHeadLen = len(head), len(body), len(respHead)
+	s.bodyKept, s.respCut = bodyKept, respCut
 	if cap(s.raw) > 64<<10 && len(s.raw) < 4<<10 {
 		s.raw = append([]byte(nil), s.raw...) // do not pin a large buffer in every slot
 	}
@@ -215,9 +225,11 @@ func (r *historyRing) at(i int) *HistoryEntry {
 	if !s.built {
 		var body []byte
 		if s.bodyKept {
-			body = s.raw[s.headLen:]
+			body = s.raw[s.headLen : s.headLen+s.bodyLen]
 		}
 		s.entry = buildEntry(&s.rec, s.raw[:s.headLen], body, s.bodyKept)
+		rh := s.headLen + s.bodyLen
+		s.entry.Response = buildResponse(s.raw[rh:rh+s.respHeadLen], s.raw[rh+s.respHeadLen:], s.respCut)
 		s.built = true
 		if cap(s.raw) > keptRawBytes {
 			s.raw = nil // built: a large request would be held twice
@@ -338,6 +350,7 @@ func buildEntry(r *Record, head, body []byte, bodyKept bool) HistoryEntry {
 		RunID:     r.RunID,
 		StepID:    r.StepID,
 		Fault:     r.Fault,
+		StartedAt: time.Unix(0, r.Start).UTC().Format(startedAtLayout),
 		at:        end,
 	}
 	h, ok := parseHead(head)
@@ -511,11 +524,11 @@ func (m *Model) ApplyBatch(b *Batch) (entries, events int) {
 	seen := 0
 	for i := 0; i < b.n; i++ {
 		s := &b.slots[i]
-		head, body := b.bytes(i)
+		head, body, respHead, respBody := b.exchange(i)
 		if !s.SkipHistory {
 			seen++
 			if seen > skipBefore {
-				m.history.pushRaw(&s.Record, head, body, s.bodyKept)
+				m.history.pushRaw(&s.Record, head, body, respHead, respBody, s.bodyKept, s.respCut)
 				entries++
 			}
 		}
@@ -596,4 +609,55 @@ func (m *Model) HistoryEntry(requestID string) (HistoryEntry, *Error) {
 		}
 	}
 	return HistoryEntry{}, newErr(KindNotFound, CodeNotFound, "request id not found")
+}
+
+// startedAtLayout is HistoryEntry.StartedAt's form.
+const startedAtLayout = "2006-01-02T15:04:05.000Z"
+
+// HistoryResponse is a history entry's answer: the status, the header fields as sent (a
+// repeated field's values joined with ", "; Set-Cookie values redacted), and the body up
+// to --max-history-body-bytes (BodyTruncated past it): as text when it is UTF-8, else in
+// BodyBase64. A HEAD, 1xx, 204 or 304 answer, a file and a stream keep no body.
+type HistoryResponse struct {
+	Status        int               `json:"status"`
+	Headers       map[string]string `json:"headers"`
+	Body          string            `json:"body"`
+	BodyBase64    string            `json:"body_base64,omitempty"`
+	BodyBytes     int               `json:"body_bytes"`
+	BodyTruncated bool              `json:"body_truncated,omitempty"`
+}
+
+// buildResponse parses a response head as conn renders it (status line, field lines,
+// blank line); nil for no head.
+func buildResponse(head, body []byte, cut bool) *HistoryResponse {
+	if len(head) == 0 {
+		return nil
+	}
+	line, rest := cutLine(head)
+	r := &HistoryResponse{Headers: map[string]string{}, BodyBytes: len(body), BodyTruncated: cut}
+	if _, code, ok := strings.Cut(string(line), " "); ok {
+		code, _, _ = strings.Cut(code, " ")
+		r.Status, _ = strconv.Atoi(code)
+	}
+	for len(rest) > 0 {
+		line, rest = cutLine(rest)
+		name, value, ok := strings.Cut(string(line), ":")
+		if !ok {
+			continue
+		}
+		value = strings.TrimSpace(value)
+		if strings.EqualFold(name, "set-cookie") {
+			value = Redacted
+		}
+		if old, dup := r.Headers[name]; dup {
+			value = old + ", " + value
+		}
+		r.Headers[name] = value
+	}
+	if utf8.Valid(body) {
+		r.Body = string(body)
+	} else {
+		r.BodyBase64 = base64.StdEncoding.EncodeToString(body)
+	}
+	return r
 }

@@ -67,7 +67,7 @@ func TestCaptureBuildsRedactedHistoryEntry(t *testing.T) {
 	data, err := json.Marshal(got)
 	is.NoErr(err)
 	is.Equal(keysOf(t, data), []string{"bytes_in", "bytes_out", "latency_ms", "method", "path", "replay_input",
-		"request_id", "run_id", "status", "step_id", "trace_id", "ts"})
+		"request_id", "run_id", "started_at", "status", "step_id", "trace_id", "ts"})
 	is.True(!strings.Contains(string(data), "s3cret"))
 	is.True(!strings.Contains(string(data), "sid=1"))
 }
@@ -296,4 +296,47 @@ func TestClearHistoryAndSince(t *testing.T) {
 	is.True(e == nil)
 	is.Equal(len(h), 0)
 	is.Equal(len(m.history.since(0)), 0)
+}
+
+// History keeps the answer: its status, fields (Set-Cookie redacted) and body, cut at the
+// body limit and marked; a body that is not UTF-8 comes as base64; a redacted exchange
+// keeps the head alone and one kept out of history nothing.
+func TestHistoryKeepsResponse(t *testing.T) {
+	is := is.New(t)
+	m := newTestModel()
+	m.cfg.MaxHistoryBodyBytes = 8
+	all := func() []HistoryEntry {
+		h, e := m.History(HistoryFilter{})
+		is.True(e == nil)
+		return h
+	}
+	add := func(r Record, respHead, respBody string) *HistoryEntry {
+		b := newBatch(m.cfg.MaxHistoryBodyBytes)
+		is.True(b.AddExchange(r, rawHead("GET /x HTTP/1.1", "Host: h"), nil, []byte(respHead), []byte(respBody)))
+		m.ApplyBatch(b)
+		h := all()
+		return &h[len(h)-1]
+	}
+	head := "HTTP/1.1 201 Created\r\nContent-Type: text/plain\r\nSet-Cookie: sid=s3cret\r\nX-Two: a\r\nX-Two: b\r\n\r\n"
+	e := add(Record{TraceID: 1, Status: 201, Start: time.Unix(5, 250e6).UnixNano()}, head, "hello")
+	is.Equal(e.StartedAt, "1970-01-01T00:00:05.250Z")
+	is.Equal(*e.Response, HistoryResponse{Status: 201, Headers: map[string]string{"Content-Type": "text/plain",
+		"Set-Cookie": Redacted, "X-Two": "a, b"}, Body: "hello", BodyBytes: 5})
+	e = add(Record{TraceID: 2, Status: 200}, head, "0123456789")
+	is.Equal(e.Response.Body, "01234567")
+	is.True(e.Response.BodyTruncated)
+	e = add(Record{TraceID: 3, Status: 200}, head, "\xff\xfe")
+	is.Equal(e.Response.Body, "")
+	is.Equal(e.Response.BodyBase64, "//4=")
+	e = add(Record{TraceID: 4, Status: 200, RedactBody: true}, head, "token")
+	is.Equal(e.Response.Body, "")
+	is.Equal(e.Response.Status, 201)
+	n := len(all())
+	b := newBatch(8)
+	is.True(b.AddExchange(Record{TraceID: 5, SkipHistory: true}, rawHead("GET /_metrics HTTP/1.1"), nil, []byte(head), []byte("x")))
+	m.ApplyBatch(b)
+	is.Equal(len(all()), n)
+	data, err := json.Marshal(all())
+	is.NoErr(err)
+	is.True(!strings.Contains(string(data), "s3cret"))
 }
