@@ -61,11 +61,12 @@ func DecodeScenario(body []byte, limits ScenarioLimits) (Scenario, *Error) {
 
 // The keys each object of a scenario may hold (see DecodeScenario).
 var (
-	scenarioKeys = []string{"id", "name", "description", "defaults", "steps", "created_at", "updated_at"}
+	scenarioKeys = []string{"id", "name", "description", "defaults", "steps", "vars", "created_at", "updated_at"}
 	defaultsKeys = []string{"stop_on_fail"}
-	stepKeys     = []string{"id", "name", "method", "path", "target_id", "headers", "body", "delay_ms", "chaos", "expect"}
+	stepKeys     = []string{"id", "name", "method", "path", "target_id", "headers", "body", "delay_ms", "chaos", "expect",
+		"captures", "retry", "repeat", "skip_if", "include", "scope"}
 	chaosKeys    = []string{"enabled", "mode", "probability", "seed_offset"}
-	expectKeys   = []string{"status", "body_contains", "header_equals", "max_latency_ms", "calls"}
+	expectKeys   = []string{"status", "body_contains", "header_equals", "max_latency_ms", "calls", "assert"}
 )
 
 // scenarioFromObject decodes a scenario object; lim has its defaults. With strict, a key
@@ -123,6 +124,13 @@ func scenarioFromObject(obj map[string]json.RawMessage, lim ScenarioLimits, stri
 			}
 			sc.Defaults.StopOnFail = b
 		}
+	}
+	if raw, ok := present(obj, "vars"); ok {
+		vars, msg := decodeVars(raw, "vars")
+		if msg != "" {
+			return sc, invalidScenario(msg)
+		}
+		sc.Vars = vars
 	}
 	sc.Steps = make([]Step, 0, len(steps))
 	for i, raw := range steps {
@@ -213,7 +221,7 @@ func decodeStep(raw json.RawMessage, n int, strict bool) (Step, *Error) {
 	if st.TargetID, e = str("target_id", "target_id must be a string"); e != nil {
 		return st, e
 	}
-	return st, nil
+	return st, decodeFlow(obj, &st, n, strict)
 }
 
 func decodeChaos(raw json.RawMessage, n int, strict bool) (*Chaos, *Error) {
@@ -313,6 +321,12 @@ func decodeExpect(raw json.RawMessage, n int, strict bool) (Expect, *Error) {
 	if raw, ok := present(obj, "calls"); ok {
 		var e *Error
 		if x.Calls, e = decodeCalls(raw, n); e != nil {
+			return x, e
+		}
+	}
+	if raw, ok := present(obj, "assert"); ok {
+		var e *Error
+		if x.Assert, e = decodeAssertions(raw, n, "expect.assert"); e != nil {
 			return x, e
 		}
 	}
