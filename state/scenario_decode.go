@@ -65,8 +65,8 @@ var (
 	defaultsKeys = []string{"stop_on_fail"}
 	stepKeys     = []string{"id", "name", "method", "path", "target_id", "headers", "body", "delay_ms", "chaos", "expect",
 		"captures", "retry", "repeat", "skip_if", "include", "scope"}
-	chaosKeys    = []string{"enabled", "mode", "probability", "seed_offset"}
-	expectKeys   = []string{"status", "body_contains", "header_equals", "max_latency_ms", "calls", "assert"}
+	chaosKeys  = []string{"enabled", "mode", "probability", "seed_offset"}
+	expectKeys = []string{"status", "body_contains", "header_equals", "max_latency_ms", "calls", "assert"}
 )
 
 // scenarioFromObject decodes a scenario object; lim has its defaults. With strict, a key
