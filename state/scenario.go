@@ -132,6 +132,9 @@ type Expect struct {
 	// Assert are predicates on queries of the response (issue #18, scenario_check.go); nil
 	// when there are none, and then absent from the JSON.
 	Assert []Assertion `json:"assert,omitempty"`
+	// AnyStatus accepts every status (a Hurl entry without "HTTP <status>", or "HTTP *"):
+	// the status assertion then always passes. Absent from the JSON when false.
+	AnyStatus bool `json:"any_status,omitempty"`
 }
 
 // assertionCount is the spec's count: 1 (status) + len(body_contains) +

@@ -66,7 +66,7 @@ var (
 	stepKeys     = []string{"id", "name", "method", "path", "target_id", "headers", "body", "delay_ms", "chaos", "expect",
 		"captures", "retry", "repeat", "skip_if", "include", "scope"}
 	chaosKeys  = []string{"enabled", "mode", "probability", "seed_offset"}
-	expectKeys = []string{"status", "body_contains", "header_equals", "max_latency_ms", "calls", "assert"}
+	expectKeys = []string{"status", "body_contains", "header_equals", "max_latency_ms", "calls", "assert", "any_status"}
 )
 
 // scenarioFromObject decodes a scenario object; lim has its defaults. With strict, a key
@@ -322,6 +322,11 @@ func decodeExpect(raw json.RawMessage, n int, strict bool) (Expect, *Error) {
 		var e *Error
 		if x.Calls, e = decodeCalls(raw, n); e != nil {
 			return x, e
+		}
+	}
+	if raw, ok := present(obj, "any_status"); ok {
+		if x.AnyStatus, ok = decodeBool(raw); !ok {
+			return x, stepErr(n, "expect.any_status must be a boolean")
 		}
 	}
 	if raw, ok := present(obj, "assert"); ok {
