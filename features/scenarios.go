@@ -266,6 +266,38 @@ func parseRunsLimit(rawQuery string) (limit int, ok bool) {
 	return limit, true
 }
 
+// scenarioRunStore is POST /api/scenarios/{id}/runs (issue #18): it stores a run made
+// elsewhere — ownhttp scenario run sends each run it finishes — as the scenario's newest, and
+// publishes its events (scenario.run.started, a scenario.step.completed per step,
+// scenario.run.completed) so that the tower's timeline shows it as it shows the server's own
+// runs. The body is the run report (state.DecodeRunReport). 201 {"run": …} as stored; 400
+// invalid_json or invalid_scenario, 404 not_found, 409 duplicate_run.
+func (a *App) scenarioRunStore(x *conn.Exchange, p *params) {
+	id := string(p[0])
+	payload := append([]byte(nil), x.Body...)
+	a.withState(x, func(ctx context.Context, st *state.Actor, r *conn.Reply) {
+		report, e := state.DecodeRunReport(payload)
+		if e != nil {
+			answerErr(r, e)
+			return
+		}
+		stored, err := st.AddRun(ctx, id, report)
+		if err != nil {
+			answerErr(r, err)
+			return
+		}
+		st.Publish("scenario.run.started", "", runStartedEvent{ScenarioID: id, RunID: stored.RunID, Seed: stored.Seed})
+		for _, res := range stored.StepResults {
+			st.Publish("scenario.step.completed", res.TraceID, stepCompletedEvent{ScenarioID: id, RunID: stored.RunID,
+				StepID: res.StepID, Status: res.Status, FailureReason: res.FailureReason, LatencyMS: res.LatencyMS,
+				TargetID: res.Request.TargetID})
+		}
+		st.Publish("scenario.run.completed", "", runCompletedEvent{ScenarioID: id, RunID: stored.RunID,
+			Status: stored.Status, Summary: stored.Summary, Seed: stored.Seed})
+		answerJSON(r, 201, runBody{Run: stored})
+	})
+}
+
 // scenarioRunGet is GET /api/scenarios/runs/{run_id}: 200 {"run":…}, or 404 not_found "run
 // not found".
 func (a *App) scenarioRunGet(x *conn.Exchange, p *params) {

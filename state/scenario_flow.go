@@ -1,6 +1,7 @@
 package state
 
 import (
+	"bytes"
 	"encoding/json"
 	"maps"
 	"slices"
@@ -317,4 +318,33 @@ func expandSteps(steps []Step, scope []IncludeScope, files []string, lim Scenari
 		}
 	}
 	return out, nil
+}
+
+// DecodeRunReport decodes a run report made elsewhere (the command line's, for POST
+// /api/scenarios/{id}/runs): the JSON of a RunReport, no unknown field, statuses "pass" or
+// "fail" ("skip" too for a step), bodies cut to MaxReportBodyBytes. The scenario id is the
+// caller's to set (AddRun does); the run id is checked by AddRun. Errors: invalid_json,
+// invalid_scenario naming the field.
+func DecodeRunReport(body []byte) (RunReport, *Error) {
+	var r RunReport
+	if _, e := DecodeJSONObject(body); e != nil {
+		return r, e
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&r); err != nil {
+		return r, invalidScenario("run report: " + strings.TrimPrefix(err.Error(), "json: "))
+	}
+	if r.Status != StatusPass && r.Status != StatusFail {
+		return r, invalidScenario("run report: status must be pass or fail")
+	}
+	for i := range r.StepResults {
+		s := &r.StepResults[i]
+		if s.Status != StatusPass && s.Status != StatusFail && s.Status != StatusSkip {
+			return r, invalidScenario("run report: step_results[" + strconv.Itoa(i) + "].status must be pass, fail or skip")
+		}
+		s.Request.Body = truncateText(s.Request.Body, MaxReportBodyBytes)
+		s.Response.Body = truncateText(s.Response.Body, MaxReportBodyBytes)
+	}
+	return r, nil
 }
