@@ -27,6 +27,8 @@ type localRunner struct {
 	onPlan  func(*state.RunPlan)                      // called with the plan before its first step; may be nil
 	onStart func(state.Step)                          // before a step's delay; may be nil
 	onEnd   func(state.StepRequest, state.StepResult) // after a step; may be nil
+
+	registered []string // the secret values the server was given
 }
 
 // run runs every step of sc in order with the given seed and returns the report. It returns
@@ -48,6 +50,7 @@ func (r *localRunner) run(ctx context.Context, sc state.Scenario, seed int64) (s
 		if err := r.wait(ctx, req.Delay); err != nil {
 			return state.RunReport{}, err
 		}
+		r.registerSecrets(ctx, plan.Secrets())
 		var view state.ResponseView
 		var latencyMS float64
 		var err error
@@ -73,6 +76,22 @@ func (r *localRunner) run(ctx context.Context, sc state.Scenario, seed int64) (s
 	}
 	finished := time.Now()
 	return plan.Report(finished.UTC(), msSince(started, finished)), nil
+}
+
+// registerSecrets sends the run's secret values to the server once they change (POST
+// /api/history/secrets), so that its history shows them as ***. A server that refuses (an
+// older one) keeps them: the report and every line printed mask them anyway.
+func (r *localRunner) registerSecrets(ctx context.Context, secrets []string) {
+	if len(secrets) == 0 || slices.Equal(secrets, r.registered) {
+		return
+	}
+	payload, err := json.Marshal(map[string][]string{"values": secrets})
+	if err != nil {
+		return
+	}
+	if status, _, err := r.client.api(ctx, http.MethodPost, "/api/history/secrets", payload); err == nil && status == http.StatusOK {
+		r.registered = secrets
+	}
 }
 
 // wait sleeps a step's delay, or less if ctx ends (its error is returned).

@@ -2,6 +2,7 @@ package features
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -298,6 +299,34 @@ func (a *App) scenarioRunStore(x *conn.Exchange, p *params) {
 	})
 }
 
+// historySecrets is POST /api/history/secrets (issue #18): {"values": ["…", …]} are shown
+// as *** in every request recorded from now on (history, live events, the journal). The
+// command line sends the values of a run's secret variables before the requests that may
+// hold them. 200 {"registered": N}; 400 invalid_json or invalid_request. The values are kept in memory only.
+func (a *App) historySecrets(x *conn.Exchange, _ *params) {
+	payload := append([]byte(nil), x.Body...)
+	a.withState(x, func(ctx context.Context, st *state.Actor, r *conn.Reply) {
+		var body struct {
+			Values []string `json:"values"`
+		}
+		if _, e := state.DecodeJSONObject(payload); e != nil {
+			answerErr(r, e)
+			return
+		}
+		if err := json.Unmarshal(payload, &body); err != nil {
+			answerErr(r, labErr(state.KindInvalid, state.CodeInvalidRequest, "values must be a list of strings"))
+			return
+		}
+		if err := st.AddHistorySecrets(ctx, body.Values); err != nil {
+			answerErr(r, err)
+			return
+		}
+		answerJSON(r, 200, struct {
+			Registered int `json:"registered"`
+		}{len(body.Values)})
+	})
+}
+
 // scenarioRunGet is GET /api/scenarios/runs/{run_id}: 200 {"run":…}, or 404 not_found "run
 // not found".
 func (a *App) scenarioRunGet(x *conn.Exchange, p *params) {
@@ -424,7 +453,7 @@ type runCompletedEvent struct {
 // steps that ran) when the state actor stops, i.e. when the server shuts down.
 func (a *App) executeRun(job runJob) runOutcome {
 	st := a.cfg.State
-	seed, hasSeed, e := state.DecodeRunRequest(job.body)
+	seed, hasSeed, vars, e := state.DecodeRunOptions(job.body)
 	if e != nil {
 		return runOutcome{err: e}
 	}
@@ -446,6 +475,7 @@ func (a *App) executeRun(job runJob) runOutcome {
 	if err != nil {
 		return runOutcome{err: err}
 	}
+	plan.SetVariables(vars)
 	scenarioID := plan.Scenario.ID
 	st.Publish("scenario.run.started", "", runStartedEvent{ScenarioID: scenarioID, RunID: plan.RunID, Seed: seed})
 	begin := time.Now()
@@ -456,6 +486,14 @@ func (a *App) executeRun(job runJob) runOutcome {
 			StepID: stepID, TargetID: req.TargetID})
 		if !sleepCtx(ctx, req.Delay) {
 			break
+		}
+		if secrets := plan.Secrets(); len(secrets) > 0 { // before history records the request
+			callCtx, callCancel := context.WithTimeout(ctx, stateTimeout)
+			err := st.AddHistorySecrets(callCtx, secrets)
+			callCancel()
+			if err != nil {
+				break // the actor stopped: the server is shutting down
+			}
 		}
 		view, latencyMS := a.dispatchStep(ctx, plan.RunID, stepID, req, job.auth)
 		res := plan.Record(view, latencyMS, a.countCalls(ctx, st, plan.Step().Expect.Calls)...)

@@ -508,6 +508,7 @@ func (m *Model) ApplyBatch(b *Batch) (entries, events int) {
 	for i := 0; i < b.n; i++ {
 		s := &b.slots[i]
 		head, body := b.bytes(i)
+		head, body = m.historySecrets.mask(head), m.historySecrets.mask(body)
 		if !s.SkipHistory {
 			seen++
 			if seen > skipBefore {

@@ -361,23 +361,48 @@ func decodeTextMap(raw json.RawMessage, n int, msgObj, msgVal string) (map[strin
 // hasSeed=false (the caller uses its default, normally DefaultChaosSeed). A
 // seed is an integral JSON number or a string holding a decimal integer (the
 // original used int()); anything else is invalid_seed "seed must be integer".
-// A body that is not a JSON object is invalid_json; any key other than seed is
-// invalid_request `unknown field "…"`.
+// A body that is not a JSON object is invalid_json; any key other than seed,
+// vars and secrets is invalid_request `unknown field "…"`. Use DecodeRunOptions
+// for the variables.
 func DecodeRunRequest(body []byte) (seed int64, hasSeed bool, err *Error) {
+	seed, hasSeed, _, err = DecodeRunOptions(body)
+	return seed, hasSeed, err
+}
+
+// DecodeRunOptions is DecodeRunRequest with the run's variables (issue #18): "vars" and
+// "secrets", objects of variable names to strings, numbers or booleans; the secrets'
+// values are shown as *** in the report and in history. Errors name the field
+// (invalid_request).
+func DecodeRunOptions(body []byte) (seed int64, hasSeed bool, vars Variables, err *Error) {
 	obj, e := DecodeJSONObject(body)
 	if e != nil {
-		return 0, false, e
+		return 0, false, vars, e
 	}
-	if msg := UnknownField(obj, "seed"); msg != "" {
-		return 0, false, newErr(KindInvalid, CodeInvalidRequest, msg)
+	if msg := UnknownField(obj, "seed", "vars", "secrets"); msg != "" {
+		return 0, false, vars, newErr(KindInvalid, CodeInvalidRequest, msg)
+	}
+	vars = Variables{Values: map[string]string{}, Secret: map[string]bool{}}
+	for _, key := range []string{"vars", "secrets"} {
+		raw, ok := present(obj, key)
+		if !ok {
+			continue
+		}
+		values, msg := decodeVars(raw, key)
+		if msg != "" {
+			return 0, false, vars, newErr(KindInvalid, CodeInvalidRequest, msg)
+		}
+		for k, v := range values {
+			vars.Values[k] = v
+			vars.Secret[k] = key == "secrets"
+		}
 	}
 	raw, ok := present(obj, "seed")
 	if !ok {
-		return 0, false, nil
+		return 0, false, vars, nil
 	}
 	v, exact, ok := decodeIntOrString(raw)
 	if !ok || !exact {
-		return 0, false, newErr(KindInvalid, CodeInvalidSeed, msgSeed)
+		return 0, false, vars, newErr(KindInvalid, CodeInvalidSeed, msgSeed)
 	}
-	return v, true, nil
+	return v, true, vars, nil
 }

@@ -1,0 +1,168 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/matryer/is"
+
+	"ownhttp/internal/testkit"
+	"ownhttp/state"
+)
+
+// The secret the flow tests give as --secret api_token (and in a run request's secrets).
+const flowSecret = "S3cr3t-T0ken-of-the-flow"
+
+// startJobsServer starts a server with the example mocks (examples/mocks, jobs.json among
+// them) and waits until they are loaded.
+func startJobsServer(t *testing.T, engine string) (*labClient, string) {
+	t.Helper()
+	s := testkit.Start(t, run, engine, "--access-log=false", "--mocks-dir", filepath.Join("examples", "mocks"))
+	l := newLabClient(t, s)
+	testkit.Eventually(t, "jobs mocks loaded", func() bool { return l.do("GET", "/api/mocks/jobs-status", "").status == 200 })
+	return l, s.URL()
+}
+
+// runsReportFile is the --report-json file.
+type runsReportFile struct {
+	Status  string `json:"status"`
+	Summary struct {
+		Files, Passed, Failed int
+	} `json:"summary"`
+	Runs []struct {
+		File     string          `json:"file"`
+		Scenario string          `json:"scenario"`
+		Report   state.RunReport `json:"report"`
+	} `json:"runs"`
+}
+
+// The acceptance test of issue #18: the example flow (create a job, capture its id, fetch
+// it, poll until it is done), as JSON and as Hurl, runs from the command line against the
+// example mocks, two files at once, with one JUnit and one JSON report; each run is stored by
+// the server (scenario list, run history, the live events the timeline shows); the secret
+// given on the command line reaches no report, no output and no history entry.
+func TestExampleJobFlow(t *testing.T) {
+	eachEngine(t, func(t *testing.T, engine string) {
+		is := is.New(t)
+		l, base := startJobsServer(t, engine)
+		dir := t.TempDir()
+		junit, reportJSON := filepath.Join(dir, "junit.xml"), filepath.Join(dir, "report.json")
+		res := runCLI(t, context.Background(), "scenario", "run", filepath.Join("examples", "scenarios"),
+			"--base-url", base, "--jobs", "2", "--junit", junit, "--report-json", reportJSON,
+			"--secret", "api_token="+flowSecret)
+		is.Equal(res.stderr, "")
+		is.Equal(res.code, 0) // every run passed
+		is.True(strings.Contains(res.stdout, "Files: 2 | Passed: 2 | Failed: 0\n"))
+
+		data, err := os.ReadFile(reportJSON)
+		is.NoErr(err)
+		var rep runsReportFile
+		is.NoErr(json.Unmarshal(data, &rep))
+		is.Equal(rep.Status, "pass")
+		is.Equal(len(rep.Runs), 2)
+		wantIDs := map[string][]string{"job_flow.hurl": {"step-1", "step-2", "step-3"}, "job_flow.json": {"create", "fetch", "poll"}}
+		for _, run := range rep.Runs {
+			is.Equal(run.Report.Status, "pass")
+			var ids []string
+			for _, s := range run.Report.StepResults {
+				ids = append(ids, s.StepID)
+			}
+			is.Equal(ids, wantIDs[filepath.Base(run.File)])
+			poll := run.Report.StepResults[2]
+			is.Equal(poll.Response.Status, 200)
+			is.True(strings.Contains(poll.Response.Body, `"state":"done"`)) // polled until done
+		}
+		is.Equal(rep.Runs[1].Report.StepResults[2].Captures["result_url"], "/reports/j-42.csv") // files run in name order
+		xml, err := os.ReadFile(junit)
+		is.NoErr(err)
+		is.Equal(strings.Count(string(xml), "<testsuite "), 2) // one report for both files
+		is.True(!strings.Contains(string(xml), "<failure"))
+
+		// Stored by the server: listed, in the run history, and in the live events.
+		list := expectJSON[[]state.Scenario](l, "GET", "/api/scenarios", "", 200, "scenarios")
+		ids := map[string]string{}
+		for _, sc := range list {
+			ids[sc.Name] = sc.ID
+		}
+		is.True(ids["Job flow"] != "")
+		is.True(ids["job_flow.hurl"] != "")
+		runs := expectJSON[[]state.RunReport](l, "GET", "/api/scenarios/"+ids["Job flow"]+"/runs", "", 200, "runs")
+		is.Equal(len(runs), 1)
+		is.Equal(runs[0].Status, "pass")
+		events := string(l.do("GET", "/api/events/snapshot?limit=500", "").body)
+		is.True(strings.Contains(events, `"run_id":"`+runs[0].RunID+`"`))
+		is.True(strings.Contains(events, "scenario.run.completed"))
+
+		// The secret went out (the body of the create step) but was never kept.
+		history := string(l.do("GET", "/api/history?limit=500", "").body)
+		is.True(strings.Contains(history, `\"token\":\"***\"`)) // the body the mock received, masked
+		for name, text := range map[string]string{"stdout": res.stdout, "report": string(data), "junit": string(xml),
+			"history": history, "events": events, "runs": string(l.do("GET", "/api/scenarios/"+ids["Job flow"]+"/runs", "").body)} {
+			if strings.Contains(text, flowSecret) {
+				t.Fatalf("%s holds the secret", name)
+			}
+		}
+
+		// A second run of the directory stores a second run of each scenario (the scenario
+		// is replaced, not duplicated).
+		res = runCLI(t, context.Background(), "scenario", "run", filepath.Join("examples", "scenarios"), "--base-url", base)
+		is.Equal(res.code, 0)
+		is.Equal(len(expectJSON[[]state.Scenario](l, "GET", "/api/scenarios", "", 200, "scenarios")), 2)
+		is.Equal(len(expectJSON[[]state.RunReport](l, "GET", "/api/scenarios/"+ids["Job flow"]+"/runs", "", 200, "runs")), 2)
+	})
+}
+
+// A server-side run takes variables and secrets in its request; the secrets reach neither
+// the report nor history, and a scenario that includes a file is refused by the server.
+func TestServerRunSecrets(t *testing.T) {
+	is := is.New(t)
+	l, _ := startJobsServer(t, "epoll")
+	data, err := os.ReadFile(filepath.Join("examples", "scenarios", "job_flow.json"))
+	is.NoErr(err)
+	r := l.do("POST", "/api/scenarios", string(data))
+	is.Equal(r.status, 201)
+	var created struct{ Scenario state.Scenario }
+	is.NoErr(json.Unmarshal(r.body, &created))
+	r = l.do("POST", "/api/scenarios/"+created.Scenario.ID+"/run", `{"vars":{"job_name":"nightly-report"},"secrets":{"api_token":"`+flowSecret+`"}}`)
+	is.Equal(r.status, 200)
+	is.True(strings.Contains(string(r.body), `"status":"pass"`))
+	is.True(strings.Contains(string(r.body), `"x-api-token":"***"`))
+	history := string(l.do("GET", "/api/history?limit=500", "").body)
+	is.True(strings.Contains(history, "/jobs/j-42/status")) // the run's requests are there
+	for name, text := range map[string]string{"report": string(r.body), "history": history} {
+		if strings.Contains(text, flowSecret) {
+			t.Fatalf("%s holds the secret", name)
+		}
+	}
+
+	r = l.do("POST", "/api/scenarios", `{"name":"inc","steps":[{"id":"a","include":"job_flow.json"}]}`)
+	is.Equal(r.status, 400)
+	is.True(strings.Contains(string(r.body), "include is expanded by ownhttp scenario run; the server reads no files"))
+}
+
+// Includes from the command line: a file includes the example flow twice with other
+// parameters, and reads both includes' captures.
+func TestScenarioRunInclude(t *testing.T) {
+	is := is.New(t)
+	_, base := startJobsServer(t, "epoll")
+	flow, err := filepath.Abs(filepath.Join("examples", "scenarios", "job_flow.json"))
+	is.NoErr(err)
+	main := writeFile(t, "main.json", `{"name":"twice","steps":[
+		{"id":"first","include":{"file":`+string(mustJSON(t, flow))+`,"vars":{"job_name":"nightly-report"}}},
+		{"id":"second","include":{"file":`+string(mustJSON(t, flow))+`}},
+		{"id":"both","method":"GET","path":"/jobs/{{first.job_id}}","expect":{"assert":[
+			{"capture":"second.result_url","op":"==","value":"/reports/j-42.csv"}]}}]}`)
+	res := runCLI(t, context.Background(), "scenario", "run", main, "--base-url", base, "--json", "--store=false")
+	is.Equal(res.code, 0)
+	var rep state.RunReport
+	is.NoErr(json.Unmarshal([]byte(res.stdout), &rep))
+	var ids []string
+	for _, s := range rep.StepResults {
+		ids = append(ids, s.StepID)
+	}
+	is.Equal(ids, []string{"first.create", "first.fetch", "first.poll", "second.create", "second.fetch", "second.poll", "both"})
+}
