@@ -317,7 +317,7 @@ func (a *App) historySecrets(x *conn.Exchange, _ *params) {
 			answerErr(r, labErr(state.KindInvalid, state.CodeInvalidRequest, "values must be a list of strings"))
 			return
 		}
-		if err := st.AddHistorySecrets(ctx, body.Values); err != nil {
+		if err := a.registerSecrets(ctx, st, body.Values); err != nil {
 			answerErr(r, err)
 			return
 		}
@@ -325,6 +325,22 @@ func (a *App) historySecrets(x *conn.Exchange, _ *params) {
 			Registered int `json:"registered"`
 		}{len(body.Values)})
 	})
+}
+
+// registerSecrets makes history (the state actor) and the access log mask values.
+func (a *App) registerSecrets(ctx context.Context, st *state.Actor, values []string) error {
+	all, err := st.AddHistorySecrets(ctx, values)
+	if err != nil {
+		return err
+	}
+	pairs := make([]string, 0, 2*len(all))
+	for _, v := range all {
+		pairs = append(pairs, v, state.SecretMask)
+	}
+	if len(pairs) > 0 {
+		a.logSecrets.Store(strings.NewReplacer(pairs...))
+	}
+	return nil
 }
 
 // scenarioRunGet is GET /api/scenarios/runs/{run_id}: 200 {"run":…}, or 404 not_found "run
@@ -489,7 +505,7 @@ func (a *App) executeRun(job runJob) runOutcome {
 		}
 		if secrets := plan.Secrets(); len(secrets) > 0 { // before history records the request
 			callCtx, callCancel := context.WithTimeout(ctx, stateTimeout)
-			err := st.AddHistorySecrets(callCtx, secrets)
+			err := a.registerSecrets(callCtx, st, secrets)
 			callCancel()
 			if err != nil {
 				break // the actor stopped: the server is shutting down

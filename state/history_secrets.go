@@ -74,10 +74,17 @@ func (m *Model) AddHistorySecrets(values []string) *Error {
 }
 
 // AddHistorySecrets registers values that history shows as *** from now on (see
-// Model.AddHistorySecrets). Nothing is written to a file.
-func (a *Actor) AddHistorySecrets(ctx context.Context, values []string) error {
-	_, err := callIn(ctx, a, fileMain, func(m *Model, _ time.Time) (struct{}, *Error, bool) {
-		return struct{}{}, m.AddHistorySecrets(values), false
+// Model.AddHistorySecrets) and returns every value registered, for the logs to mask too.
+// Nothing is written to a file.
+func (a *Actor) AddHistorySecrets(ctx context.Context, values []string) ([]string, error) {
+	return callIn(ctx, a, fileMain, func(m *Model, _ time.Time) ([]string, *Error, bool) {
+		if e := m.AddHistorySecrets(values); e != nil {
+			return nil, e, false
+		}
+		all := make([]string, len(m.historySecrets.values))
+		for i, v := range m.historySecrets.values {
+			all[i] = string(v)
+		}
+		return all, nil, false
 	})
-	return err
 }
