@@ -166,3 +166,35 @@ func TestScenarioRunInclude(t *testing.T) {
 	}
 	is.Equal(ids, []string{"first.create", "first.fetch", "first.poll", "second.create", "second.fetch", "second.poll", "both"})
 }
+
+// Several files, one of them failing: exit status 3, each file's lines then the totals, and
+// the reports say which step failed (with expected, actual and where) and which were skipped.
+func TestScenarioRunManyFilesFailing(t *testing.T) {
+	is := is.New(t)
+	_, base := startJobsServer(t, "epoll")
+	dir := t.TempDir()
+	pass := writeFile(t, "pass.hurl", "GET /jobs/j-42\nHTTP 200\n[Asserts]\njsonpath \"$.id\" == \"j-42\"\n")
+	fail := writeFile(t, "fail.json", `{"name":"failing","vars":{"mode":"quick"},"steps":[
+		{"id":"skipped","method":"GET","path":"/jobs/j-42","skip_if":{"capture":"mode","op":"==","value":"quick"}},
+		{"id":"wrong","method":"GET","path":"/jobs/j-42","expect":{"assert":[{"jsonpath":"$.owner.id","op":">","value":10}]}},
+		{"id":"never","method":"GET","path":"/jobs/j-42"}]}`)
+	junit, reportJSON := filepath.Join(dir, "junit.xml"), filepath.Join(dir, "report.json")
+	res := runCLI(t, context.Background(), "scenario", "run", pass, fail, "--base-url", base, "--store=false",
+		"--junit", junit, "--report-json", reportJSON)
+	is.Equal(res.code, 3) // a run failed
+	is.True(strings.Contains(res.stdout, "== "+pass+"\n"))
+	is.True(strings.Contains(res.stdout, "FAIL wrong "))
+	is.True(strings.Contains(res.stdout, `reason: assert 0: jsonpath "$.owner.id" > 10: actual 7`))
+	is.True(strings.HasSuffix(res.stdout, "Files: 2 | Passed: 1 | Failed: 1\n"))
+	xml, err := os.ReadFile(junit)
+	is.NoErr(err)
+	is.Equal(strings.Count(string(xml), "<failure "), 1)
+	is.Equal(strings.Count(string(xml), "<skipped "), 2) // skip_if, and the step after the failure
+	data, err := os.ReadFile(reportJSON)
+	is.NoErr(err)
+	var rep runsReportFile
+	is.NoErr(json.Unmarshal(data, &rep))
+	is.Equal(rep.Status, "fail")
+	is.Equal(rep.Summary.Failed, 1)
+	is.Equal(rep.Runs[1].Report.StepResults[0].Status, "skip")
+}
