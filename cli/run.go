@@ -70,6 +70,9 @@ func (r *localRunner) run(ctx context.Context, sc state.Scenario, seed int64) (s
 			return state.RunReport{}, err
 		}
 		res := plan.Record(view, latencyMS, counts...)
+		if plan.Retrying() {
+			res.Status = state.StatusRetry
+		}
 		if r.onEnd != nil {
 			r.onEnd(req, res)
 		}
@@ -304,10 +307,15 @@ func pyFloat(f float64) string {
 	return s
 }
 
-// passFail is PASS or FAIL for a step or run status.
+// passFail is PASS or FAIL for a step or run status (SKIP and RETRY for those of a step).
 func passFail(status string) string {
-	if status == state.StatusPass {
+	switch status {
+	case state.StatusPass:
 		return "PASS"
+	case state.StatusSkip:
+		return "SKIP"
+	case state.StatusRetry:
+		return "RETRY"
 	}
 	return "FAIL"
 }

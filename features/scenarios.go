@@ -513,6 +513,9 @@ func (a *App) executeRun(job runJob) runOutcome {
 		}
 		view, latencyMS := a.dispatchStep(ctx, plan.RunID, stepID, req, job.auth)
 		res := plan.Record(view, latencyMS, a.countCalls(ctx, st, plan.Step().Expect.Calls)...)
+		if plan.Retrying() {
+			res.Status = state.StatusRetry // an attempt; the step runs again
+		}
 		st.Publish("scenario.step.completed", res.TraceID, stepCompletedEvent{ScenarioID: scenarioID,
 			RunID: plan.RunID, StepID: res.StepID, Status: res.Status, FailureReason: res.FailureReason,
 			LatencyMS: res.LatencyMS, TargetID: req.TargetID})

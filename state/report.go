@@ -53,6 +53,9 @@ const (
 	// StatusSkip is a step not sent because its skip_if held (issue #18); it counts
 	// neither as passed nor as failed.
 	StatusSkip = "skip"
+	// StatusRetry is how runners show a failed attempt that RunPlan.Retrying says will be
+	// run again; no stored result has it.
+	StatusRetry = "retry"
 )
 
 // ResponseView is what a step's assertions see (spec §5.2 step 6): the

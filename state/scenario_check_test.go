@@ -224,6 +224,7 @@ func TestRunFlowRetryRepeatSkip(t *testing.T) {
 		delays = append(delays, req.Delay)
 		res := p.Record(ResponseView{Status: 200, Body: `{"state":"` + state + `"}`}, 1)
 		is.Equal(res.Status == StatusPass, state == "done")
+		is.Equal(p.Retrying(), state != "done") // the failed attempts run again
 	}
 	is.Equal(delays, []time.Duration{0, 250 * time.Millisecond, 250 * time.Millisecond})
 	for range 2 {

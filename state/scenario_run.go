@@ -17,6 +17,7 @@ type runFlow struct {
 	iteration  int  // 1-based repetition of the current step
 	again      bool // Next hands out againIndex once more
 	againIndex int
+	retrying   bool // the last result recorded is an attempt that will be retried
 }
 
 func newRunFlow(sc Scenario, given Variables) runFlow {
@@ -34,6 +35,10 @@ func (p *RunPlan) SetVariables(v Variables) {
 func (p *RunPlan) Redact(s string) string {
 	return newSecretRedactor(p.flow.vars.secretValues()).text(s)
 }
+
+// Retrying reports whether the result Record returned last is a failed attempt of a step
+// that will be run again (retry): it is not in the report, and runners show it as a retry.
+func (p *RunPlan) Retrying() bool { return p.flow.retrying }
 
 // Secrets returns the values of the run's secret variables so far (for redacting what a
 // server keeps of the requests the run sends), longest first.
@@ -179,7 +184,9 @@ func (p *RunPlan) finishCurrent(res *StepResult) bool {
 	st := &p.Scenario.Steps[p.cur]
 	redactor := newSecretRedactor(p.flow.vars.secretValues())
 	redactor.result(res)
+	p.flow.retrying = false
 	if res.Status == StatusFail && st.Retry != nil && p.flow.attempt <= st.Retry.Count {
+		p.flow.retrying = true
 		p.flow.attempt++
 		p.flow.again, p.flow.againIndex = true, p.cur
 		res.Attempts = p.flow.attempt - 1
