@@ -183,6 +183,7 @@ func TestScenarioRunManyFilesFailing(t *testing.T) {
 		"--junit", junit, "--report-json", reportJSON)
 	is.Equal(res.code, 3) // a run failed
 	is.True(strings.Contains(res.stdout, "== "+pass+"\n"))
+	is.True(strings.Contains(res.stdout, "SKIP skipped "))
 	is.True(strings.Contains(res.stdout, "FAIL wrong "))
 	is.True(strings.Contains(res.stdout, `reason: assert 0: jsonpath "$.owner.id" > 10: actual 7`))
 	is.True(strings.HasSuffix(res.stdout, "Files: 2 | Passed: 1 | Failed: 1\n"))

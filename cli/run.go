@@ -41,7 +41,17 @@ func (r *localRunner) run(ctx context.Context, sc state.Scenario, seed int64) (s
 	if r.onPlan != nil {
 		r.onPlan(plan)
 	}
+	shown := 0 // results shown so far: Next records skipped steps itself
+	showSkipped := func() {
+		for _, res := range plan.Results()[shown:] {
+			if res.Status == state.StatusSkip && r.onEnd != nil {
+				r.onEnd(state.StepRequest{Method: res.Request.Method, Path: res.Request.Path, TargetID: res.Request.TargetID}, res)
+			}
+		}
+		shown = len(plan.Results())
+	}
 	for plan.Next() {
+		showSkipped()
 		st := plan.Step()
 		req := plan.Request()
 		if r.onStart != nil {
@@ -77,6 +87,7 @@ func (r *localRunner) run(ctx context.Context, sc state.Scenario, seed int64) (s
 			r.onEnd(req, res)
 		}
 	}
+	showSkipped()
 	finished := time.Now()
 	return plan.Report(finished.UTC(), msSince(started, finished)), nil
 }
