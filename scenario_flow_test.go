@@ -139,6 +139,13 @@ func TestServerRunSecrets(t *testing.T) {
 		}
 	}
 
+	// The same through run-remote, its variables from the command line.
+	res := runCLI(t, context.Background(), "scenario", "run-remote", created.Scenario.ID, "--server", l.base,
+		"--var", "job_name=nightly-report", "--secret", "api_token="+flowSecret, "--json")
+	is.Equal(res.code, 0)
+	is.True(strings.Contains(res.stdout, `"x-api-token": "***"`))
+	is.True(!strings.Contains(res.stdout, flowSecret))
+
 	r = l.do("POST", "/api/scenarios", `{"name":"inc","steps":[{"id":"a","include":"job_flow.json"}]}`)
 	is.Equal(r.status, 400)
 	is.True(strings.Contains(string(r.body), "include is expanded by ownhttp scenario run; the server reads no files"))

@@ -342,3 +342,28 @@ func TestExpandIncludes(t *testing.T) {
 	_, e = m.CreateScenario(decodeScenario(t, `{"name":"m","steps":[{"id":"a","include":"login.json"}]}`), t0)
 	is.Equal(e.Message, "step 1: include is expanded by ownhttp scenario run; the server reads no files")
 }
+
+// The new fields keep their form through the JSON the API returns and the state file
+// stores: encoding a decoded scenario and decoding it again gives the same scenario.
+func TestFlowFieldsRoundTrip(t *testing.T) {
+	is := is.New(t)
+	src := `{"name":"rt","vars":{"a":"1"},"steps":[
+		{"id":"s","method":"GET","path":"/x/{{a}}","captures":[{"name":"c","cookie":"sid","secret":true},{"name":"d","status":true}],
+		 "retry":{"count":2,"interval_ms":5},"repeat":2,"skip_if":{"capture":"a","op":"==","value":"2","not":true},
+		 "scope":[{"namespace":"inc","params":{"p":"{{a}}"}}],
+		 "expect":{"any_status":true,"assert":[{"jsonpath":"$.a","op":"count","value":1},{"duration":true,"op":"<","value":5}]}}]}`
+	first := decodeScenario(t, src)
+	b1, err := json.Marshal(first)
+	is.NoErr(err)
+	second := decodeScenario(t, string(b1))
+	b2, err := json.Marshal(second)
+	is.NoErr(err)
+	is.Equal(string(b1), string(b2))
+	is.True(strings.Contains(string(b1), `"skip_if":{"capture":"a","not":true,"op":"==","value":"2"}`))
+	// A scenario without them reads as the original's: none of their keys appear.
+	plain, err := json.Marshal(decodeScenario(t, `{"name":"p","steps":[{"method":"GET","path":"/"}]}`))
+	is.NoErr(err)
+	for _, key := range []string{"vars", "captures", "retry", "repeat", "skip_if", "include", "scope", "assert", "any_status"} {
+		is.True(!strings.Contains(string(plain), `"`+key+`"`))
+	}
+}
