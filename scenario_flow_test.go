@@ -146,6 +146,24 @@ func TestServerRunSecrets(t *testing.T) {
 	is.True(strings.Contains(res.stdout, `"x-api-token": "***"`))
 	is.True(!strings.Contains(res.stdout, flowSecret))
 
+	// Hostile bodies of the two new endpoints: a JSON error naming what is wrong.
+	for _, tc := range []struct{ target, body, code, message string }{
+		{"/api/history/secrets", `[1]`, "invalid_json", ""},
+		{"/api/history/secrets", `{"values":[1]}`, "invalid_request", "values must be a list of strings"},
+		{"/api/history/secrets", `{"values":["` + strings.Repeat("x", 4097) + `"]}`, "invalid_request", "secret values must be at most 4096 bytes"},
+		{"/api/scenarios/" + created.Scenario.ID + "/runs", `{"run_id":"r1","status":"maybe"}`, "invalid_scenario", "run report: status must be pass or fail"},
+		{"/api/scenarios/" + created.Scenario.ID + "/runs", `{"run_id":"r1","status":"pass","step_results":[{"status":"x"}]}`, "invalid_scenario", "run report: step_results[0].status must be pass, fail or skip"},
+		{"/api/scenarios/" + created.Scenario.ID + "/runs", `{"run_id":"a/b","status":"pass"}`, "invalid_scenario", ""},
+	} {
+		r := l.do("POST", tc.target, tc.body)
+		is.Equal(r.status, 400) // a bad body
+		e := r.apiError(t)
+		is.Equal(e.Code, tc.code)
+		if tc.message != "" {
+			is.Equal(e.Message, tc.message)
+		}
+	}
+
 	r = l.do("POST", "/api/scenarios", `{"name":"inc","steps":[{"id":"a","include":"job_flow.json"}]}`)
 	is.Equal(r.status, 400)
 	is.True(strings.Contains(string(r.body), "include is expanded by ownhttp scenario run; the server reads no files"))

@@ -54,7 +54,10 @@ func ParseHurl(name string, data []byte, limits ScenarioLimits) (Scenario, *Erro
 	data = bytes.TrimPrefix(data, []byte("\uFEFF"))
 	p := hurlParser{lines: strings.Split(strings.ReplaceAll(string(data), "\r\n", "\n"), "\n"), lim: limits.withDefaults()}
 	sc := Scenario{Name: name, Defaults: ScenarioDefaults{StopOnFail: true}}
+	var entryLines []int // the line of each entry's request
 	for {
+		p.skipBlank()
+		entryLines = append(entryLines, p.i+1)
 		st, ok, e := p.entry()
 		if e != nil {
 			return Scenario{}, e
@@ -68,6 +71,13 @@ func ParseHurl(name string, data []byte, limits ScenarioLimits) (Scenario, *Erro
 		}
 	}
 	if e := normalizeScenario(&sc, p.lim); e != nil {
+		// "step N: …" names the entry by its request line too.
+		if rest, ok := strings.CutPrefix(e.Message, "step "); ok {
+			num, _, _ := strings.Cut(rest, ":")
+			if n, err := strconv.Atoi(num); err == nil && n >= 1 && n <= len(entryLines) {
+				e = &Error{Kind: e.Kind, Code: e.Code, Message: "hurl line " + strconv.Itoa(entryLines[n-1]) + ": " + e.Message}
+			}
+		}
 		return Scenario{}, e
 	}
 	return sc, nil

@@ -154,7 +154,7 @@ func TestParseHurlHostile(t *testing.T) {
 		{"file body", "POST /a\nfile,data.bin;\n", "hurl line 2: file bodies are not supported"},
 		{"bad base64", "POST /a\nbase64,!!!;\n", "hurl line 2: base64 body must be base64 of UTF-8 text ending with ;"},
 		{"variables in basic auth", "GET /a\n[BasicAuth]\n{{u}}: {{p}}\n", "hurl line 3: variables in [BasicAuth] are not supported; set an Authorization header"},
-		{"managed header", "GET /a\nContent-Length: 3\n", "step 1: header content-length is managed by the runner"},
+		{"managed header", "GET /a\n\n# two\nGET /b\nContent-Length: 3\n", "hurl line 4: step 2: header content-length is managed by the runner"},
 		{"empty file", "# nothing\n\n", "scenario must contain at least one step"},
 		{"not UTF-8", "GET /\xff\n", "hurl file is not UTF-8"},
 		{"10 MB", big + "GET /a\n", "hurl file is 10485767 bytes, more than 8388608"},
