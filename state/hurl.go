@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -38,8 +39,8 @@ import (
 // MaxHurlBytes bounds a Hurl file.
 const MaxHurlBytes = 8 << 20
 
-// hurlMethods are the methods a step may use; hurlOtherMethods those Hurl knows and we do
-// not run.
+// hurlOtherMethods are the methods Hurl knows that a step does not use (scenarioMethods are
+// those it uses): an entry with one is an error naming its line.
 var hurlOtherMethods = []string{"HEAD", "OPTIONS", "CONNECT", "TRACE"}
 
 // ParseHurl reads a Hurl file into a normalized scenario named name (limits as
@@ -146,8 +147,8 @@ func (p *hurlParser) entry() (Step, bool, *Error) {
 	method, rawURL, _ := strings.Cut(p.content(p.i), " ")
 	rawURL = strings.TrimSpace(rawURL)
 	switch {
-	case isOneOf(method, scenarioMethods):
-	case isOneOf(method, hurlOtherMethods):
+	case slices.Contains(scenarioMethods, method):
+	case slices.Contains(hurlOtherMethods, method):
 		return Step{}, false, hurlErr(lineNo, "method %s is not supported (GET, POST, PUT, PATCH, DELETE)", method)
 	default:
 		return Step{}, false, hurlErr(lineNo, "expected a request line (METHOD URL), got %q", truncateText(p.content(p.i), 64))
@@ -238,15 +239,6 @@ func (p *hurlParser) entry() (Step, bool, *Error) {
 		}
 	}
 	return st, true, nil
-}
-
-func isOneOf(s string, list []string) bool {
-	for _, x := range list {
-		if s == x {
-			return true
-		}
-	}
-	return false
 }
 
 // hurlPath turns an entry's URL into a step path (see the file comment).
