@@ -127,6 +127,16 @@ func writeScenario(t testing.TB, text string) string {
 	return name
 }
 
+// writeFile writes text to a file of that name in a fresh directory and returns its path.
+func writeFile(t testing.TB, name, text string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
 // freePort returns a port nothing listens on (it was free a moment ago).
 func freePort(t testing.TB) int {
 	t.Helper()
@@ -267,8 +277,11 @@ func TestScenarioRunErrors(t *testing.T) {
 		{"too many steps", []string{"run", "--max-steps", "1", valid}, 2, "scenario has too many steps"},
 		{"unreachable", []string{"run", valid, "--base-url", unreachable}, 1,
 			"ownhttp: cannot reach " + unreachable + ": connection refused"},
-		{"no FILE", []string{"run"}, 2, "want exactly one scenario FILE"},
-		{"two FILEs", []string{"run", valid, valid}, 2, "want exactly one scenario FILE"},
+		{"no FILE", []string{"run"}, 2, "want at least one scenario FILE or DIR"},
+		{"bad --var", []string{"run", valid, "--var", "novalue"}, 2, `variable "novalue" must be name=value`},
+		{"missing --vars-file", []string{"run", valid, "--vars-file", filepath.Join(dir, "none.env")}, 2, "--vars-file: open "},
+		{"bad --jobs", []string{"run", valid, "--jobs", "0"}, 2, "--jobs must be positive"},
+		{"invalid hurl", []string{"run", writeFile(t, "bad.hurl", "GET /a\n[Foo]\n")}, 2, `hurl line 2: unknown section "[Foo]"`},
 		{"unknown flag", []string{"run", valid, "--bogus"}, 2, "flag provided but not defined"},
 		{"bad seed", []string{"run", valid, "--seed", "x"}, 2, "invalid value"},
 		{"bad url", []string{"run", valid, "--base-url", "ftp://x"}, 2, "want http://host"},
@@ -733,7 +746,7 @@ func TestScenarioBinary(t *testing.T) {
 		{"fail", []string{"run", lifecycleScenario(t, "/bin-fail"), "--base-url", base, "--seed", "2"}, 3, ""},
 		{"missing file", []string{"run", "/nonexistent/x.json"}, 1, "ownhttp: cannot read scenario file"},
 		{"invalid", []string{"run", writeScenario(t, `{"name":""}`)}, 2, "ownhttp: invalid scenario"},
-		{"usage", []string{"run"}, 2, "ownhttp: scenario run: want exactly one scenario FILE"},
+		{"usage", []string{"run"}, 2, "ownhttp: scenario run: want at least one scenario FILE or DIR"},
 		{"help", []string{"--help"}, 0, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

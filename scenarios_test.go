@@ -313,7 +313,8 @@ func TestScenarioCRUD(t *testing.T) {
 			{"PATCH", "/api/scenarios", "", 405, "method_not_allowed", ""},
 			{"POST", "/api/scenarios/other", "", 405, "method_not_allowed", ""},
 			{"GET", "/api/scenarios/other/run", "", 405, "method_not_allowed", ""},
-			{"POST", "/api/scenarios/other/runs", "", 405, "method_not_allowed", ""},
+			{"POST", "/api/scenarios/nope/runs", `{"run_id":"r1","status":"pass","step_results":[]}`, 404, "not_found", "scenario not found"},
+			{"POST", "/api/scenarios/" + sc.ID + "/runs", `{"run_id":"r1","status":"pass","stpe_results":[]}`, 400, "invalid_scenario", `run report: unknown field "stpe_results"`},
 			{"DELETE", "/api/scenarios/runs/x", "", 405, "method_not_allowed", ""},
 		} {
 			r := l.do(tc.method, tc.target, tc.body)
@@ -328,7 +329,7 @@ func TestScenarioCRUD(t *testing.T) {
 			}
 		}
 		allow := map[string]string{"/api/scenarios": "GET, HEAD, POST", "/api/scenarios/x": "GET, HEAD, PUT, DELETE",
-			"/api/scenarios/x/run": "POST", "/api/scenarios/x/runs": "GET, HEAD", "/api/scenarios/runs/x": "GET, HEAD"}
+			"/api/scenarios/x/run": "POST", "/api/scenarios/x/runs": "GET, HEAD, POST", "/api/scenarios/runs/x": "GET, HEAD"}
 		for target, want := range allow {
 			is.Equal(l.do("PATCH", target, "").header.Get("Allow"), want) // Allow of target
 		}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"os"
 	"strings"
 
 	"ownhttp/state"
@@ -53,19 +54,43 @@ func cliList(ctx context.Context, args []string, stdout, stderr io.Writer) error
 }
 
 // cliRunRemote is "ownhttp scenario run-remote ID": POST /api/scenarios/{id}/run with
-// {"seed":N} (or {} without --seed), printed as "run" prints a report, or the whole payload
+// {"seed":N} (or {} without --seed) and the variables as "run" gathers them ("vars" and
+// "secrets", when there are any), printed as "run" prints a report, or the whole payload
 // with --json. Exit 0 when the run passed, 3 when it failed, 1 for a non-200 answer.
 func cliRunRemote(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs, cc := newCLIFlags("run-remote")
 	seed := fs.Int64("seed", state.DefaultChaosSeed, "chaos seed (default: the server's)")
+	var vars, secrets, varsFiles listFlag
+	fs.Var(&vars, "var", "a variable, name=value (repeatable)")
+	fs.Var(&secrets, "secret", "a secret variable, name=value, shown as *** (repeatable)")
+	fs.Var(&varsFiles, "vars-file", "a file of name=value lines (repeatable)")
 	client, pos, err := parseRemote(fs, cc, args, 1, "ID", stdout)
 	if err != nil {
 		return err
 	}
-	payload := []byte("{}")
-	if flagSet(fs, "seed") {
-		payload, _ = json.Marshal(map[string]int64{"seed": *seed})
+	given, err := gatherVariables(os.Environ(), varsFiles, vars, secrets)
+	if err != nil {
+		return err
 	}
+	request := map[string]any{}
+	if flagSet(fs, "seed") {
+		request["seed"] = *seed
+	}
+	plain, secret := map[string]string{}, map[string]string{}
+	for k, v := range given.Values {
+		if given.Secret[k] {
+			secret[k] = v
+		} else {
+			plain[k] = v
+		}
+	}
+	if len(plain) > 0 {
+		request["vars"] = plain
+	}
+	if len(secret) > 0 {
+		request["secrets"] = secret
+	}
+	payload, _ := json.Marshal(request)
 	status, body, err := client.api(ctx, "POST", "/api/scenarios/"+url.PathEscape(pos[0])+"/run", payload)
 	if err != nil {
 		return client.reportRequestError(stderr, err)

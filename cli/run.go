@@ -5,13 +5,11 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"maps"
 	"math"
 	"net/http"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -22,95 +20,15 @@ import (
 	"ownhttp/internal/atomicfile"
 )
 
-// cliRun is "ownhttp scenario run FILE": it validates the scenario file exactly as the server
-// validates POST /api/scenarios (state.DecodeScenario) and runs it from here with the
-// server's own engine (state.RunPlan: chaos, assertions, report). Local steps are real HTTP
-// requests to --server plus the step's raw path; target steps go through POST
-// {base}/api/proxy/request; a step's expect.calls are counted with POST
-// {base}/api/requests/count once its response is in. Nothing is stored on the server. A
-// progress line is printed per step as it finishes, then the summary (or, with --json, the
-// report alone on stdout and the progress on stderr); --junit FILE also writes a JUnit XML
-// report.
-func cliRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs, cc := newCLIFlags("run", "base-url")
-	seed := fs.Int64("seed", state.DefaultChaosSeed, "chaos seed of the run")
-	junit := fs.String("junit", "", "also write a JUnit XML report to this file")
-	live := fs.Bool("live", false, "print STEP START and STEP END lines instead of the progress lines")
-	maxSteps := fs.Int("max-steps", state.DefaultMaxSteps, "most steps the scenario may have")
-	maxAssertions := fs.Int("max-assertions", state.DefaultMaxAssertions, "most assertions a step may have")
-	pos, err := parseCLIFlags(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		cliHelp(fs, "FILE", stdout)
-		return err
-	}
-	if err != nil {
-		return err
-	}
-	if len(pos) != 1 {
-		return Usagef("scenario run: want exactly one scenario FILE, got %d arguments", len(pos))
-	}
-	if *maxSteps <= 0 || *maxAssertions <= 0 {
-		return Usagef("scenario run: --max-steps and --max-assertions must be positive")
-	}
-	client, err := newCLIClient(cc.server, cc.token, cc.insecure, cc.timeout, cc.timeout)
-	if err != nil {
-		return err
-	}
-	file := pos[0]
-	data, err := os.ReadFile(file)
-	if err != nil {
-		fmt.Fprintf(stderr, "ownhttp: cannot read scenario file: %s\n", oneLine(err.Error()))
-		return exitFailure
-	}
-	sc, e := state.DecodeScenario(data, state.ScenarioLimits{MaxSteps: *maxSteps, MaxAssertions: *maxAssertions})
-	if e != nil {
-		fmt.Fprintf(stderr, "ownhttp: invalid scenario %s: %s\n", file, e.Message)
-		return exitValidation
-	}
-	if sc.ID == "" {
-		sc.ID = randomHex(6) // as the server names a scenario without an id
-	}
-
-	progress := stdout
-	if cc.json {
-		progress = stderr // stdout carries the report alone
-	}
-	r := &localRunner{client: client}
-	if *live {
-		r.onStart = func(st state.Step) {
-			fmt.Fprintf(progress, "STEP START scenario=%s step=%s target=%s\n", sc.ID, st.ID, st.TargetID)
-		}
-		r.onEnd = func(req state.StepRequest, res state.StepResult) { writeStepEnd(progress, res) }
-	} else {
-		r.onEnd = func(req state.StepRequest, res state.StepResult) { writeProgress(progress, req, res) }
-	}
-	report, err := r.run(ctx, sc, *seed)
-	if err != nil {
-		return client.reportRequestError(stderr, err)
-	}
-
-	if cc.json {
-		writeJSONOut(stdout, report)
-	} else {
-		writeRunSummary(stdout, report)
-	}
-	if *junit != "" {
-		if err := writeJUnitFile(*junit, sc, report); err != nil {
-			fmt.Fprintf(stderr, "ownhttp: cannot write JUnit report: %s\n", oneLine(err.Error()))
-			return exitFailure
-		}
-	}
-	if report.Status != state.StatusPass {
-		return exitFailed
-	}
-	return nil
-}
-
 // localRunner runs a scenario from the CLI.
 type localRunner struct {
 	client  *cliClient
+	vars    state.Variables                           // the run's variables
+	onPlan  func(*state.RunPlan)                      // called with the plan before its first step; may be nil
 	onStart func(state.Step)                          // before a step's delay; may be nil
 	onEnd   func(state.StepRequest, state.StepResult) // after a step; may be nil
+
+	registered []string // the secret values the server was given
 }
 
 // run runs every step of sc in order with the given seed and returns the report. It returns
@@ -119,7 +37,21 @@ type localRunner struct {
 func (r *localRunner) run(ctx context.Context, sc state.Scenario, seed int64) (state.RunReport, error) {
 	started := time.Now()
 	plan := state.NewRunPlan(sc, randomHex(7), seed, started.UTC())
+	plan.SetVariables(r.vars)
+	if r.onPlan != nil {
+		r.onPlan(plan)
+	}
+	shown := 0 // results shown so far: Next records skipped steps itself
+	showSkipped := func() {
+		for _, res := range plan.Results()[shown:] {
+			if res.Status == state.StatusSkip && r.onEnd != nil {
+				r.onEnd(state.StepRequest{Method: res.Request.Method, Path: res.Request.Path, TargetID: res.Request.TargetID}, res)
+			}
+		}
+		shown = len(plan.Results())
+	}
 	for plan.Next() {
+		showSkipped()
 		st := plan.Step()
 		req := plan.Request()
 		if r.onStart != nil {
@@ -128,6 +60,7 @@ func (r *localRunner) run(ctx context.Context, sc state.Scenario, seed int64) (s
 		if err := r.wait(ctx, req.Delay); err != nil {
 			return state.RunReport{}, err
 		}
+		r.registerSecrets(ctx, plan.Secrets())
 		var view state.ResponseView
 		var latencyMS float64
 		var err error
@@ -147,12 +80,32 @@ func (r *localRunner) run(ctx context.Context, sc state.Scenario, seed int64) (s
 			return state.RunReport{}, err
 		}
 		res := plan.Record(view, latencyMS, counts...)
+		if plan.Retrying() {
+			res.Status = state.StatusRetry
+		}
 		if r.onEnd != nil {
 			r.onEnd(req, res)
 		}
 	}
+	showSkipped()
 	finished := time.Now()
 	return plan.Report(finished.UTC(), msSince(started, finished)), nil
+}
+
+// registerSecrets sends the run's secret values to the server once they change (POST
+// /api/history/secrets), so that its history shows them as ***. A server that refuses (an
+// older one) keeps them: the report and every line printed mask them anyway.
+func (r *localRunner) registerSecrets(ctx context.Context, secrets []string) {
+	if len(secrets) == 0 || slices.Equal(secrets, r.registered) {
+		return
+	}
+	payload, err := json.Marshal(map[string][]string{"values": secrets})
+	if err != nil {
+		return
+	}
+	if status, _, err := r.client.api(ctx, http.MethodPost, "/api/history/secrets", payload); err == nil && status == http.StatusOK {
+		r.registered = secrets
+	}
 }
 
 // wait sleeps a step's delay, or less if ctx ends (its error is returned).
@@ -365,10 +318,15 @@ func pyFloat(f float64) string {
 	return s
 }
 
-// passFail is PASS or FAIL for a step or run status.
+// passFail is PASS or FAIL for a step or run status (SKIP and RETRY for those of a step).
 func passFail(status string) string {
-	if status == state.StatusPass {
+	switch status {
+	case state.StatusPass:
 		return "PASS"
+	case state.StatusSkip:
+		return "SKIP"
+	case state.StatusRetry:
+		return "RETRY"
 	}
 	return "FAIL"
 }
@@ -489,42 +447,71 @@ type junitSkipped struct {
 // junitSeconds writes milliseconds as seconds with 3 decimals.
 func junitSeconds(ms float64) string { return strconv.FormatFloat(ms/1000, 'f', 3, 64) }
 
-// buildJUnit turns a run of sc into a JUnit document.
-func buildJUnit(sc state.Scenario, r state.RunReport) junitSuites {
-	suite := junitSuite{Name: sc.Name, ID: sc.ID, Tests: len(sc.Steps), Time: junitSeconds(r.Summary.DurationMS),
+// junitSuiteOf turns a run of sc into a JUnit testsuite: a testcase per step result (a
+// repeated step has one per repetition; a skipped step's is skipped), and one skipped
+// testcase per step that did not run.
+func junitSuiteOf(sc state.Scenario, r state.RunReport) junitSuite {
+	suite := junitSuite{Name: sc.Name, ID: sc.ID, Time: junitSeconds(r.Summary.DurationMS),
 		Timestamp: strings.TrimSuffix(r.StartedAt, "Z"),
 		Properties: []junitProperty{{"run_id", r.RunID}, {"scenario_id", r.ScenarioID},
 			{"seed", strconv.FormatInt(r.Seed, 10)}, {"status", r.Status}}}
-	results := make(map[string]state.StepResult, len(r.StepResults))
-	for _, s := range r.StepResults {
-		results[s.StepID] = s
+	ran := make(map[string]bool, len(r.StepResults))
+	for _, res := range r.StepResults {
+		id, _, _ := strings.Cut(res.StepID, "#")
+		ran[id] = true
 	}
+	results := r.StepResults
 	for _, st := range sc.Steps {
-		name := st.ID
-		if st.Name != "" && st.Name != st.ID {
-			name = st.ID + " (" + st.Name + ")"
+		name := func(id string) string {
+			if st.Name != "" && st.Name != st.ID {
+				return id + " (" + st.Name + ")"
+			}
+			return id
 		}
-		c := junitCase{Name: name, ClassName: sc.Name, Time: "0.000"}
-		res, ran := results[st.ID]
-		switch {
-		case !ran:
-			c.Skipped = &junitSkipped{Message: "not run: an earlier step failed (stop_on_fail)"}
+		if !ran[st.ID] {
+			suite.Cases = append(suite.Cases, junitCase{Name: name(st.ID), ClassName: sc.Name, Time: "0.000",
+				Skipped: &junitSkipped{Message: "not run: an earlier step failed (stop_on_fail)"}})
 			suite.Skipped++
-		case res.Status != state.StatusPass:
-			c.Time = junitSeconds(res.LatencyMS)
-			c.Failure = &junitFailure{Message: string(res.FailureReason), Type: "assertion", Text: failedAssertions(res)}
-			suite.Failures++
-		default:
-			c.Time = junitSeconds(res.LatencyMS)
+			continue
 		}
-		if ran {
+		for len(results) > 0 {
+			res := results[0]
+			if id, _, _ := strings.Cut(res.StepID, "#"); id != st.ID {
+				break
+			}
+			results = results[1:]
+			c := junitCase{Name: name(res.StepID), ClassName: sc.Name, Time: junitSeconds(res.LatencyMS)}
+			switch res.Status {
+			case state.StatusSkip:
+				c.Skipped = &junitSkipped{Message: string(res.FailureReason)}
+				suite.Skipped++
+			case state.StatusFail:
+				c.Failure = &junitFailure{Message: string(res.FailureReason), Type: "assertion", Text: failedAssertions(res)}
+				suite.Failures++
+			}
 			c.SystemOut = fmt.Sprintf("%s %s -> %d trace=%s chaos_applied=%v", res.Request.Method,
 				res.Request.Path, res.Response.Status, res.TraceID, res.ChaosApplied)
+			suite.Cases = append(suite.Cases, c)
 		}
-		suite.Cases = append(suite.Cases, c)
 	}
-	return junitSuites{Name: "ownhttp scenarios", Tests: suite.Tests, Failures: suite.Failures,
-		Skipped: suite.Skipped, Time: suite.Time, Suites: []junitSuite{suite}}
+	suite.Tests = len(suite.Cases)
+	return suite
+}
+
+// buildJUnit turns runs into one JUnit document, a testsuite per run.
+func buildJUnit(runs []fileRun) junitSuites {
+	doc := junitSuites{Name: "ownhttp scenarios"}
+	total := 0.0
+	for _, fr := range runs {
+		s := junitSuiteOf(fr.scenario, fr.report)
+		doc.Tests += s.Tests
+		doc.Failures += s.Failures
+		doc.Skipped += s.Skipped
+		total += fr.report.Summary.DurationMS
+		doc.Suites = append(doc.Suites, s)
+	}
+	doc.Time = junitSeconds(total)
+	return doc
 }
 
 // failedAssertions lists a step's failed assertions, one per line.
@@ -549,9 +536,9 @@ func clip(s string, n int) string {
 	return s[:n] + "…"
 }
 
-// writeJUnitFile writes the JUnit report of a run atomically (a temporary file renamed).
-func writeJUnitFile(path string, sc state.Scenario, r state.RunReport) error {
-	b, err := xml.MarshalIndent(buildJUnit(sc, r), "", "  ")
+// writeJUnitFile writes the JUnit report of runs atomically (a temporary file renamed).
+func writeJUnitFile(path string, runs []fileRun) error {
+	b, err := xml.MarshalIndent(buildJUnit(runs), "", "  ")
 	if err != nil {
 		return err
 	}

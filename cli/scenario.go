@@ -9,13 +9,13 @@ import (
 
 // The scenario CLI (issue #5, spec §5.5): "ownhttp scenario run|list|run-remote|live|proxy".
 //
-//	run FILE        validate a scenario file and run it here, against --server
+//	run FILE|DIR…   validate scenario files (JSON or Hurl) and run them here, against --server
 //	list            the server's scenarios
 //	run-remote ID   run a stored scenario on the server
 //	live            a terminal view of the server's live events
 //	proxy           send one request through the server's proxy to a target
 //
-// Exit status: 0 success (a passed run); 1 a missing file, a server that cannot be reached or
+// Exit status: 0 success (every run passed); 1 a missing file, a server that cannot be reached or
 // answers an error; 2 a bad command line or an invalid scenario; 3 a failed run (or, for
 // proxy, an upstream status of 400 or more). Every failure is one line on stderr, never a
 // stack trace. Flags may come before or after the FILE or ID.
@@ -23,7 +23,7 @@ import (
 const scenarioUsage = `Usage: ownhttp scenario COMMAND [flags] [FILE|ID]
 
 Commands:
-  run FILE        validate a scenario file and run it from here against --server
+  run FILE|DIR... validate scenario files (JSON or .hurl) and run them from here against --server
   list            list the server's scenarios
   run-remote ID   run a stored scenario on the server
   live            follow the server's live events (a dashboard on a terminal, lines otherwise)
@@ -36,7 +36,9 @@ Flags of every command:
   --timeout D      per-request timeout (default 10s)
   --json           print JSON instead of text
 
-run:         --seed N (default 1337)  --junit FILE  --live  --max-steps N  --max-assertions N
+run:         --seed N (default 1337)  --junit FILE  --report-json FILE  --jobs N  --live
+             --var NAME=VALUE  --secret NAME=VALUE  --vars-file FILE  (also OWNHTTP_VAR_NAME,
+             OWNHTTP_SECRET_NAME)  --store=false  --max-steps N  --max-assertions N
 run-remote:  --seed N
 live:        --refresh-ms N (default 100)  --failed-only
 proxy:       --target-id ID --method M --path P  [--body S] [--headers-json '{"k":"v"}']

@@ -8,6 +8,8 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"strings"
+	"sync/atomic"
 	"time"
 
 	"ownhttp/conn"
@@ -100,9 +102,12 @@ type EngineStats struct {
 
 // App is the conn.Handler for the whole server.
 type App struct {
-	cfg     Config
-	routes  *router
-	metrics *metrics.Registry
+	cfg Config
+	// logSecrets masks the secret values scenario runs registered (issue #18) in the access
+	// log; nil until one is registered. Set by registerSecrets, read by accessLog.
+	logSecrets atomic.Pointer[strings.Replacer]
+	routes     *router
+	metrics    *metrics.Registry
 	// eventStreams counts the open SSE streams (events.go).
 	eventStreams eventStreamLimit
 	// proxy is the proxy's upstream client (package upstream), built on first use (proxy.go).

@@ -105,6 +105,9 @@ func (a *App) accessLog(c *conn.Completed) {
 	if !c.Proto {
 		method = c.Method.String()
 		path = string(c.Path)
+		if r := a.logSecrets.Load(); r != nil {
+			path = r.Replace(path)
+		}
 	}
 	phase, drainMS := "running", 0.0
 	if c.Draining {

@@ -71,6 +71,8 @@ func (a *App) buildRoutes() *router {
 	r.add(DELETE, "/api/scenarios/{id}", a.scenarioDelete)
 	r.add(POST, "/api/scenarios/{id}/run", a.scenarioRun)
 	r.add(GET, "/api/scenarios/{id}/runs", a.scenarioRuns)
+	r.add(POST, "/api/scenarios/{id}/runs", a.scenarioRunStore)
+	r.add(POST, "/api/history/secrets", a.historySecrets)
 	r.add(GET, "/api/scenarios/runs/{run_id}", a.scenarioRunGet)
 	r.add(GET, "/api/targets", a.targetList)
 	r.add(POST, "/api/targets", a.targetCreate)

@@ -2,6 +2,7 @@ package features
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -266,6 +267,82 @@ func parseRunsLimit(rawQuery string) (limit int, ok bool) {
 	return limit, true
 }
 
+// scenarioRunStore is POST /api/scenarios/{id}/runs (issue #18): it stores a run made
+// elsewhere — ownhttp scenario run sends each run it finishes — as the scenario's newest, and
+// publishes its events (scenario.run.started, a scenario.step.completed per step,
+// scenario.run.completed) so that the tower's timeline shows it as it shows the server's own
+// runs. The body is the run report (state.DecodeRunReport). 201 {"run": …} as stored; 400
+// invalid_json or invalid_scenario, 404 not_found, 409 duplicate_run.
+func (a *App) scenarioRunStore(x *conn.Exchange, p *params) {
+	id := string(p[0])
+	payload := append([]byte(nil), x.Body...)
+	a.withState(x, func(ctx context.Context, st *state.Actor, r *conn.Reply) {
+		report, e := state.DecodeRunReport(payload)
+		if e != nil {
+			answerErr(r, e)
+			return
+		}
+		stored, err := st.AddRun(ctx, id, report)
+		if err != nil {
+			answerErr(r, err)
+			return
+		}
+		st.Publish("scenario.run.started", "", runStartedEvent{ScenarioID: id, RunID: stored.RunID, Seed: stored.Seed})
+		for _, res := range stored.StepResults {
+			st.Publish("scenario.step.completed", res.TraceID, stepCompletedEvent{ScenarioID: id, RunID: stored.RunID,
+				StepID: res.StepID, Status: res.Status, FailureReason: res.FailureReason, LatencyMS: res.LatencyMS,
+				TargetID: res.Request.TargetID})
+		}
+		st.Publish("scenario.run.completed", "", runCompletedEvent{ScenarioID: id, RunID: stored.RunID,
+			Status: stored.Status, Summary: stored.Summary, Seed: stored.Seed})
+		answerJSON(r, 201, runBody{Run: stored})
+	})
+}
+
+// historySecrets is POST /api/history/secrets (issue #18): {"values": ["…", …]} are shown
+// as *** in every request recorded from now on (history, live events, the journal). The
+// command line sends the values of a run's secret variables before the requests that may
+// hold them. 200 {"registered": N}; 400 invalid_json or invalid_request. The values are kept in memory only.
+func (a *App) historySecrets(x *conn.Exchange, _ *params) {
+	payload := append([]byte(nil), x.Body...)
+	a.withState(x, func(ctx context.Context, st *state.Actor, r *conn.Reply) {
+		var body struct {
+			Values []string `json:"values"`
+		}
+		if _, e := state.DecodeJSONObject(payload); e != nil {
+			answerErr(r, e)
+			return
+		}
+		if err := json.Unmarshal(payload, &body); err != nil {
+			answerErr(r, labErr(state.KindInvalid, state.CodeInvalidRequest, "values must be a list of strings"))
+			return
+		}
+		if err := a.registerSecrets(ctx, st, body.Values); err != nil {
+			answerErr(r, err)
+			return
+		}
+		answerJSON(r, 200, struct {
+			Registered int `json:"registered"`
+		}{len(body.Values)})
+	})
+}
+
+// registerSecrets makes history (the state actor) and the access log mask values.
+func (a *App) registerSecrets(ctx context.Context, st *state.Actor, values []string) error {
+	all, err := st.AddHistorySecrets(ctx, values)
+	if err != nil {
+		return err
+	}
+	pairs := make([]string, 0, 2*len(all))
+	for _, v := range all {
+		pairs = append(pairs, v, state.SecretMask)
+	}
+	if len(pairs) > 0 {
+		a.logSecrets.Store(strings.NewReplacer(pairs...))
+	}
+	return nil
+}
+
 // scenarioRunGet is GET /api/scenarios/runs/{run_id}: 200 {"run":…}, or 404 not_found "run
 // not found".
 func (a *App) scenarioRunGet(x *conn.Exchange, p *params) {
@@ -392,7 +469,7 @@ type runCompletedEvent struct {
 // steps that ran) when the state actor stops, i.e. when the server shuts down.
 func (a *App) executeRun(job runJob) runOutcome {
 	st := a.cfg.State
-	seed, hasSeed, e := state.DecodeRunRequest(job.body)
+	seed, hasSeed, vars, e := state.DecodeRunOptions(job.body)
 	if e != nil {
 		return runOutcome{err: e}
 	}
@@ -415,6 +492,7 @@ func (a *App) executeRun(job runJob) runOutcome {
 		return runOutcome{err: err}
 	}
 	plan.OnWire = true // this runner's local steps are requests to this server
+	plan.SetVariables(vars)
 	scenarioID := plan.Scenario.ID
 	st.Publish("scenario.run.started", "", runStartedEvent{ScenarioID: scenarioID, RunID: plan.RunID, Seed: seed})
 	begin := time.Now()
@@ -426,6 +504,14 @@ func (a *App) executeRun(job runJob) runOutcome {
 		if !sleepCtx(ctx, req.Delay) {
 			break
 		}
+		if secrets := plan.Secrets(); len(secrets) > 0 { // before history records the request
+			callCtx, callCancel := context.WithTimeout(ctx, stateTimeout)
+			err := a.registerSecrets(callCtx, st, secrets)
+			callCancel()
+			if err != nil {
+				break // the actor stopped: the server is shutting down
+			}
+		}
 		ticket := ""
 		if d, ok := plan.WireChaos(); ok {
 			ticket = a.tickets.issue(d, wireSource{kind: "scenario", id: plan.RunID, route: stepID, seed: seed})
@@ -433,6 +519,9 @@ func (a *App) executeRun(job runJob) runOutcome {
 		view, latencyMS := a.dispatchStep(ctx, plan.RunID, stepID, req, job.auth, ticket)
 		a.tickets.drop(ticket)
 		res := plan.Record(view, latencyMS, a.countCalls(ctx, st, plan.Step().Expect.Calls)...)
+		if plan.Retrying() {
+			res.Status = state.StatusRetry // an attempt; the step runs again
+		}
 		st.Publish("scenario.step.completed", res.TraceID, stepCompletedEvent{ScenarioID: scenarioID,
 			RunID: plan.RunID, StepID: res.StepID, Status: res.Status, FailureReason: res.FailureReason,
 			LatencyMS: res.LatencyMS, TargetID: req.TargetID})

@@ -525,6 +525,8 @@ func (m *Model) ApplyBatch(b *Batch) (entries, events int) {
 	for i := 0; i < b.n; i++ {
 		s := &b.slots[i]
 		head, body, respHead, respBody := b.exchange(i)
+		head, body = m.historySecrets.mask(head), m.historySecrets.mask(body)
+		respHead, respBody = m.historySecrets.mask(respHead), m.historySecrets.mask(respBody)
 		if !s.SkipHistory {
 			seen++
 			if seen > skipBefore {

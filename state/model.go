@@ -32,6 +32,8 @@ type Model struct {
 	// toRestore is what mock-states.json saved, for the mocks and machines still to be made
 	// (PersistMockState); nil without one.
 	toRestore *persistedMockStates
+	// historySecrets are the values history shows as *** (issue #18, history_secrets.go).
+	historySecrets historySecrets
 }
 
 // NewModel returns an empty model. cfg's zero fields take their defaults;

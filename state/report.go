@@ -50,6 +50,12 @@ const (
 const (
 	StatusPass = "pass"
 	StatusFail = "fail"
+	// StatusSkip is a step not sent because its skip_if held (issue #18); it counts
+	// neither as passed nor as failed.
+	StatusSkip = "skip"
+	// StatusRetry is how runners show a failed attempt that RunPlan.Retrying says will be
+	// run again; no stored result has it.
+	StatusRetry = "retry"
 )
 
 // ResponseView is what a step's assertions see (spec §5.2 step 6): the
@@ -173,7 +179,7 @@ func evaluateStep(step *Step, view ResponseView, latencyMS float64, shownBody st
 	if len(allowed) == 0 {
 		allowed = []int{200}
 	}
-	ok := slices.Contains(allowed, view.Status)
+	ok := x.AnyStatus || slices.Contains(allowed, view.Status)
 	out = append(out, AssertionResult{Type: AssertStatus, Passed: ok, Expected: toJSON(allowed), Actual: toJSON(view.Status)})
 	if !ok {
 		fail("status expected " + pyIntList(allowed) + " got " + strconv.Itoa(view.Status))
@@ -420,6 +426,10 @@ type StepResult struct {
 	ChaosApplied  bool              `json:"chaos_applied"`
 	// Chaos says what the applied chaos did; absent when none applied.
 	Chaos *ChaosReport `json:"chaos,omitempty"`
+	// Captures are the variables the step captured (issue #18), secret values shown as
+	// SecretMask; Attempts counts its runs when it was retried. Both absent when unset.
+	Captures map[string]string `json:"captures,omitempty"`
+	Attempts int               `json:"attempts,omitempty"`
 }
 
 // RunSummary counts a run's steps.
@@ -513,6 +523,9 @@ func BuildReport(meta RunMeta, steps []StepResult) RunReport {
 	var bottleneck *StepResult
 	for i := range r.StepResults {
 		s := &r.StepResults[i]
+		if s.Status == StatusSkip {
+			continue
+		}
 		if s.Status == StatusFail {
 			r.Summary.Failed++
 			for _, a := range s.Assertions {
@@ -604,47 +617,65 @@ type RunPlan struct {
 	next    int // index of the next step to hand out
 	stopped bool
 	results []StepResult
+	flow    runFlow // variables, retries and repeats (scenario_run.go)
 }
 
 // NewRunPlan starts a run of sc (which should be normalized, as every stored
 // or decoded scenario is).
 func NewRunPlan(sc Scenario, runID string, seed int64, startedAt time.Time) *RunPlan {
 	return &RunPlan{RunID: runID, Scenario: sc, Seed: seed, StartedAt: startedAt, cur: -1,
-		results: make([]StepResult, 0, len(sc.Steps))}
+		results: make([]StepResult, 0, len(sc.Steps)), flow: newRunFlow(sc, Variables{})}
 }
 
 // Next moves to the next step and reports whether there is one to run. It
 // returns false once every step has run, or after a failed step when the
 // scenario stops on failure. A step handed out and never recorded is skipped.
+// A step to retry or repeat (issue #18) is handed out again; a step whose
+// skip_if holds is recorded as skipped and passed over.
 func (p *RunPlan) Next() bool {
-	if p.stopped || p.next >= len(p.Scenario.Steps) {
-		p.cur = -1
-		return false
+	if !p.stopped && p.flow.again {
+		p.flow.again = false
+		p.cur = p.flow.againIndex
+		return true
 	}
-	p.cur = p.next
-	p.next++
-	return true
+	for !p.stopped && p.next < len(p.Scenario.Steps) {
+		p.cur = p.next
+		p.next++
+		p.flow.attempt, p.flow.iteration = 1, 1
+		if p.skipCurrent() {
+			continue
+		}
+		return true
+	}
+	p.cur = -1
+	return false
 }
 
 // Index returns the 0-based index of the current step, or -1.
 func (p *RunPlan) Index() int { return p.cur }
 
-// Step returns the current step (zero when there is none). Its maps are
-// shared with the scenario: read-only.
+// Step returns the current step (zero when there is none) with its variables
+// expanded. Its maps may be shared with the scenario: read-only.
 func (p *RunPlan) Step() Step {
 	if p.cur < 0 {
 		return Step{}
 	}
-	return p.Scenario.Steps[p.cur]
+	return p.resolvedStep()
 }
 
 // Request returns the request the current step sends (zero when there is
-// none). Its Headers map is a fresh one.
+// none), its variables expanded; a retry waits retry.interval_ms instead of
+// delay_ms. Its Headers map is a fresh one.
 func (p *RunPlan) Request() StepRequest {
 	if p.cur < 0 {
 		return StepRequest{}
 	}
-	return NewStepRequest(&p.Scenario.Steps[p.cur])
+	st := p.resolvedStep()
+	r := NewStepRequest(&st)
+	if p.flow.attempt > 1 && st.Retry != nil {
+		r.Delay = time.Duration(st.Retry.IntervalMS) * time.Millisecond
+	}
+	return r
 }
 
 // Record records the current step's response and returns its result. view is
@@ -662,7 +693,8 @@ func (p *RunPlan) Record(view ResponseView, latencyMS float64, calls ...CallCoun
 		return StepResult{}
 	}
 	i := p.cur
-	st := &p.Scenario.Steps[i]
+	resolved := p.resolvedStep()
+	st := &resolved
 	v := view.clone()
 	trace := v.Headers["x-request-id"]
 	applied, draw := ChaosDecision(p.Seed, st.Chaos, i)
@@ -680,17 +712,24 @@ func (p *RunPlan) Record(view ResponseView, latencyMS float64, calls ...CallCoun
 	latency := sanitizeLatency(latencyMS)
 	shown := truncateText(v.Body, MaxReportBodyBytes)
 	assertions, reason, passed := evaluateStep(st, v, latency, shown, calls)
-	v.Body = shown
 	res := StepResult{
-		StepID: st.ID, Status: StatusPass, Request: newRequestReport(NewStepRequest(st)), Response: v,
+		StepID: st.ID, Status: StatusPass, Request: newRequestReport(NewStepRequest(st)),
 		Assertions: assertions, LatencyMS: RoundMS(latency), TraceID: trace,
 		FailureReason: OptString(reason), ChaosApplied: applied, Chaos: chaos,
 	}
+	if !p.checkCurrent(st, &v, latency, &res) {
+		passed = false
+	}
+	v.Body = shown
+	res.Response = v
 	if !passed {
 		res.Status = StatusFail
-		if p.Scenario.Defaults.StopOnFail {
-			p.stopped = true
-		}
+	}
+	if !p.finishCurrent(&res) {
+		return res // retried: handed out again by Next
+	}
+	if !passed && p.Scenario.Defaults.StopOnFail {
+		p.stopped = true
 	}
 	p.results = append(p.results, res)
 	p.cur = -1

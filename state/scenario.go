@@ -73,8 +73,11 @@ type Scenario struct {
 	Description string           `json:"description"`
 	Defaults    ScenarioDefaults `json:"defaults"`
 	Steps       []Step           `json:"steps"`
-	CreatedAt   string           `json:"created_at"`
-	UpdatedAt   string           `json:"updated_at"`
+	// Vars are the scenario's own variables (issue #18), the defaults of a run's; nil when
+	// there are none, and then absent from the JSON.
+	Vars      map[string]string `json:"vars,omitempty"`
+	CreatedAt string            `json:"created_at"`
+	UpdatedAt string            `json:"updated_at"`
 }
 
 // ScenarioDefaults are the run options of a scenario. DecodeScenario sets
@@ -96,6 +99,19 @@ type Step struct {
 	DelayMS  int64             `json:"delay_ms"` // 0..MaxStepDelay in ms
 	Chaos    *Chaos            `json:"chaos"`    // nil: no chaos
 	Expect   Expect            `json:"expect"`
+
+	// Issue #18, each absent from the JSON when unset so that a scenario without them
+	// reads as the original's (scenario_check.go, scenario_vars.go).
+	Captures []Capture  `json:"captures,omitempty"` // values kept for later steps
+	Retry    *Retry     `json:"retry,omitempty"`    // run again while its checks fail
+	Repeat   int        `json:"repeat,omitempty"`   // run this many times (0 and 1: once)
+	SkipIf   *Assertion `json:"skip_if,omitempty"`  // not run when it holds (on variables)
+	// Include makes the step stand for another file's steps; ExpandIncludes replaces it.
+	// Such a step has no request of its own and is never run.
+	Include *Include `json:"include,omitempty"`
+	// Scope lists the includes a step came through, outermost first (set by
+	// ExpandIncludes): its variables are looked up, and its captures stored, there.
+	Scope []IncludeScope `json:"scope,omitempty"`
 }
 
 // Chaos describes the fault a step may inject. The original's modes (ChaosStatusFlip,
@@ -133,12 +149,18 @@ type Expect struct {
 	// are none, and then absent from the JSON, so that a scenario without them reads as
 	// the original's.
 	Calls []CallExpect `json:"calls,omitempty"`
+	// Assert are predicates on queries of the response (issue #18, scenario_check.go); nil
+	// when there are none, and then absent from the JSON.
+	Assert []Assertion `json:"assert,omitempty"`
+	// AnyStatus accepts every status (a Hurl entry without "HTTP <status>", or "HTTP *"):
+	// the status assertion then always passes. Absent from the JSON when false.
+	AnyStatus bool `json:"any_status,omitempty"`
 }
 
 // assertionCount is the spec's count: 1 (status) + len(body_contains) +
 // len(header_equals) + 1 if max_latency_ms; plus ours, len(calls).
 func (e *Expect) assertionCount() int {
-	n := 1 + len(e.BodyContains) + len(e.HeaderEquals) + len(e.Calls)
+	n := 1 + len(e.BodyContains) + len(e.HeaderEquals) + len(e.Calls) + len(e.Assert)
 	if e.MaxLatencyMS != nil {
 		n++
 	}
@@ -256,6 +278,12 @@ func checkStepIDs(steps []Step) *Error {
 // read). Order: method, path, headers, delay_ms, chaos, expect, assertion
 // count, id, name, target_id.
 func normalizeStep(st *Step, n int, lim ScenarioLimits) *Error {
+	if st.Include != nil {
+		return normalizeIncludeStep(st, n)
+	}
+	if e := normalizeFlow(st, n); e != nil {
+		return e
+	}
 	st.Method = strings.ToUpper(st.Method)
 	if !slices.Contains(scenarioMethods, st.Method) {
 		return stepErr(n, msgStepMethod)
@@ -439,6 +467,9 @@ func (m *Model) insertScenario(sc Scenario, createdAt, updatedAt string, create 
 	if e := normalizeScenario(&sc, lim); e != nil {
 		return nil, e
 	}
+	if n := hasInclude(&sc); n > 0 && create {
+		return nil, errIncludeOnServer(n)
+	}
 	if e := m.scenarioConflict(&sc, ""); e != nil {
 		return nil, e
 	}
@@ -489,6 +520,9 @@ func (m *Model) ReplaceScenario(id string, sc Scenario, now time.Time) (*Scenari
 	sc.ID = id
 	if e := normalizeScenario(&sc, m.cfg.ScenarioLimits()); e != nil {
 		return nil, e
+	}
+	if n := hasInclude(&sc); n > 0 {
+		return nil, errIncludeOnServer(n)
 	}
 	if e := m.scenarioConflict(&sc, id); e != nil {
 		return nil, e

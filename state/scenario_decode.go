@@ -61,11 +61,12 @@ func DecodeScenario(body []byte, limits ScenarioLimits) (Scenario, *Error) {
 
 // The keys each object of a scenario may hold (see DecodeScenario).
 var (
-	scenarioKeys = []string{"id", "name", "description", "defaults", "steps", "created_at", "updated_at"}
+	scenarioKeys = []string{"id", "name", "description", "defaults", "steps", "vars", "created_at", "updated_at"}
 	defaultsKeys = []string{"stop_on_fail"}
-	stepKeys     = []string{"id", "name", "method", "path", "target_id", "headers", "body", "delay_ms", "chaos", "expect"}
-	chaosKeys    = []string{"enabled", "mode", "probability", "seed_offset", "params"}
-	expectKeys   = []string{"status", "body_contains", "header_equals", "max_latency_ms", "calls"}
+	stepKeys     = []string{"id", "name", "method", "path", "target_id", "headers", "body", "delay_ms", "chaos", "expect",
+		"captures", "retry", "repeat", "skip_if", "include", "scope"}
+	chaosKeys  = []string{"enabled", "mode", "probability", "seed_offset", "params"}
+	expectKeys = []string{"status", "body_contains", "header_equals", "max_latency_ms", "calls", "assert", "any_status"}
 )
 
 // scenarioFromObject decodes a scenario object; lim has its defaults. With strict, a key
@@ -123,6 +124,13 @@ func scenarioFromObject(obj map[string]json.RawMessage, lim ScenarioLimits, stri
 			}
 			sc.Defaults.StopOnFail = b
 		}
+	}
+	if raw, ok := present(obj, "vars"); ok {
+		vars, msg := decodeVars(raw, "vars")
+		if msg != "" {
+			return sc, invalidScenario(msg)
+		}
+		sc.Vars = vars
 	}
 	sc.Steps = make([]Step, 0, len(steps))
 	for i, raw := range steps {
@@ -213,7 +221,7 @@ func decodeStep(raw json.RawMessage, n int, strict bool) (Step, *Error) {
 	if st.TargetID, e = str("target_id", "target_id must be a string"); e != nil {
 		return st, e
 	}
-	return st, nil
+	return st, decodeFlow(obj, &st, n, strict)
 }
 
 func decodeChaos(raw json.RawMessage, n int, strict bool) (*Chaos, *Error) {
@@ -322,6 +330,17 @@ func decodeExpect(raw json.RawMessage, n int, strict bool) (Expect, *Error) {
 			return x, e
 		}
 	}
+	if raw, ok := present(obj, "any_status"); ok {
+		if x.AnyStatus, ok = decodeBool(raw); !ok {
+			return x, stepErr(n, "expect.any_status must be a boolean")
+		}
+	}
+	if raw, ok := present(obj, "assert"); ok {
+		var e *Error
+		if x.Assert, e = decodeAssertions(raw, n, "expect.assert"); e != nil {
+			return x, e
+		}
+	}
 	return x, nil
 }
 
@@ -348,23 +367,48 @@ func decodeTextMap(raw json.RawMessage, n int, msgObj, msgVal string) (map[strin
 // hasSeed=false (the caller uses its default, normally DefaultChaosSeed). A
 // seed is an integral JSON number or a string holding a decimal integer (the
 // original used int()); anything else is invalid_seed "seed must be integer".
-// A body that is not a JSON object is invalid_json; any key other than seed is
-// invalid_request `unknown field "…"`.
+// A body that is not a JSON object is invalid_json; any key other than seed,
+// vars and secrets is invalid_request `unknown field "…"`. Use DecodeRunOptions
+// for the variables.
 func DecodeRunRequest(body []byte) (seed int64, hasSeed bool, err *Error) {
+	seed, hasSeed, _, err = DecodeRunOptions(body)
+	return seed, hasSeed, err
+}
+
+// DecodeRunOptions is DecodeRunRequest with the run's variables (issue #18): "vars" and
+// "secrets", objects of variable names to strings, numbers or booleans; the secrets'
+// values are shown as *** in the report and in history. Errors name the field
+// (invalid_request).
+func DecodeRunOptions(body []byte) (seed int64, hasSeed bool, vars Variables, err *Error) {
 	obj, e := DecodeJSONObject(body)
 	if e != nil {
-		return 0, false, e
+		return 0, false, vars, e
 	}
-	if msg := UnknownField(obj, "seed"); msg != "" {
-		return 0, false, newErr(KindInvalid, CodeInvalidRequest, msg)
+	if msg := UnknownField(obj, "seed", "vars", "secrets"); msg != "" {
+		return 0, false, vars, newErr(KindInvalid, CodeInvalidRequest, msg)
+	}
+	vars = Variables{Values: map[string]string{}, Secret: map[string]bool{}}
+	for _, key := range []string{"vars", "secrets"} {
+		raw, ok := present(obj, key)
+		if !ok {
+			continue
+		}
+		values, msg := decodeVars(raw, key)
+		if msg != "" {
+			return 0, false, vars, newErr(KindInvalid, CodeInvalidRequest, msg)
+		}
+		for k, v := range values {
+			vars.Values[k] = v
+			vars.Secret[k] = key == "secrets"
+		}
 	}
 	raw, ok := present(obj, "seed")
 	if !ok {
-		return 0, false, nil
+		return 0, false, vars, nil
 	}
 	v, exact, ok := decodeIntOrString(raw)
 	if !ok || !exact {
-		return 0, false, newErr(KindInvalid, CodeInvalidSeed, msgSeed)
+		return 0, false, vars, newErr(KindInvalid, CodeInvalidSeed, msgSeed)
 	}
-	return v, true, nil
+	return v, true, vars, nil
 }
