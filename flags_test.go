@@ -142,6 +142,7 @@ func TestParseFlagsDefaults(t *testing.T) {
 		handshakeTimeout:     5 * time.Second,
 		stateFile:            "data/server_state.json",
 		historyLimit:         500,
+		historyBodyBytes:     65536,
 		eventBufferSize:      5000,
 		eventHeartbeatSecs:   5,
 		maxMockBodyBytes:     262144,
