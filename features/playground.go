@@ -58,7 +58,8 @@ type historyBody struct {
 
 // historyList is GET /api/history: 200 {"history":[…]} oldest first, filtered by the query
 // parameters method, path (substring), status, from_ts, to_ts and limit; an unparseable
-// filter is 400 invalid_filter.
+// filter is 400 invalid_filter. With format=har the same entries come as a HAR 1.2 archive
+// (har.go).
 func (a *App) historyList(x *conn.Exchange, _ *params) {
 	q, err := url.ParseQuery(string(x.Req.Query))
 	if err != nil {
@@ -71,6 +72,10 @@ func (a *App) historyList(x *conn.Exchange, _ *params) {
 		h, err := st.History(ctx, f)
 		if err != nil {
 			answerErr(r, err)
+			return
+		}
+		if q.Get("format") == "har" {
+			a.answerHistoryHAR(r, h)
 			return
 		}
 		answerJSON(r, 200, historyBody{History: h})

@@ -44,6 +44,7 @@ func (a *App) buildRoutes() *router {
 	r.add(PUT, "/api/mocks/{id}", a.mockPut)
 	r.add(DELETE, "/api/mocks/{id}", a.mockDelete)
 	r.add(GET, "/api/history", a.historyList)
+	r.add(GET, "/api/history/{id}", a.historyGet)
 	r.add(GET, "/api/mock-states", a.mockStateList)
 	r.add(GET, "/api/mock-states/{id}", a.mockStateGet)
 	r.add(PUT, "/api/mock-states/{id}", a.mockStatePut)

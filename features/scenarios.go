@@ -347,10 +347,15 @@ func (a *App) registerSecrets(ctx context.Context, st *state.Actor, values []str
 // not found".
 func (a *App) scenarioRunGet(x *conn.Exchange, p *params) {
 	id := string(p[0])
+	har := queryValue(x.Req.Query, "format") == "har"
 	a.withState(x, func(ctx context.Context, st *state.Actor, r *conn.Reply) {
 		run, err := st.GetRun(ctx, id)
 		if err != nil {
 			answerErr(r, err)
+			return
+		}
+		if har {
+			answerHAR(r, a.runHAR(st, run), "run-"+run.RunID+".har")
 			return
 		}
 		answerJSON(r, 200, runBody{Run: run})
