@@ -405,6 +405,17 @@ const SourceFilePrefix = "file:"
 // newMock builds a validated mock, bound to its state machine (made when it is the first
 // mock to name it).
 func (m *Model) newMock(f mockFields, v validatedMock, createdAt, updatedAt string, seq uint64) *Mock {
+	x := mockOf(f, v, createdAt, updatedAt, seq)
+	made := false
+	if x.State != nil {
+		x.machine, made = m.machines.get(x.State.Name)
+	}
+	m.restored(x, made)
+	return x
+}
+
+// mockOf builds a validated mock not bound to a state machine (a dry run's would-be mock).
+func mockOf(f mockFields, v validatedMock, createdAt, updatedAt string, seq uint64) *Mock {
 	x := &Mock{
 		ID:           f.id,
 		Method:       v.method,
@@ -427,11 +438,6 @@ func (m *Model) newMock(f mockFields, v validatedMock, createdAt, updatedAt stri
 		hits:         &mockHits{},
 	}
 	x.RouteKey = x.Method + " " + x.Path()
-	made := false
-	if x.State != nil {
-		x.machine, made = m.machines.get(x.State.Name)
-	}
-	m.restored(x, made)
 	return x
 }
 
