@@ -97,7 +97,7 @@ func harExchange(source string, raw json.RawMessage) Exchange {
 		if strings.EqualFold(h.Name, "Content-Encoding") {
 			continue // content.text is decoded
 		}
-		ex.Headers = append(ex.Headers, Header{Name: h.Name, Value: h.Value})
+		ex.Headers = append(ex.Headers, Header(h))
 	}
 	if c := e.Response.Content; c != nil {
 		switch strings.ToLower(c.Encoding) {
