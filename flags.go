@@ -16,6 +16,7 @@ import (
 	"ownhttp/cli"
 	"ownhttp/features"
 	"ownhttp/loop"
+	"ownhttp/mock/importer"
 	"ownhttp/proto"
 )
 
@@ -35,6 +36,7 @@ type options struct {
 	maxKeepAliveRequests int
 	maxHeaderBytes       int
 	maxBodyBytes         int64
+	maxImportBytes       int64
 	maxTargetLength      int
 	drainTimeout         time.Duration
 	logFormat            string
@@ -201,6 +203,7 @@ func loadFlags(args []string, local func(*flagSet)) (*options, *flagSet, error) 
 		return nil
 	})
 	positive(fs, &o.maxBodyBytes, "max-body-bytes", proto.DefaultMaxBodyBytes, "largest request body in bytes (413 past it)")
+	positive(fs, &o.maxImportBytes, "max-import-bytes", importer.DefaultMaxBytes, "largest body of POST /api/import in bytes (413 past it)")
 	positive(fs, &o.maxTargetLength, "max-target-length", proto.DefaultMaxTargetLength, "longest request target in bytes (414 past it)")
 	positive(fs, &o.drainTimeout, "drain-timeout", 5*time.Second, "how long a shutdown waits for in-flight requests")
 	fs.oneOf(&o.logFormat, "log-format", "plain", "log format: plain or json", []string{"plain", "json"}, nil, "log format")

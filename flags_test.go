@@ -37,6 +37,7 @@ var flagEnv = []struct{ flag, env string }{
 	{"max-keepalive-requests", "OWNHTTP_MAX_KEEPALIVE_REQUESTS"},
 	{"max-header-bytes", "OWNHTTP_MAX_HEADER_BYTES"},
 	{"max-body-bytes", "OWNHTTP_MAX_BODY_BYTES"},
+	{"max-import-bytes", "OWNHTTP_MAX_IMPORT_BYTES"},
 	{"max-target-length", "OWNHTTP_MAX_TARGET_LENGTH"},
 	{"drain-timeout", "OWNHTTP_DRAIN_TIMEOUT"},
 	{"log-format", "OWNHTTP_LOG_FORMAT"},

@@ -206,7 +206,7 @@ func (s *server) newConn(traceKey uint64) *conn.Server {
 	o := s.o
 	return &conn.Server{
 		Limits: proto.Limits{MaxHeaderBytes: o.maxHeaderBytes, MaxTargetLength: o.maxTargetLength,
-			MaxBodyBytes: o.maxBodyBytes},
+			MaxBodyBytes: o.maxBodyBytes, LargeBody: features.IsImportRequest, MaxLargeBodyBytes: o.maxImportBytes},
 		KeepAliveTimeout:     o.keepAliveTimeout,
 		HeaderTimeout:        o.headerTimeout,
 		BodyTimeout:          o.bodyTimeout,
@@ -229,7 +229,7 @@ func (s *server) listen() error {
 		CodeCrafters: o.codecrafters, Directory: o.directory, State: s.actor,
 		CORSOrigins: splitList(o.corsOrigins), BindHost: o.host,
 		AllowedHosts: append(splitList(o.allowedHosts), o.publicHost), EventHeartbeat: time.Duration(o.eventHeartbeatSecs) * time.Second,
-		MaxMockBodyBytes: o.maxMockBodyBytes, DefaultChaosSeed: o.defaultChaosSeed, MaxConcurrentRuns: o.maxConcurrentRuns,
+		MaxMockBodyBytes: o.maxMockBodyBytes, MaxImportBytes: o.maxImportBytes, ImportSeed: o.seed, DefaultChaosSeed: o.defaultChaosSeed, MaxConcurrentRuns: o.maxConcurrentRuns,
 		MaxProxyBodyBytes: o.maxProxyBodyBytes, ProxyAllowPrivate: o.proxyAllowPrivate,
 		DemoToken: o.demoToken, RequireDemoToken: o.requireDemoToken || o.demoToken != "",
 		Outbound: s.outbound, Files: s.files, Lifetime: s.lifetime,

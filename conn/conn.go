@@ -472,7 +472,7 @@ func (c *Conn) process(buf []byte) int {
 		switch {
 		case req.Chunked:
 			if !c.chunkOn {
-				c.chunk.Reset(lim)
+				c.chunk.ResetFor(lim, req)
 				c.chunkOn, c.chunkOff, c.body = true, n, c.body[:0]
 			}
 			var used int
@@ -509,7 +509,7 @@ func (c *Conn) process(buf []byte) int {
 
 // inCap is how much unconsumed input a connection may hold: one maximal request.
 func (c *Conn) inCap() int {
-	return c.srv.Limits.HeaderBytes() + int(c.srv.Limits.BodyBytes()) + 4<<10
+	return c.srv.Limits.HeaderBytes() + int(c.srv.Limits.MaxBodyAny()) + 4<<10
 }
 
 // maybeContinue sends "100 Continue" once for a request whose head asked for it and whose

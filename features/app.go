@@ -56,6 +56,11 @@ type Config struct {
 	LogDropped func() uint64
 	// MaxMockBodyBytes caps mock bodies and the playground's manual request bodies.
 	MaxMockBodyBytes int
+	// MaxImportBytes bounds the input of POST /api/import (the route's body limit too,
+	// through IsImportRequest); 0: importer.DefaultMaxBytes.
+	MaxImportBytes int64
+	// ImportSeed seeds the examples an import generates when the request names no seed.
+	ImportSeed int64
 	// DefaultChaosSeed seeds a scenario run that names no seed.
 	DefaultChaosSeed int64
 	// MaxConcurrentRuns bounds scenario runs executing at once (their own pool).

@@ -38,6 +38,7 @@ func (a *App) buildRoutes() *router {
 	// Mocks, history, replay, playground API and live events (issue #4).
 	r.add(GET, "/api/mocks", a.mockList)
 	r.add(POST, "/api/mocks", a.mockCreate)
+	r.add(POST, "/api/import", a.importMocks) // issue #17: body bounded by --max-import-bytes
 	r.add(GET, "/api/mocks/sources", a.mockSources)
 	r.add(GET, "/api/mocks/{id}", a.mockGet)
 	r.add(GET, "/api/mocks/{id}/faults", a.mockFaults)

@@ -44,6 +44,11 @@ func (d *ChunkedDecoder) Reset(lim *Limits) {
 	*d = ChunkedDecoder{maxBody: lim.BodyBytes(), maxLine: lim.headerBytes()}
 }
 
+// ResetFor prepares the decoder for the body of req, bounded by lim.BodyBytesFor(req).
+func (d *ChunkedDecoder) ResetFor(lim *Limits, req *Request) {
+	*d = ChunkedDecoder{maxBody: lim.BodyBytesFor(req), maxLine: lim.headerBytes()}
+}
+
 // Done reports whether the last chunk and the trailer section have been consumed.
 func (d *ChunkedDecoder) Done() bool { return d.state == chunkDone }
 

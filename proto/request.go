@@ -171,6 +171,11 @@ type Limits struct {
 	MaxHeaderBytes  int   // whole head, request line included (431 past it)
 	MaxTargetLength int   // request-target octets (414 past it)
 	MaxBodyBytes    int64 // declared or decoded body (413 past it)
+	// LargeBody, when set, names the requests (by their parsed request line) whose body is
+	// bounded by MaxLargeBodyBytes instead of MaxBodyBytes: an import route takes files far
+	// larger than the other routes' bodies. It must not retain req.
+	LargeBody         func(req *Request) bool
+	MaxLargeBodyBytes int64
 }
 
 // Default limits.
@@ -200,6 +205,23 @@ func (l *Limits) targetLength() int {
 		return l.MaxTargetLength
 	}
 	return DefaultMaxTargetLength
+}
+
+// BodyBytesFor returns the body limit of req: MaxLargeBodyBytes when LargeBody names it
+// (and is larger), else BodyBytes.
+func (l *Limits) BodyBytesFor(req *Request) int64 {
+	if l.LargeBody != nil && l.MaxLargeBodyBytes > l.BodyBytes() && l.LargeBody(req) {
+		return l.MaxLargeBodyBytes
+	}
+	return l.BodyBytes()
+}
+
+// MaxBodyAny returns the largest body limit any request may have.
+func (l *Limits) MaxBodyAny() int64 {
+	if l.LargeBody != nil {
+		return max(l.MaxLargeBodyBytes, l.BodyBytes())
+	}
+	return l.BodyBytes()
 }
 
 // BodyBytes returns the effective body limit.
@@ -634,7 +656,7 @@ func finishHead(req *Request, lim *Limits, hostCount int, hostField []byte, sawC
 		}
 		req.ContentLength = -1
 	}
-	if req.ContentLength > lim.BodyBytes() {
+	if req.ContentLength > lim.BodyBytesFor(req) {
 		return ErrBodyTooLarge // RFC 9110 §15.5.14
 	}
 

@@ -15,7 +15,7 @@ import (
 // {"mocks":[…]}), whose objects pass through as items for the server's mock decoder.
 func Import(format string, files []File, seed int64, lim Limits) (string, []Item, error) {
 	lim = lim.WithDefaults()
-	if len(files) == 0 {
+	if len(files) == 0 || len(files) == 1 && len(bytes.TrimSpace(files[0].Data)) == 0 {
 		return "", nil, errorf("body", "is empty: nothing to import")
 	}
 	if e := checkFiles(files, lim); e != nil {
