@@ -6,11 +6,14 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/matryer/is"
 
+	"ownhttp/cli"
+	"ownhttp/internal/testkit"
 	"ownhttp/mock/importer"
 )
 
@@ -213,4 +216,55 @@ func TestImportHostile(t *testing.T) {
 		r := l.do("POST", "/api/mocks", strings.Repeat("x", 600<<10))
 		is.Equal(r.status, 413)
 	})
+}
+
+// ownhttp mocks import sends a file, or a directory as a bundle, prints the per-item report
+// and exits 0 only when every item was imported (3 when some were not, 1 when the input was
+// refused as a whole).
+func TestCLIMocksImport(t *testing.T) {
+	is := is.New(t)
+	s := scServer(t, "threadpool", "", "--access-log=false")
+	l := newLabClient(t, s)
+	var out, errOut strings.Builder
+	cmd := func(args ...string) error {
+		out.Reset()
+		errOut.Reset()
+		return run(t.Context(), append([]string{"mocks", "import"}, append(args, "--server", s.URL())...), &out, &errOut, nil)
+	}
+	pet := "mock/importer/testdata/openapi/v3.0-petstore.yaml"
+
+	is.NoErr(cmd(pet, "--dry-run"))
+	is.True(strings.Contains(out.String(), "would_create GET /pets/{petId} ("))
+	is.True(strings.HasSuffix(out.String(), "openapi: would create 9 of 9, 0 failed\n"))
+	is.Equal(mockCount(t, l), 0)
+
+	is.NoErr(cmd(pet))
+	is.True(strings.Contains(out.String(), "created GET /pets ("))
+	is.True(strings.Contains(out.String(), "  unsupported: the default response is served as 500"))
+	is.True(strings.HasSuffix(out.String(), "openapi: created 9 of 9, 0 failed\n"))
+	is.Equal(l.do("GET", "/pets", "", "Prefer: code=500").status, 500)
+
+	// Again: all or nothing refuses it (exit 3) and says why for each item.
+	is.Equal(cmd(pet), cli.ExitCode(3))
+	is.True(strings.Contains(out.String(), "failed GET /pets: method/path already exists"))
+	is.True(strings.Contains(errOut.String(), "nothing was imported"))
+
+	// A directory goes as a bundle (one file: its format is detected; more files without
+	// mappings/ need --format).
+	dir := t.TempDir()
+	testkit.WriteFile(t, dir, "a.json", `{"method":"GET","path_pattern":"/from-dir","body":"dir"}`)
+	is.NoErr(cmd(dir))
+	is.True(strings.Contains(out.String(), "created a.json"))
+	is.Equal(string(l.do("GET", "/from-dir", "").body), "dir")
+
+	// --partial imports what it can and still exits 3.
+	testkit.WriteFile(t, dir, "b.json", `{"method":"GET","path_pattern":"/from-dir"}`)
+	testkit.WriteFile(t, dir, "c.json", `{"method":"GET","path_pattern":"/c"}`)
+	is.Equal(cmd(dir), cli.ExitCode(1))
+	is.True(strings.Contains(errOut.String(), "format"))
+	is.Equal(cmd(dir, "--format", "ownhttp", "--partial"), cli.ExitCode(3))
+	is.True(strings.Contains(out.String(), "created c.json"))
+	is.True(strings.HasSuffix(out.String(), "ownhttp: created 1 of 3, 2 failed\n"))
+
+	is.Equal(cmd(filepath.Join(dir, "missing.json")), cli.ExitCode(1))
 }

@@ -39,7 +39,7 @@ var Commands = []Command{
 	{"certs", "make (or reuse) a development TLS certificate"},
 	{"scenario", "run scenario files, list and run the server's scenarios, follow its live events, use its proxy"},
 	{"bench", "load a server (load) or compare the two engines in this process (compare-engines)"},
-	{"mocks", "export the server's API-created mocks as mock files (export DIR)"},
+	{"mocks", "export the server's API-created mocks as mock files (export DIR), or import HAR, OpenAPI, WireMock or mock files (import FILE|DIR)"},
 	{"verify", "check how many requests the server received that meet criteria (--count, --at-least, --at-most)"},
 }
 

@@ -10,16 +10,19 @@ import (
 	"path/filepath"
 )
 
-// runMocks is "ownhttp mocks export DIR": the server's mocks as mock files (issue #13).
+// runMocks is "ownhttp mocks export DIR": the server's mocks as mock files (issue #13), and
+// "ownhttp mocks import FILE|DIR" (issue #17).
 func runMocks(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return Usagef("mocks: want a subcommand: export")
+		return Usagef("mocks: want a subcommand: export or import")
 	}
 	switch args[0] {
 	case "export":
 		return cliMocksExport(ctx, args[1:], stdout, stderr)
+	case "import":
+		return cliMocksImport(ctx, args[1:], stdout, stderr)
 	default:
-		return Usagef("mocks: unknown subcommand %q: want export", args[0])
+		return Usagef("mocks: unknown subcommand %q: want export or import", args[0])
 	}
 }
 
