@@ -110,6 +110,16 @@ func TestImportOpenAPIRoundTrip(t *testing.T) {
 		r = l.do("POST", "/pets", `{"id":1,"name":"x"}`, "Content-Type: application/json")
 		is.Equal(r.status, 201)
 
+		// A HAR goes through the same endpoint (format detected).
+		har := `{"log":{"version":"1.2","entries":[{"request":{"method":"GET","url":"http://x/har/ok"},` +
+			`"response":{"status":202,"headers":[],"content":{"text":"from har"}}}]}}`
+		h := importDoc(t, l, "", har, 201)
+		is.Equal(h.Format, "har")
+		is.Equal(h.Created, 1)
+		r = l.do("GET", "/har/ok", "")
+		is.Equal(r.status, 202)
+		is.Equal(string(r.body), "from har")
+
 		// The same document again: every item conflicts, nothing is created.
 		again := importDoc(t, l, "", petstore(t, "v3.0-petstore.json"), 400)
 		is.Equal(again.Error.Code, "invalid_import")
@@ -117,7 +127,7 @@ func TestImportOpenAPIRoundTrip(t *testing.T) {
 		is.Equal(again.Failed, 9)
 		is.Equal(again.Created, 0)
 		is.True(strings.Contains(again.Items[0].Error, "already exists"))
-		is.Equal(mockCount(t, l), 9)
+		is.Equal(mockCount(t, l), 10)
 
 		// Named examples and Prefer: example=…; "/" is the server's own (refused, 403 on
 		// POST /api/mocks), so only partial=true imports the rest.
