@@ -507,9 +507,11 @@ func (c *Conn) process(buf []byte) int {
 	return pos
 }
 
-// inCap is how much unconsumed input a connection may hold: one maximal request.
+// inCap is how much unconsumed input a connection blocked behind earlier responses may hold:
+// one maximal request of the ordinary bound (a larger body, proto.Limits.LargeBody, is read
+// on once the connection is unblocked).
 func (c *Conn) inCap() int {
-	return c.srv.Limits.HeaderBytes() + int(c.srv.Limits.MaxBodyAny()) + 4<<10
+	return c.srv.Limits.HeaderBytes() + int(c.srv.Limits.BodyBytes()) + 4<<10
 }
 
 // maybeContinue sends "100 Continue" once for a request whose head asked for it and whose

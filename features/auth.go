@@ -14,7 +14,7 @@ import (
 //
 // The guard is on when Config.RequireDemoToken is set or Config.DemoToken is not empty. Then
 // every path of an API family — "/api/<family>" or "/api/<family>/…" for the families in
-// guardedFamily: mocks, history, requests, replay, playground, scenarios, targets, proxy, events (and
+// guardedFamily: mocks, import, history, requests, replay, playground, scenarios, targets, proxy, events (and
 // the spec's incidents and metrics, should they be added) — answers 401
 //
 //	WWW-Authenticate: Bearer realm="ownhttp"
@@ -90,7 +90,7 @@ func guardedPath(path []byte) bool {
 func guardedFamily(seg []byte) bool {
 	switch string(seg) {
 	case "mocks", "history", "replay", "playground", "scenarios", "targets", "proxy", "events",
-		"incidents", "metrics", "reset", "requests", "mock-states":
+		"incidents", "metrics", "reset", "requests", "mock-states", "import":
 		return true
 	}
 	return false

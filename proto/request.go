@@ -216,14 +216,6 @@ func (l *Limits) BodyBytesFor(req *Request) int64 {
 	return l.BodyBytes()
 }
 
-// MaxBodyAny returns the largest body limit any request may have.
-func (l *Limits) MaxBodyAny() int64 {
-	if l.LargeBody != nil {
-		return max(l.MaxLargeBodyBytes, l.BodyBytes())
-	}
-	return l.BodyBytes()
-}
-
 // BodyBytes returns the effective body limit.
 func (l *Limits) BodyBytes() int64 {
 	if l.MaxBodyBytes > 0 {
