@@ -17,6 +17,7 @@ import (
 	"ownhttp/cli"
 	"ownhttp/internal/testkit"
 	"ownhttp/loop"
+	"ownhttp/mock/importer"
 	"ownhttp/proto"
 )
 
@@ -130,6 +131,7 @@ func TestParseFlagsDefaults(t *testing.T) {
 		maxKeepAliveRequests: 1000,
 		maxHeaderBytes:       proto.DefaultMaxHeaderBytes,
 		maxBodyBytes:         proto.DefaultMaxBodyBytes,
+		maxImportBytes:       importer.DefaultMaxBytes,
 		maxTargetLength:      proto.DefaultMaxTargetLength,
 		drainTimeout:         5 * time.Second,
 		logFormat:            "plain",
