@@ -126,6 +126,16 @@ paths:
 	is.NoErr(err)
 	is.Equal(mocksBySource(t, items)["GET /things/{id}"]["body"], `{"kind":"thing","name":"Rex"}`)
 
+	// A recursive schema is generated to a bounded depth.
+	rec := `{"openapi":"3.1.0","info":{"title":"t","version":"1"},"paths":{"/tree":{"get":{"responses":{"200":{"description":"ok",` +
+		`"content":{"application/json":{"schema":{"$ref":"#/components/schemas/Node"}}}}}}}},` +
+		`"components":{"schemas":{"Node":{"type":"object","required":["name"],"properties":{"name":{"type":"string"},` +
+		`"children":{"type":"array","items":{"$ref":"#/components/schemas/Node"}}}}}}}`
+	items, err = OpenAPI([]byte(rec), 1, Limits{})
+	is.NoErr(err)
+	body := mocksBySource(t, items)["GET /tree"]["body"].(string)
+	is.True(strings.Count(body, `"children"`) > 1 && strings.Count(body, `"children"`) <= maxGenDepth)
+
 	_, err = OpenAPI(readDoc(t, "v3.1-webhook-example.yaml"), 1, Limits{})
 	var ie *Error
 	is.True(errors.As(err, &ie))
@@ -153,6 +163,9 @@ func TestOpenAPIHostile(t *testing.T) {
 		{"no paths", "openapi: 3.0.0\ninfo: {title: t, version: '1'}\npaths: {}\n", "paths", "no operations"},
 		{"external ref", `{"openapi":"3.0.0","info":{"title":"t","version":"1"},"paths":{"/a":{"get":{"responses":{"200":{"$ref":"/etc/passwd#/x"}}}}}}`, "body", ""},
 		{"too big", string(pet), "body", "more than the 100"},
+		{"alias bomb", "openapi: 3.0.0\ninfo: {title: t, version: '1'}\na: &a [x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\n" +
+			"c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]\n" +
+			"f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]\ng: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]\nh: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]\npaths: {}\n", "body", "aliasing"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
