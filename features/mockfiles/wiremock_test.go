@@ -1,6 +1,8 @@
 package mockfiles
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -38,6 +40,22 @@ func TestWireMockRoot(t *testing.T) {
 	is.Equal(src["wm/mappings/bad.json"].Error, "wm/mappings/bad.json#0: response.bodyFileName: ../../secret.json: must stay inside __files")
 
 	run(t, a)
+	// A body file that is a symbolic link out of the mocks directory is refused.
+	outside := t.TempDir()
+	testkit.WriteFile(t, outside, "secret.json", `{"secret":true}`)
+	is.NoErr(os.Symlink(filepath.Join(outside, "secret.json"), filepath.Join(dir, "wm", "__files", "link.json")))
+	testkit.WriteFile(t, dir, "wm/mappings/link.json", `{"request":{"method":"GET","urlPath":"/link"},"response":{"bodyFileName":"link.json"}}`)
+	is.NoErr(w.scan(t.Context()))
+	found := 0
+	for _, s := range w.Sources() {
+		if s.Path == "wm/mappings/link.json" {
+			found++
+			is.Equal(s.Error, "wm/mappings/link.json#0: response.bodyFileName: link.json: escapes the mocks directory")
+		}
+	}
+	is.Equal(found, 1)
+	_, served := bodies(a)["file-wm-mappings-link-1"]
+	is.True(!served)
 	testkit.WriteFile(t, dir, "wm/__files/user.json", `{"id":1,"name":"Ada"}`)
 	is.NoErr(w.scan(t.Context()))
 	is.Equal(bodies(a)["user-1"], `{"id":1,"name":"Ada"}`)
