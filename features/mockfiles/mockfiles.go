@@ -21,6 +21,7 @@ import (
 	"sync"
 	"time"
 
+	"ownhttp/mock/importer"
 	"ownhttp/state"
 )
 
@@ -49,6 +50,9 @@ type Source struct {
 	Mocks    int    `json:"mocks"`
 	LoadedAt string `json:"loaded_at,omitempty"` // last successful load
 	Error    string `json:"error,omitempty"`     // last failed load; the last good mocks keep serving
+	// Unsupported lists, for a WireMock mapping file, the parts of its stubs the loaded
+	// mocks do not carry ("mappings/a.json#0: response.proxyBaseUrl: …").
+	Unsupported []string `json:"unsupported,omitempty"`
 }
 
 type fileKey struct {
@@ -60,6 +64,7 @@ type entry struct {
 	dir, abs, rel string
 	stat          fileKey
 	deps          map[string]fileKey // body files and their stat at the last parse
+	unsupported   []string           // a WireMock file's parts its mocks do not carry
 }
 
 // Watcher loads and watches the directories.
@@ -183,6 +188,9 @@ func (w *Watcher) collect() ([]change, error) {
 		err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 			if err != nil {
 				return nil // unreadable entry: skip, keep the rest
+			}
+			if d.IsDir() && p != dir && d.Name() == "__files" {
+				return filepath.SkipDir // a WireMock root's body files, read through its stubs
 			}
 			if d.IsDir() || !strings.HasSuffix(d.Name(), ".json") {
 				return nil
@@ -320,7 +328,11 @@ func (w *Watcher) record(c change, now string, announce bool) {
 		w.cfg.Logger.Warn("mock file not loaded; its last good mocks keep serving", "dir", e.dir, "path", e.rel, "error", c.err)
 		w.cfg.Actor.Publish(EventSourceError, "", s)
 	} else {
-		s.Error, s.Mocks, s.LoadedAt = "", len(c.mocks.Mocks), now
+		s.Error, s.Mocks, s.LoadedAt, s.Unsupported = "", len(c.mocks.Mocks), now, e.unsupported
+		if len(e.unsupported) > 0 {
+			w.cfg.Logger.Warn("WireMock mock file loaded without some parts of its stubs", "dir", e.dir, "path", e.rel,
+				"unsupported", strings.Join(e.unsupported, "; "))
+		}
 		if announce {
 			w.cfg.Logger.Info("mock file loaded", "dir", e.dir, "path", e.rel, "mocks", s.Mocks)
 			w.cfg.Actor.Publish(EventSourceLoaded, "", s)
@@ -345,6 +357,9 @@ func parseFile(dir, p string, e *entry) ([]state.FileMock, error) {
 	data, err := os.ReadFile(p)
 	if err != nil {
 		return nil, err
+	}
+	if importer.IsWireMock(data) {
+		return parseWireMock(dir, p, data, e)
 	}
 	mocks, de := state.DecodeMockFile(data)
 	if de != nil {
