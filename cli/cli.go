@@ -40,6 +40,7 @@ var Commands = []Command{
 	{"scenario", "run scenario files, list and run the server's scenarios, follow its live events, use its proxy"},
 	{"bench", "load a server (load) or compare the two engines in this process (compare-engines)"},
 	{"mocks", "export the server's API-created mocks as mock files (export DIR), or import HAR, OpenAPI, WireMock or mock files (import FILE|DIR)"},
+	{"record", "record a target's answers to requests no mock answers, and make mocks of them (--target NAME)"},
 	{"verify", "check how many requests the server received that meet criteria (--count, --at-least, --at-most)"},
 }
 
@@ -52,7 +53,7 @@ func IsCommand(name string) bool {
 // for the commands that follow a server (scenario live), after ctx ends.
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer, env Env) error {
 	if len(args) == 0 {
-		return Usagef("want a command: certs, scenario, bench, mocks or verify")
+		return Usagef("want a command: certs, scenario, bench, mocks, record or verify")
 	}
 	switch cmd, rest := args[0], args[1:]; cmd {
 	case "certs":
@@ -65,8 +66,10 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, env Env) 
 		return runMocks(ctx, rest, stdout, stderr)
 	case "verify":
 		return runVerify(ctx, rest, stdout, stderr)
+	case "record":
+		return runRecord(ctx, rest, stdout, stderr)
 	default:
-		return Usagef("unknown command %q: want certs, scenario, bench, mocks or verify", cmd)
+		return Usagef("unknown command %q: want certs, scenario, bench, mocks, record or verify", cmd)
 	}
 }
 

@@ -94,11 +94,25 @@ func cliMocksImport(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err != nil {
 		return client.reportRequestError(stderr, err)
 	}
+	return printImportReport(stdout, stderr, resp.StatusCode, rb, cc.json)
+}
+
+// printImportReport prints the import report of POST /api/import, POST
+// /api/mocks/from-history or a stopped recording (as received with asJSON): one line per
+// item and a summary. It returns nil when every item was made (or would be), exitFailed
+// when some were not, and the usual API error for an answer that is no report.
+func printImportReport(stdout, stderr io.Writer, status int, rb []byte, asJSON bool) error {
 	var rep importReport
 	if json.Unmarshal(rb, &rep) != nil || rep.Items == nil {
-		return reportAPIError(stderr, resp.StatusCode, rb)
+		return reportAPIError(stderr, status, rb)
+	}
+	if asJSON {
+		fmt.Fprintln(stdout, strings.TrimSpace(string(rb)))
 	}
 	for _, it := range rep.Items {
+		if asJSON {
+			break
+		}
 		line := it.Status + " " + it.Source
 		if it.MockID != "" && (it.Status == "created" || it.Status == "would_create") {
 			line += " (" + it.MockID + ")"
@@ -122,11 +136,13 @@ func cliMocksImport(ctx context.Context, args []string, stdout, stderr io.Writer
 			}
 		}
 	}
-	fmt.Fprintf(stdout, "%s: %s %d of %d, %d failed\n", rep.Format, verb, n, len(rep.Items), rep.Failed)
+	if !asJSON {
+		fmt.Fprintf(stdout, "%s: %s %d of %d, %d failed\n", rep.Format, verb, n, len(rep.Items), rep.Failed)
+	}
 	if rep.Error != nil {
 		fmt.Fprintf(stderr, "ownhttp: %s\n", oneLine(rep.Error.Message))
 	}
-	if resp.StatusCode >= 300 || n < len(rep.Items) {
+	if status >= 300 || n < len(rep.Items) {
 		return exitFailed
 	}
 	return nil

@@ -73,9 +73,11 @@ type Completed struct {
 	RespHead, RespBody []byte
 }
 
-// Tags are opaque markers a handler attaches to an exchange (scenario run and step ids).
+// Tags are opaque markers a handler attaches to an exchange (scenario run and step ids,
+// the recording that proxied it).
 type Tags struct {
 	RunID, StepID string
+	Recording     string
 }
 
 // Transport is the engine side of one connection. On the reactor Write and SendFile never

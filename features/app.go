@@ -108,6 +108,8 @@ type EngineStats struct {
 // App is the conn.Handler for the whole server.
 type App struct {
 	cfg Config
+	// recorder holds the active record-mode session (record.go).
+	recorder recorder
 	// logSecrets masks the secret values scenario runs registered (issue #18) in the access
 	// log; nil until one is registered. Set by registerSecrets, read by accessLog.
 	logSecrets atomic.Pointer[strings.Replacer]
@@ -194,10 +196,14 @@ func (a *App) Busy(x *conn.Exchange, r *conn.Reply) {
 // fallback answers paths no route claims (spec §1.11): GET, HEAD and POST get 404; any other
 // method gets 405 with Allow: GET, HEAD, POST. A request a mock of its method would have
 // answered but for its criteria gets the near-miss 404 instead, whatever its method (#14).
+// While a target records (record.go), such requests go to it instead.
 func (a *App) fallback(x *conn.Exchange) {
 	if bytes.HasPrefix(x.Req.Path, []byte("/api/")) {
 		x.Route = "404"
 		writeErr(x, labErr(state.KindNotFound, state.CodeNotFound, "endpoint not found"))
+		return
+	}
+	if a.recordThrough(x) {
 		return
 	}
 	switch x.Req.Method {

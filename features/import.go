@@ -202,7 +202,7 @@ func (a *App) importItems(ctx context.Context, st *state.Actor, r *conn.Reply, f
 	case opt.Partial && !opt.DryRun && rep.Created == 0:
 		rep.Error = &importError{Code: codeInvalidImport, Field: "items", Message: "items: every item failed, nothing was imported"}
 		answerJSON(r, 400, rep)
-	case opt.DryRun:
+	case opt.DryRun || rep.Created == 0: // a dry run, or nothing to make (an empty recording)
 		answerJSON(r, 200, rep)
 	default:
 		answerJSON(r, 201, rep)

@@ -40,7 +40,7 @@ func (o *loopObserver) Done(c *conn.Completed) {
 		rec := state.Record{TraceID: c.TraceID, Start: c.Start.UnixNano(), Latency: c.End.Sub(c.Start),
 			Status: uint16(c.Status), BytesIn: c.BytesIn, BytesOut: c.BytesOut, RouteKey: c.Route,
 			Reused: c.Reused, SkipHistory: skipHistory(c.Path), RunID: c.Tags.RunID, StepID: c.Tags.StepID,
-			Fault: c.Fault}
+			Fault: c.Fault, Recording: c.Tags.Recording}
 		if o.batch == nil {
 			o.batch = st.NewBatch()
 		}

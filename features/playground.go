@@ -57,7 +57,7 @@ type historyBody struct {
 }
 
 // historyList is GET /api/history: 200 {"history":[…]} oldest first, filtered by the query
-// parameters method, path (substring), status, from_ts, to_ts and limit; an unparseable
+// parameters method, path (substring), status, from_ts, to_ts, recording (a record-mode session's id) and limit; an unparseable
 // filter is 400 invalid_filter. With format=har the same entries come as a HAR 1.2 archive
 // (har.go).
 func (a *App) historyList(x *conn.Exchange, _ *params) {
@@ -66,7 +66,7 @@ func (a *App) historyList(x *conn.Exchange, _ *params) {
 		writeErr(x, labErr(state.KindInvalid, state.CodeInvalidFilter, "the query string is malformed"))
 		return
 	}
-	f := state.HistoryFilter{Method: q.Get("method"), Path: q.Get("path"), Status: q.Get("status"),
+	f := state.HistoryFilter{Method: q.Get("method"), Path: q.Get("path"), Status: q.Get("status"), Recording: q.Get("recording"),
 		FromTS: q.Get("from_ts"), ToTS: q.Get("to_ts"), Limit: q.Get("limit")}
 	a.withState(x, func(ctx context.Context, st *state.Actor, r *conn.Reply) {
 		h, err := st.History(ctx, f)

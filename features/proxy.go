@@ -454,7 +454,7 @@ func (a *App) proxyRequest(x *conn.Exchange, _ *params) {
 	sent := proxySent{TargetID: t.ID, Method: in.method, Path: in.path}
 	connID, trace := x.ConnID, x.TraceHex()
 	x.GoWithin(a.cfg.Outbound, deadline, func(r *conn.Reply) {
-		defer a.targetWire(r, connID, trace, t)
+		defer a.targetWire(r, connID, trace, t, "POST /api/proxy/request")
 		ctx, cancel := context.WithDeadline(a.lifetime(), deadline)
 		defer cancel()
 		res, err := a.proxyDo(ctx, t, in.method, in.path, in.header, in.body, timeout)

@@ -40,6 +40,7 @@ func (a *App) buildRoutes() *router {
 	r.add(POST, "/api/mocks", a.mockCreate)
 	r.add(POST, "/api/import", a.importMocks) // issue #17: body bounded by --max-import-bytes
 	r.add(GET, "/api/mocks/sources", a.mockSources)
+	r.add(POST, "/api/mocks/from-history", a.mocksFromHistory)
 	r.add(GET, "/api/mocks/{id}", a.mockGet)
 	r.add(GET, "/api/mocks/{id}/faults", a.mockFaults)
 	r.add(PUT, "/api/mocks/{id}", a.mockPut)
@@ -81,6 +82,9 @@ func (a *App) buildRoutes() *router {
 	r.add(GET, "/api/targets/{id}", a.targetGet)
 	r.add(PUT, "/api/targets/{id}", a.targetUpdate)
 	r.add(DELETE, "/api/targets/{id}", a.targetDelete)
+	r.add(POST, "/api/targets/{id}/record", a.recordStart)
+	r.add(GET, "/api/targets/{id}/record", a.recordStatus)
+	r.add(DELETE, "/api/targets/{id}/record", a.recordStop)
 	r.add(POST, "/api/proxy/request", a.proxyRequest)
 
 	// Upsert and reset (issue #13).

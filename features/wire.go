@@ -237,16 +237,17 @@ func (a *App) mockFaults(x *conn.Exchange, p *params) {
 	writeJSON(x, 200, out)
 }
 
-// targetWire applies t's wire plan, if any, to r: the answer the proxy's client receives
-// for one request to t (a hit of t's, decided under the server's seed).
-func (a *App) targetWire(r *conn.Reply, connID uint64, trace string, t *state.Target) {
+// targetWire applies t's wire plan, if any, to r: the answer the proxy's client (route
+// "POST /api/proxy/request") or a recording's client (route "record") receives for one
+// request to t (a hit of t's, decided under the server's seed).
+func (a *App) targetWire(r *conn.Reply, connID uint64, trace string, t *state.Target, route string) {
 	st := a.cfg.State
 	if t.Plan == nil || st == nil {
 		return
 	}
 	seed := st.Snapshot().Seed()
 	hit, sinceFirst := t.Hit(time.Now())
-	a.applyWire(r, connID, trace, wireSource{kind: "target", id: t.ID, route: "POST /api/proxy/request", seed: seed},
+	a.applyWire(r, connID, trace, wireSource{kind: "target", id: t.ID, route: route, seed: seed},
 		t.Decide(seed, hit, sinceFirst))
 }
 

@@ -25,7 +25,9 @@ type Record struct {
 	RunID    string        // scenario run that issued the request, if any
 	StepID   string        // scenario step, if any
 	Fault    string        // what the response did on the wire (conn.Completed.Fault), if anything
-	Status   uint16
+	// Recording is the id of the record-mode session that proxied the request, if any.
+	Recording string
+	Status    uint16
 	// Reused is true when the connection had served an earlier request.
 	Reused bool
 	// SkipHistory keeps the exchange out of history (e.g. /_metrics,

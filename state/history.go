@@ -32,6 +32,8 @@ type HistoryEntry struct {
 	Fault string `json:"fault,omitempty"`
 	// StartedAt is when the request began (milliseconds; TS is when its answer ended).
 	StartedAt string `json:"started_at,omitempty"`
+	// Recording is the id of the record-mode session whose target answered the request.
+	Recording string `json:"recording,omitempty"`
 	// Response is the answer as sent: nil for entries from before responses were kept,
 	// and for connection-level rejects.
 	Response *HistoryResponse `json:"response,omitempty"`
@@ -267,10 +269,13 @@ type HistoryFilter struct {
 	FromTS string // RFC 3339 time; entries at or after it
 	ToTS   string // RFC 3339 time; entries at or before it
 	Limit  string // a positive integer: the newest N matches (still returned oldest first)
+	// Recording keeps the entries a record-mode session proxied (exact id).
+	Recording string
 }
 
 type parsedFilter struct {
 	method, path   string
+	recording      string
 	status         int
 	hasStatus      bool
 	from, to       time.Time
@@ -281,7 +286,7 @@ type parsedFilter struct {
 func invalidFilter(msg string) *Error { return newErr(KindInvalid, CodeInvalidFilter, msg) }
 
 func (f HistoryFilter) parse() (parsedFilter, *Error) {
-	p := parsedFilter{method: f.Method, path: f.Path}
+	p := parsedFilter{method: f.Method, path: f.Path, recording: f.Recording}
 	if f.Status != "" {
 		n, err := strconv.Atoi(strings.TrimSpace(f.Status))
 		if err != nil {
@@ -319,6 +324,9 @@ func (p *parsedFilter) keep(e *HistoryEntry) bool {
 	if p.path != "" && !strings.Contains(e.Path, p.path) {
 		return false
 	}
+	if p.recording != "" && e.Recording != p.recording {
+		return false
+	}
 	if p.hasStatus && e.Status != p.status {
 		return false
 	}
@@ -350,6 +358,7 @@ func buildEntry(r *Record, head, body []byte, bodyKept bool) HistoryEntry {
 		RunID:     r.RunID,
 		StepID:    r.StepID,
 		Fault:     r.Fault,
+		Recording: r.Recording,
 		StartedAt: time.Unix(0, r.Start).UTC().Format(startedAtLayout),
 		at:        end,
 	}

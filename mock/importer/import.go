@@ -48,7 +48,10 @@ func Import(format string, files []File, seed int64, lim Limits) (string, []Item
 			items, err = HAR(data, lim)
 		}
 	case FormatWireMock:
-		err = errorf("format", "format wiremock is not available yet in this build")
+		if len(files) == 1 && files[0].Name == "" { // one stub file as the body
+			files = []File{{Name: "body.json", Data: files[0].Data}}
+		}
+		items, err = WireMock(files, lim)
 	case FormatOwnhttp:
 		items, err = ownhttpItems(files, lim)
 	default:

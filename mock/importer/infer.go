@@ -50,7 +50,7 @@ type Exchange struct {
 //   - Requests are grouped by method, path and query. A group whose requests carry a
 //     query matches on each of its parameters (equals); a group without one has no query
 //     criterion.
-//   - Volatile response header fields are dropped: Date, Set-Cookie, Content-Length,
+//   - Volatile response header fields are dropped: Date, Server, Set-Cookie, Content-Length,
 //     Transfer-Encoding, Connection, Keep-Alive, Age, trace and request ids
 //     (volatileHeaders). Repeated fields are joined with ", ".
 //   - Repeats of one request that got different answers become a sequence (responses in
@@ -224,11 +224,12 @@ func idPattern(path string) string {
 	return strings.Join(segs, "/")
 }
 
-// volatileHeaders are response fields that differ on every answer or describe the
-// transfer rather than the answer (lower case).
+// volatileHeaders are response fields that differ on every answer, describe the transfer
+// rather than the answer, or are written by the serving server itself (Server, Date,
+// framing: a mock may not set them) — lower case.
 var volatileHeaders = map[string]bool{
 	"date": true, "set-cookie": true, "content-length": true, "transfer-encoding": true,
-	"connection": true, "keep-alive": true, "age": true, "expires": true,
+	"connection": true, "keep-alive": true, "age": true, "expires": true, "server": true,
 	"x-request-id": true, "x-correlation-id": true, "x-trace-id": true, "x-amzn-trace-id": true,
 	"x-amzn-requestid": true, "x-amz-request-id": true, "x-amz-id-2": true, "x-cloud-trace-context": true,
 	"traceparent": true, "tracestate": true, "x-b3-traceid": true, "x-b3-spanid": true,
