@@ -30,7 +30,7 @@ function boot() {
       lists.setTargets(list);
     },
   });
-  const history = new History();
+  const history = new History({ onMockCreated: () => mocks.refreshSoon() });
   const unmatched = new Unmatched();
   const scenarios = new Scenarios({ onChange: (list) => lists.setScenarios(list) });
 
