@@ -112,7 +112,7 @@ for (const engine of ['epoll', 'threadpool']) {
       await plan.waitFor(WAIT);
       assert.equal(await plan.locator('.wire-latency').textContent(), 'latency fixed 5.0 ms');
       assert.deepEqual(await plan.locator('.wire-faults li').allTextContents(), [
-        'reset · after_bytes 10 · hits 1–1 · probability 1',
+        'reset · after_bytes 10 · hit 1 only · probability 1',
         'empty · probability 0.3',
       ]);
       const stored = (await apiJSON(server.origin, 'GET', `/api/mocks/${id}`)).data.mock;

@@ -152,7 +152,7 @@ export class HistoryEntry {
       const item = (res.data?.items || [])[0] || {};
       this.showProposal(item);
     } catch (err) {
-      const item = (err.data?.items || [])[0];
+      const item = (err.data?.items || err.data?.report?.items || [])[0];
       if (item) this.showProposal(item);
       else {
         box.hidden = false;

@@ -41,6 +41,14 @@ async function bundleEntry(file) {
   }
 }
 
+/** reportOf finds the import report a refusal carries: beside the error, or under "report". */
+function reportOf(data) {
+  if (!data || typeof data !== 'object') return null;
+  if (Array.isArray(data.items)) return data;
+  if (data.report && Array.isArray(data.report.items)) return data.report;
+  return null;
+}
+
 export class Import {
   /** onImported(report): mocks were created. */
   constructor({ onImported = () => {} } = {}) {
@@ -118,7 +126,8 @@ export class Import {
         }
       } catch (err) {
         // All or nothing with a failed item: the 400 carries the report of every item.
-        if (err.data && Array.isArray(err.data.items)) this.show(err.data, dryRun);
+        const report = reportOf(err.data);
+        if (report) this.show(report, dryRun);
         else this.report.hidden = true;
         showError(this.error, err);
         this.checked = null;

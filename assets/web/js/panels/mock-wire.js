@@ -12,7 +12,7 @@ import { foldable } from './mock-view.js';
 export const PREVIEW_HITS = 20;
 
 /** WINDOWS are the fields that say when a fault may fire, besides its probability. */
-const WINDOWS = { first: (n) => `hits 1–${n}`, after: (n) => `after hit ${n}`, every: (n) => `every ${n}th hit`, during_ms: (n) => `during ${n} ms from the first hit` };
+const WINDOWS = { first: (n) => (Number(n) === 1 ? 'hit 1 only' : `hits 1–${n}`), after: (n) => `after hit ${n}`, every: (n) => `every ${n}th hit`, during_ms: (n) => `during ${n} ms from the first hit` };
 
 /** hasWire reports a mock with a latency or faults. */
 export function hasWire(m) {
