@@ -7,11 +7,12 @@ const TOKEN_KEY = 'ownhttp.token';
 /** An ApiError carries the HTTP status (0 when the server could not be reached), the API
  * error code and its message. */
 export class ApiError extends Error {
-  constructor(status, code, message) {
+  constructor(status, code, message, data = null) {
     super(message);
     this.name = 'ApiError';
     this.status = status;
     this.code = code;
+    this.data = data; // the decoded answer, when it was JSON (an import's report rides on its 400)
   }
 }
 
@@ -52,14 +53,15 @@ export function authHeaders() {
 /**
  * api sends one request and resolves to {status, data, text, headers, elapsed} for a 2xx
  * answer; any other answer rejects with an ApiError. body: undefined for none, a string sent
- * as it is (pasted JSON), or a value sent as JSON.
+ * as it is (pasted JSON), or a value sent as JSON. contentType: the body's media type when it
+ * is not JSON (a file sent as it is).
  */
-export async function api(method, path, body) {
+export async function api(method, path, body, contentType = 'application/json') {
   const headers = { Accept: 'application/json', ...authHeaders() };
   let payload;
   if (body !== undefined) {
-    headers['Content-Type'] = 'application/json';
-    payload = typeof body === 'string' ? body : JSON.stringify(body);
+    headers['Content-Type'] = contentType;
+    payload = typeof body === 'string' || body instanceof Blob ? body : JSON.stringify(body);
   }
   const started = performance.now();
   let res;
@@ -83,7 +85,7 @@ export async function api(method, path, body) {
     const e = data && typeof data === 'object' ? data.error : null;
     const code = e && typeof e.code === 'string' ? e.code : `http_${res.status}`;
     const message = e && typeof e.message === 'string' ? e.message : text.trim() || res.statusText;
-    throw new ApiError(res.status, code, message);
+    throw new ApiError(res.status, code, message, data);
   }
   return { status: res.status, data, text, headers: res.headers, elapsed };
 }

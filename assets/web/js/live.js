@@ -25,6 +25,7 @@ export const TOPICS = [
   'system.health',
   'system.reset',
   'mock_state.changed',
+  'fault.injected',
 ];
 
 const POLL_MS = 1000;

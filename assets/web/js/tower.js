@@ -7,6 +7,7 @@ import { $ } from './dom.js';
 import { LiveFeed } from './live.js';
 import { Health } from './panels/health.js';
 import { History } from './panels/history.js';
+import { Import } from './panels/import.js';
 import { isConsoleRead, LiveLists } from './panels/live-lists.js';
 import { MockStates } from './panels/mock-states.js';
 import { Mocks } from './panels/mocks.js';
@@ -30,7 +31,8 @@ function boot() {
       lists.setTargets(list);
     },
   });
-  const history = new History();
+  const history = new History({ onMockCreated: () => mocks.refreshSoon() });
+  new Import({ onImported: () => mocks.refreshSoon() }); // the dialog opens from the History panel
   const unmatched = new Unmatched();
   const scenarios = new Scenarios({ onChange: (list) => lists.setScenarios(list) });
 

@@ -1,16 +1,21 @@
 // History: the server's request history, filtered by method, path and status, newest first,
-// with a Replay button per entry (POST /api/replay/{request_id}).
+// with Open (the entry in full, history-entry.js) and Replay (POST /api/replay/{request_id})
+// per entry, and "Download HAR": the entries the filters select as HAR 1.2
+// (GET /api/history?format=har), saved as a file.
 
 import { api, query } from '../api.js';
-import { $, el, kvRows, showError, statusSpan } from '../dom.js';
-import { clock, headerEntries, ms, pretty } from '../format.js';
+import { $, el, showError, statusSpan } from '../dom.js';
+import { clock, ms } from '../format.js';
+import { HistoryEntry } from './history-entry.js';
 import { isConsoleRead } from './live-lists.js';
 
 const SHOWN = 100;
 const FETCHED = 500;
 
 export class History {
-  constructor() {
+  /** onMockCreated(id): an entry was saved as a mock. */
+  constructor({ onMockCreated = () => {} } = {}) {
+    this.entry = new HistoryEntry({ onMockCreated });
     this.form = $('history-form');
     this.method = $('history-method');
     this.path = $('history-path');
@@ -35,6 +40,31 @@ export class History {
       this.refresh();
     });
     $('history-refresh').addEventListener('click', () => this.refresh());
+    $('history-har').addEventListener('click', (e) => this.downloadHAR(e.currentTarget));
+  }
+
+  /** filters is the query the filter inputs make. */
+  filters() {
+    return { method: this.method.value, path: this.path.value.trim(), status: this.status.value.trim() };
+  }
+
+  /** downloadHAR saves the entries the filters select as a .har file. */
+  async downloadHAR(button) {
+    button.disabled = true;
+    showError(this.error, null);
+    try {
+      const res = await api('GET', `/api/history${query({ ...this.filters(), format: 'har' })}`);
+      const url = URL.createObjectURL(new Blob([res.text], { type: 'application/json' }));
+      const a = el('a', { attrs: { href: url, download: 'ownhttp-history.har' } });
+      document.body.append(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 10000);
+    } catch (err) {
+      showError(this.error, err);
+    } finally {
+      button.disabled = false;
+    }
   }
 
   /** refreshSoon refreshes within delay ms; calls meanwhile share that refresh. */
@@ -46,7 +76,7 @@ export class History {
   async refresh() {
     clearTimeout(this.timer);
     this.timer = 0;
-    const q = query({ method: this.method.value, path: this.path.value.trim(), status: this.status.value.trim(), limit: FETCHED });
+    const q = query({ ...this.filters(), limit: FETCHED });
     try {
       const res = await api('GET', `/api/history${q}`);
       showError(this.error, null);
@@ -76,30 +106,16 @@ export class History {
           el(
             'td',
             {},
-            el('div', { cls: 'rowbtns' }, el('button', { cls: 'ghost small', text: 'Replay', props: { type: 'button' }, on: { click: (e) => this.replay(h, e.currentTarget) } })),
+            el(
+              'div',
+              { cls: 'rowbtns' },
+              el('button', { cls: 'ghost small', text: 'Open', props: { type: 'button' }, title: 'the request and response in full, copy as curl, save as mock', on: { click: () => this.entry.open(h.request_id) } }),
+              el('button', { cls: 'ghost small', text: 'Replay', props: { type: 'button' }, on: { click: (e) => this.entry.replay(h, e.currentTarget, this.error) } }),
+            ),
           ),
         ),
       ),
     );
     this.empty.hidden = newest.length > 0;
-  }
-
-  async replay(h, button) {
-    button.disabled = true;
-    showError(this.error, null);
-    try {
-      const res = await api('POST', `/api/replay/${encodeURIComponent(h.request_id)}`);
-      const d = res.data || {};
-      const r = d.result || {};
-      $('replay-title').textContent = `Replay of ${h.method} ${h.path} →`;
-      $('replay-status').replaceChildren(statusSpan(r.status));
-      kvRows($('replay-headers'), headerEntries(r.headers));
-      $('replay-body').textContent = pretty(r.body_preview ?? '');
-      $('replay-result').hidden = false;
-    } catch (err) {
-      showError(this.error, err);
-    } finally {
-      button.disabled = false;
-    }
   }
 }

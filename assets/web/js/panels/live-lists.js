@@ -1,5 +1,6 @@
-// The three live lists fed by the event feed: requests, the scenario timeline and proxy
-// activity. Newest first, bounded; every value is set as text.
+// The three live lists fed by the event feed: requests, the timeline (scenario runs and the
+// wire faults and delays mocks and targets inject, fault.injected) and proxy activity.
+// Newest first, bounded; every value is set as text.
 
 import { $, el, keepFirst, statusSpan } from '../dom.js';
 import { clock, ms } from '../format.js';
@@ -69,6 +70,9 @@ export class LiveLists {
       case 'proxy.request.completed':
         this.addProxy(ev, p);
         break;
+      case 'fault.injected':
+        this.addFault(ev, p);
+        break;
       default:
         break;
     }
@@ -135,6 +139,41 @@ export class LiveLists {
       el('span', { cls: 'what' }, labels[ev.type] || ev.type, ' ', status ? el('span', { cls: `badge ${status === 'pass' ? 'pass' : status === 'fail' ? 'fail' : 'neutral'}`, text: status }) : null),
       el('span', { cls: 'who', text: [who, ...detail].filter(Boolean).join(' · ') }),
       p.failure_reason ? el('span', { cls: 'why', text: String(p.failure_reason) }) : null,
+    );
+    this.timeline.prepend(li);
+    keepFirst(this.timeline, MAX_ROWS);
+    this.timelineEmpty.hidden = true;
+  }
+
+  /**
+   * addFault shows one fault.injected event on the timeline: what injected it (a mock, or a
+   * target by name), the kind ("latency" for a delay), the hit it was decided for, the
+   * connection and the byte of the response where the fault acts (the delay for latency).
+   */
+  addFault(ev, p) {
+    const kind = String(p.kind ?? '');
+    const source = String(p.source ?? '');
+    const latency = kind === 'latency';
+    const id = String(p.id ?? '');
+    const name = source === 'target' ? this.targetNames.get(id) ?? id : id;
+    const route = p.route ? ` (${p.route})` : '';
+    const where = latency ? `delay ${ms(p.delay_ms)}` : `at byte ${Number(p.byte_offset) || 0}`;
+    const li = el(
+      'li',
+      { cls: `fault ${latency ? 'latency' : 'wire'}`, attrs: { 'data-type': ev.type, 'data-kind': kind, 'data-source': source }, title: p.decision ? `decision ${JSON.stringify(p.decision)} · seed ${p.seed ?? ''}` : '' },
+      el('span', { cls: 'when', text: clock(ev.ts) }),
+      el('span', { cls: 'what' }, latency ? 'delay injected' : 'fault injected', ' ', el('span', { cls: `badge fault-kind${latency ? ' latency' : ''}`, text: kind })),
+      el(
+        'span',
+        { cls: 'who' },
+        el('span', { cls: 'fault-src', text: `${source} ${name}${route}` }),
+        ' · ',
+        el('span', { cls: 'fault-hit', text: `hit ${p.hit ?? ''}` }),
+        ' · ',
+        el('span', { cls: 'fault-conn', text: `conn ${p.connection_id ?? ''}` }),
+        ' · ',
+        el('span', { cls: 'fault-where', text: where }),
+      ),
     );
     this.timeline.prepend(li);
     keepFirst(this.timeline, MAX_ROWS);

@@ -11,13 +11,15 @@
 //
 // The list shows, besides method, path and status, what issue #15 added (mock-view.js): a
 // sequence's position and after_last, a stateful mock's machine, "template", and the body
-// (formatted JSON, text, or "binary, N bytes").
+// (formatted JSON, text, or "binary, N bytes"), and a mock's wire plan with a preview of
+// which hits fault (mock-wire.js, issue #16).
 
 import { api } from '../api.js';
 import { $, el, showError } from '../dom.js';
 import { samplePath } from '../paths.js';
 import { markField } from './forms.js';
 import { ListPanel } from './list.js';
+import { hasWire, WirePreviews } from './mock-wire.js';
 import { binaryText, bodyNode, bodyOf, DEFAULT_AFTER_LAST, foldable, hasState, isSequence, sequenceNodes, stateNode, statusText, templateNodes, typeText } from './mock-view.js';
 
 /** DEFAULT_PRIORITY is the server's priority for a mock that gives none. */
@@ -74,6 +76,7 @@ export class Mocks extends ListPanel {
     this.stashed = null; // the answer inputs' values before a sequence's edit emptied them
     this.open = new Set(); // "id:part" of the unfolded criteria, bodies and responses, kept across refreshes
     this.liveRoutes = new Map(); // route key -> {sequence, state} of the mocks a request moves
+    this.wire = new WirePreviews(); // each wire plan's fault preview, kept across refreshes
     this.cancelBtn.addEventListener('click', () => this.endEdit());
     this.pathKind.addEventListener('change', () => this.showPathKind());
     this.showPathKind();
@@ -91,6 +94,7 @@ export class Mocks extends ListPanel {
   render(mocks) {
     const ids = new Set(mocks.map((m) => String(m.id)));
     for (const key of this.open) if (!ids.has(key.slice(0, key.lastIndexOf(':')))) this.open.delete(key);
+    this.wire.forget(ids);
     this.liveRoutes = new Map();
     for (const m of mocks) {
       if (!isSequence(m) && !hasState(m)) continue;
@@ -345,6 +349,7 @@ export class Mocks extends ListPanel {
         ),
       );
     }
+    parts.push(...this.wire.nodes(m, this.open));
     if (!isSequence(m)) parts.push(bodyNode(bodyOf(m), `${m.id}:body`, this.open));
     return el('div', { cls: 'mock-path' }, ...parts);
   }
@@ -357,6 +362,7 @@ function keptFields(m) {
   if (hasState(m)) kept.push(`state (machine ${m.state.name})`);
   if (m.template === true) kept.push('template flag');
   if (m.seed !== undefined && m.seed !== null) kept.push('seed');
+  if (hasWire(m)) kept.push('latency and faults');
   return kept;
 }
 
