@@ -151,6 +151,16 @@ func (fs *flagSet) oneOf(p *string, name, value, usage string, allowed []string,
 	})
 }
 
+// engineSupported refuses the epoll engine on a system without epoll (every one but Linux:
+// epoll is the engine of Linux builds only, see loop.EpollSupported); origin says where the
+// value came from.
+func engineSupported(engine, origin string, epoll bool, goos string) error {
+	if engine == "epoll" && !epoll {
+		return cli.Usagef("engine %q (%s): the epoll engine needs Linux, and this is %s: use --engine threadpool (the default here)", engine, origin, goos)
+	}
+	return nil
+}
+
 // envName is the environment variable that fills the flag name.
 func envName(name string) string {
 	return envPrefix + "_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
@@ -183,8 +193,9 @@ func loadFlags(args []string, local func(*flagSet)) (*options, *flagSet, error) 
 	fs.StringVar(&o.configFile, "config", "", "read further settings from this file: one \"name value\" line per setting (flags and the environment win over it)")
 	fs.StringVar(&o.host, "host", "127.0.0.1", "address to listen on")
 	fs.port(&o.port, "port", 8080, "port to listen on (0 picks a free port; PORT is honoured when neither this nor OWNHTTP_PORT is set)", "port")
-	fs.oneOf(&o.engine, "engine", "epoll", "engine: epoll (selectors is an alias) or threadpool",
+	fs.oneOf(&o.engine, "engine", loop.DefaultEngine, "engine: epoll (Linux only; selectors is an alias) or threadpool (default epoll on Linux, threadpool elsewhere)",
 		[]string{"epoll", "threadpool"}, map[string]string{"selectors": "epoll"}, "engine")
+	fs.check(func() error { return engineSupported(o.engine, fs.origin("engine"), loop.EpollSupported, runtime.GOOS) })
 	positive(fs, &o.reactors, "reactors", runtime.GOMAXPROCS(0), "event loops of the epoll engine")
 	positive(fs, &o.workers, "workers", 16, "worker slots of the threadpool engine")
 	positive(fs, &o.queueSize, "queue-size", 1024, "connections that may wait for a threadpool worker before 503")

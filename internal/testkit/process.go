@@ -13,7 +13,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -151,7 +150,7 @@ func StartProcessStderr(t testing.TB, dir string, wait time.Duration, stderr *os
 	if stderr != nil {
 		cmd.Stderr = stderr
 	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // a script and the server it execs
+	ownGroup(cmd) // a script and the server it execs
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", name, err)
 	}
@@ -159,7 +158,7 @@ func StartProcessStderr(t testing.TB, dir string, wait time.Duration, stderr *os
 		p.err = cmd.Wait()
 		close(p.exited)
 	}()
-	t.Cleanup(func() { p.stop(syscall.SIGTERM) })
+	t.Cleanup(func() { p.stop(false) })
 
 	deadline := time.NewTimer(wait)
 	defer deadline.Stop()
@@ -208,20 +207,21 @@ func (p *Process) WaitLogs(t testing.TB, substr string) string {
 
 // Kill sends SIGKILL to the process group (no drain, no final flush) and waits for it to
 // exit. It is idempotent.
-func (p *Process) Kill() { p.stop(syscall.SIGKILL) }
+func (p *Process) Kill() { p.stop(true) }
 
-// stop signals the process group and waits for the child; past 10 s it is killed.
-func (p *Process) stop(sig syscall.Signal) {
+// stop signals the process group (SIGTERM, or SIGKILL when kill is set) and waits for the
+// child; past 10 s it is killed.
+func (p *Process) stop(kill bool) {
 	select {
 	case <-p.exited:
 		return
 	default:
 	}
-	syscall.Kill(-p.Cmd.Process.Pid, sig)
+	signalGroup(p.Cmd.Process, kill)
 	select {
 	case <-p.exited:
 	case <-time.After(10 * time.Second):
-		syscall.Kill(-p.Cmd.Process.Pid, syscall.SIGKILL)
+		signalGroup(p.Cmd.Process, true)
 		<-p.exited
 	}
 }
