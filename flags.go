@@ -335,19 +335,35 @@ func printUsage(fs *flag.FlagSet, w io.Writer) {
 	})
 }
 
-// version is what --version prints: the module version and the VCS revision the binary was
-// built from, as the Go toolchain stamped them into the build info.
-func version() string {
-	info, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "ownhttp (no build information)"
-	}
-	return formatVersion(info)
+// version is the release version, stamped into release builds by the linker:
+//
+//	go build -ldflags "-X main.version=v1.2.3" -o ownhttp .
+//
+// (scripts/release.sh does). Empty in other builds (go install, go build), whose version
+// comes from the build information instead (see versionText).
+var version string
+
+// versionText is what --version prints: the stamped version (or, without one, the module
+// version the toolchain recorded: v1.2.3 for go install …@v1.2.3, a pseudo-version from the
+// VCS or "(devel)" for a build in a clone) and the VCS revision the binary was built from, as the build information says.
+func versionText() string {
+	info, _ := debug.ReadBuildInfo() // nil without build information
+	return formatVersion(version, info)
 }
 
-// formatVersion renders info as version does.
-func formatVersion(info *debug.BuildInfo) string {
+// formatVersion renders the stamped version and the build information (nil when the
+// binary has none) as versionText does.
+func formatVersion(stamped string, info *debug.BuildInfo) string {
+	if info == nil {
+		if stamped == "" {
+			return "ownhttp (no build information)"
+		}
+		return "ownhttp " + stamped
+	}
 	v := info.Main.Version
+	if stamped != "" {
+		v = stamped
+	}
 	if v == "" {
 		v = "(devel)"
 	}
