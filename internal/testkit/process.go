@@ -138,13 +138,25 @@ func StartProcess(t testing.TB, dir string, wait time.Duration, name string, arg
 // stderr is StartProcess. The caller keeps stderr open for as long as the child may write.
 func StartProcessStderr(t testing.TB, dir string, wait time.Duration, stderr *os.File, name string, args ...string) *Process {
 	t.Helper()
+	return startProcess(t, dir, wait, stderr, nil, name, args...)
+}
+
+// StartProcessEnv is StartProcess with extra variables ("NAME=value") added to the clean
+// Environ (an image's ENV, say).
+func StartProcessEnv(t testing.TB, dir string, wait time.Duration, env []string, name string, args ...string) *Process {
+	t.Helper()
+	return startProcess(t, dir, wait, nil, env, name, args...)
+}
+
+func startProcess(t testing.TB, dir string, wait time.Duration, stderr *os.File, env []string, name string, args ...string) *Process {
+	t.Helper()
 	readySeq.Lock()
 	readySeq.n++
 	readyFile := filepath.Join(t.TempDir(), "ready-"+strconv.Itoa(readySeq.n)+".json")
 	readySeq.Unlock()
 	cmd := exec.Command(name, append(args, "--ready-file", readyFile)...)
 	cmd.Dir = dir
-	cmd.Env = Environ()
+	cmd.Env = Environ(env...)
 	p := &Process{Cmd: cmd, exited: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = &p.logs, &p.logs
 	if stderr != nil {
