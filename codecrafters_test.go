@@ -13,7 +13,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -299,7 +298,7 @@ func TestCodeCraftersFilesHostile(t *testing.T) {
 		is.NoErr(os.WriteFile(filepath.Join(base, "secret"), []byte("secret"), 0o600))
 		is.NoErr(os.WriteFile(filepath.Join(outside, "secret"), []byte("secret"), 0o600))
 		is.NoErr(os.Mkdir(filepath.Join(dir, "subdir"), 0o700))
-		is.NoErr(syscall.Mkfifo(filepath.Join(dir, "fifo"), 0o600))
+		is.NoErr(mkfifo(filepath.Join(dir, "fifo")))
 		is.NoErr(os.Symlink(filepath.Join(outside, "secret"), filepath.Join(dir, "abs-link")))
 		is.NoErr(os.Symlink("../outside/secret", filepath.Join(dir, "rel-link")))
 		s := ccServer(t, engine, dir)

@@ -153,6 +153,16 @@ func (fs *flagSet) oneOf(p *string, name, value, usage string, allowed []string,
 	})
 }
 
+// engineSupported refuses the epoll engine on a system without epoll (every one but Linux:
+// epoll is the engine of Linux builds only, see loop.EpollSupported); origin says where the
+// value came from.
+func engineSupported(engine, origin string, epoll bool, goos string) error {
+	if engine == "epoll" && !epoll {
+		return cli.Usagef("engine %q (%s): the epoll engine needs Linux, and this is %s: use --engine threadpool (the default here)", engine, origin, goos)
+	}
+	return nil
+}
+
 // envName is the environment variable that fills the flag name.
 func envName(name string) string {
 	return envPrefix + "_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
@@ -185,8 +195,9 @@ func loadFlags(args []string, local func(*flagSet)) (*options, *flagSet, error) 
 	fs.StringVar(&o.configFile, "config", "", "read further settings from this file: one \"name value\" line per setting (flags and the environment win over it)")
 	fs.StringVar(&o.host, "host", "127.0.0.1", "address to listen on")
 	fs.port(&o.port, "port", 8080, "port to listen on (0 picks a free port; PORT is honoured when neither this nor OWNHTTP_PORT is set)", "port")
-	fs.oneOf(&o.engine, "engine", "epoll", "engine: epoll (selectors is an alias) or threadpool",
+	fs.oneOf(&o.engine, "engine", loop.DefaultEngine, "engine: epoll (Linux only; selectors is an alias) or threadpool (default epoll on Linux, threadpool elsewhere)",
 		[]string{"epoll", "threadpool"}, map[string]string{"selectors": "epoll"}, "engine")
+	fs.check(func() error { return engineSupported(o.engine, fs.origin("engine"), loop.EpollSupported, runtime.GOOS) })
 	positive(fs, &o.reactors, "reactors", runtime.GOMAXPROCS(0), "event loops of the epoll engine")
 	positive(fs, &o.workers, "workers", 16, "worker slots of the threadpool engine")
 	positive(fs, &o.queueSize, "queue-size", 1024, "connections that may wait for a threadpool worker before 503")
@@ -327,19 +338,35 @@ func printUsage(fs *flag.FlagSet, w io.Writer) {
 	})
 }
 
-// version is what --version prints: the module version and the VCS revision the binary was
-// built from, as the Go toolchain stamped them into the build info.
-func version() string {
-	info, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "ownhttp (no build information)"
-	}
-	return formatVersion(info)
+// version is the release version, stamped into release builds by the linker:
+//
+//	go build -ldflags "-X main.version=v1.2.3" -o ownhttp .
+//
+// (scripts/release.sh does). Empty in other builds (go install, go build), whose version
+// comes from the build information instead (see versionText).
+var version string
+
+// versionText is what --version prints: the stamped version (or, without one, the module
+// version the toolchain recorded: v1.2.3 for go install …@v1.2.3, a pseudo-version from the
+// VCS or "(devel)" for a build in a clone) and the VCS revision the binary was built from, as the build information says.
+func versionText() string {
+	info, _ := debug.ReadBuildInfo() // nil without build information
+	return formatVersion(version, info)
 }
 
-// formatVersion renders info as version does.
-func formatVersion(info *debug.BuildInfo) string {
+// formatVersion renders the stamped version and the build information (nil when the
+// binary has none) as versionText does.
+func formatVersion(stamped string, info *debug.BuildInfo) string {
+	if info == nil {
+		if stamped == "" {
+			return "ownhttp (no build information)"
+		}
+		return "ownhttp " + stamped
+	}
 	v := info.Main.Version
+	if stamped != "" {
+		v = stamped
+	}
 	if v == "" {
 		v = "(devel)"
 	}

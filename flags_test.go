@@ -120,7 +120,7 @@ func TestParseFlagsDefaults(t *testing.T) {
 	is.Equal(*o, options{
 		host:                 "127.0.0.1",
 		port:                 8080,
-		engine:               "epoll",
+		engine:               loop.DefaultEngine,
 		reactors:             runtime.GOMAXPROCS(0),
 		workers:              16,
 		queueSize:            1024,
@@ -293,6 +293,32 @@ func TestParseFlagsBadValues(t *testing.T) {
 			t.Log(msg)
 		})
 	}
+}
+
+// The epoll engine is Linux's: a build for another system (the engine's files are not in it)
+// refuses --engine epoll (or its alias, or the environment's) with a usage error that says
+// why and what to use instead; threadpool is accepted everywhere. CI cross-builds for those
+// systems but runs tests on Linux, so the rule is checked here with epoll absent.
+func TestEngineSupported(t *testing.T) {
+	is := is.New(t)
+	err := engineSupported("epoll", "--engine", false, "darwin")
+	var ue cli.UsageError
+	is.True(errors.As(err, &ue)) // exit status 2
+	is.Equal(err.Error(), `engine "epoll" (--engine): the epoll engine needs Linux, and this is darwin: use --engine threadpool (the default here)`)
+	is.NoErr(engineSupported("threadpool", "--engine", false, "windows"))
+	is.NoErr(engineSupported("epoll", "--engine", true, "linux"))
+
+	// On this system the rule follows the build: epoll is accepted exactly when it is built in.
+	clearEnv(t)
+	setEnv(t, []string{"OWNHTTP_ENGINE=selectors"})
+	o, err := parseFlags(nil, io.Discard)
+	if loop.EpollSupported {
+		is.NoErr(err)
+		is.Equal(o.engine, "epoll")
+	} else {
+		is.True(strings.Contains(err.Error(), "needs Linux")) // named, with the fix
+	}
+	is.Equal(loop.DefaultEngine == "epoll", loop.EpollSupported) // the default is always built in
 }
 
 // TestParseFlagsBadValuesFromRun checks that run stops at a bad command line with the same

@@ -66,7 +66,7 @@ func main() {
 // logs has reached stderr when it returns, unless stderr stayed blocked for logFlushWait.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready func(loop.Bound)) error {
 	if len(args) == 1 && (args[0] == "--version" || args[0] == "-version") {
-		fmt.Fprintln(stdout, version())
+		fmt.Fprintln(stdout, versionText())
 		return nil
 	}
 	if len(args) > 0 && args[0] == configCommand.Name {

@@ -152,8 +152,32 @@ func TestVersionFormat(t *testing.T) {
 	info := &debug.BuildInfo{GoVersion: "go1.26.0", Main: debug.Module{Path: "ownhttp", Version: "v1.2.3"},
 		Settings: []debug.BuildSetting{{Key: "vcs.revision", Value: "abc123"},
 			{Key: "vcs.time", Value: "2026-12-01T10:00:00Z"}, {Key: "vcs.modified", Value: "true"}}}
-	is.Equal(formatVersion(info), "ownhttp v1.2.3 revision abc123 (modified) committed 2026-12-01T10:00:00Z go1.26.0")
+	is.Equal(formatVersion("", info), "ownhttp v1.2.3 revision abc123 (modified) committed 2026-12-01T10:00:00Z go1.26.0")
+	// A release build's stamped version wins over the module's.
+	is.Equal(formatVersion("v2.0.0", info), "ownhttp v2.0.0 revision abc123 (modified) committed 2026-12-01T10:00:00Z go1.26.0")
 	info.Settings = nil
 	info.Main.Version = ""
-	is.Equal(formatVersion(info), "ownhttp (devel) revision unknown (built without VCS information) go1.26.0")
+	is.Equal(formatVersion("", info), "ownhttp (devel) revision unknown (built without VCS information) go1.26.0")
+	is.Equal(formatVersion("v2.0.0", info), "ownhttp v2.0.0 revision unknown (built without VCS information) go1.26.0")
+	is.Equal(formatVersion("", nil), "ownhttp (no build information)")
+	is.Equal(formatVersion("v2.0.0", nil), "ownhttp v2.0.0")
+}
+
+// A release build stamps its version with the linker (-X main.version=…, as
+// scripts/release.sh does) and --version prints it first, then the build information.
+func TestVersionStamped(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	is := is.New(t)
+	bin := filepath.Join(t.TempDir(), "ownhttp")
+	out, err := exec.Command("go", "build", "-buildvcs=false", "-ldflags", "-X main.version=v9.8.7-test", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build with a stamped version: %v\n%s", err, out)
+	}
+	code, stdout, stderr := testkit.RunBinary(t, bin, "--version")
+	is.Equal(code, 0)
+	is.Equal(stderr, "")
+	is.True(strings.HasPrefix(stdout, "ownhttp v9.8.7-test revision unknown (built without VCS information) go")) // the stamped version
+	is.Equal(strings.Count(stdout, "\n"), 1)                                                                      // one line
 }

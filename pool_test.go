@@ -90,7 +90,7 @@ func dialSmallReceiveBuffer(t *testing.T, addr string) net.Conn {
 	d := net.Dialer{Timeout: 5 * time.Second, Control: func(_, _ string, rc syscall.RawConn) error {
 		var serr error
 		err := rc.Control(func(fd uintptr) {
-			serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096)
+			serr = setReceiveBuffer(fd, 4096)
 		})
 		return errors.Join(err, serr)
 	}}

@@ -376,7 +376,7 @@ func TestStaticLargeFile(t *testing.T) {
 		d := net.Dialer{Timeout: 5 * time.Second, Control: func(_, _ string, rc syscall.RawConn) error {
 			var serr error
 			rc.Control(func(fd uintptr) {
-				serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096)
+				serr = setReceiveBuffer(fd, 4096)
 			})
 			return serr
 		}}

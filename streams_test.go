@@ -48,7 +48,7 @@ func stalledStreamsBoundMemory(t *testing.T, bin, engine string) {
 	dialer := net.Dialer{Timeout: 5 * time.Second, Control: func(_, _ string, c syscall.RawConn) error {
 		var serr error
 		err := c.Control(func(fd uintptr) {
-			serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 2048)
+			serr = setReceiveBuffer(fd, 2048)
 		})
 		if err != nil {
 			return err

@@ -19,10 +19,14 @@ package loop
 import (
 	"log/slog"
 	"net/netip"
+	"sync/atomic"
 	"time"
 
 	"ownhttp/conn"
 )
+
+// nextConnID numbers connections across engines and loops (one atomic add per accept).
+var nextConnID atomic.Uint64
 
 // Engine is a running server engine.
 type Engine interface {

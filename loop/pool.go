@@ -12,8 +12,6 @@ import (
 	"syscall"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"ownhttp/conn"
 	"ownhttp/proto"
 )
@@ -123,17 +121,11 @@ const readBufSize = 16 << 10
 
 // listenBlocking opens the listening socket of a blocking engine; cfg has its defaults.
 func listenBlocking(cfg Config) (*blockingEngine, error) {
-	fd, addr, err := listenTCP(cfg.Host, cfg.Port)
+	ln, addr, err := listenStream(cfg.Host, cfg.Port)
 	if err != nil {
 		return nil, err
 	}
-	f := os.NewFile(uintptr(fd), "listener")
-	l, err := net.FileListener(f)
-	f.Close()
-	if err != nil {
-		return nil, err
-	}
-	e := &blockingEngine{cfg: cfg, ln: l.(*net.TCPListener), addr: addr,
+	e := &blockingEngine{cfg: cfg, ln: ln, addr: addr,
 		conns: make(map[*blockingConn]struct{}), stopped: make(chan struct{})}
 	e.bufs.New = func() any {
 		b := make([]byte, readBufSize)
@@ -294,8 +286,10 @@ func (e *blockingEngine) newConn(nc *net.TCPConn, tc *tls.Conn, now time.Time) *
 	bc := &blockingConn{e: e, tcp: nc, rw: nc, tls: tc, wake: make(chan struct{}, 1)}
 	if tc != nil {
 		bc.rw = tc
-	} else if raw, err := nc.SyscallConn(); err == nil {
-		bc.raw = raw
+	} else if readsWithoutBlocking {
+		if raw, err := nc.SyscallConn(); err == nil {
+			bc.raw = raw
+		}
 	}
 	var obs conn.Observer
 	if e.obs != nil {
@@ -408,7 +402,8 @@ func (bc *blockingConn) handle(p []byte, closing bool, now time.Time) {
 }
 
 // read waits for input and reads it into a buffer borrowed from the engine's pool, returned
-// (nil when nothing was read) for the caller to give back. On a plain socket the wait holds
+// (nil when nothing was read) for the caller to give back. On a plain socket (on Unix
+// systems; see readsWithoutBlocking) the wait holds
 // no buffer: the socket is read without blocking whenever it may be readable, and the buffer
 // is given back at once when it was not, so an idle connection costs its goroutine and its
 // state only. A TLS session is read through tls.Conn, whose blocking Read holds the buffer
@@ -424,13 +419,9 @@ func (bc *blockingConn) read() (*[]byte, int, error) {
 	var rerr error
 	err := bc.raw.Read(func(fd uintptr) bool {
 		buf = bc.e.bufs.Get().(*[]byte)
-		for {
-			n, rerr = unix.Read(int(fd), *buf)
-			if rerr != unix.EINTR {
-				break
-			}
-		}
-		if rerr == unix.EAGAIN {
+		var again bool
+		n, again, rerr = readNow(fd, *buf)
+		if again {
 			bc.e.bufs.Put(buf)
 			buf = nil
 			return false // wait until the socket may be readable

@@ -286,6 +286,14 @@ func openStatus(err error) int {
 }
 
 func errnoStatus(errno syscall.Errno) int {
+	// Windows reports its own error numbers (ERROR_FILE_NOT_FOUND, …), which match the
+	// portable errors rather than the Unix numbers below.
+	switch {
+	case errors.Is(errno, fs.ErrNotExist):
+		return 404
+	case errors.Is(errno, fs.ErrPermission):
+		return 403
+	}
 	switch errno {
 	case syscall.ENOENT, syscall.ENOTDIR, syscall.ENAMETOOLONG, syscall.ELOOP:
 		return 404

@@ -13,7 +13,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -139,19 +138,31 @@ func StartProcess(t testing.TB, dir string, wait time.Duration, name string, arg
 // stderr is StartProcess. The caller keeps stderr open for as long as the child may write.
 func StartProcessStderr(t testing.TB, dir string, wait time.Duration, stderr *os.File, name string, args ...string) *Process {
 	t.Helper()
+	return startProcess(t, dir, wait, stderr, nil, name, args...)
+}
+
+// StartProcessEnv is StartProcess with extra variables ("NAME=value") added to the clean
+// Environ (an image's ENV, say).
+func StartProcessEnv(t testing.TB, dir string, wait time.Duration, env []string, name string, args ...string) *Process {
+	t.Helper()
+	return startProcess(t, dir, wait, nil, env, name, args...)
+}
+
+func startProcess(t testing.TB, dir string, wait time.Duration, stderr *os.File, env []string, name string, args ...string) *Process {
+	t.Helper()
 	readySeq.Lock()
 	readySeq.n++
 	readyFile := filepath.Join(t.TempDir(), "ready-"+strconv.Itoa(readySeq.n)+".json")
 	readySeq.Unlock()
 	cmd := exec.Command(name, append(args, "--ready-file", readyFile)...)
 	cmd.Dir = dir
-	cmd.Env = Environ()
+	cmd.Env = Environ(env...)
 	p := &Process{Cmd: cmd, exited: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = &p.logs, &p.logs
 	if stderr != nil {
 		cmd.Stderr = stderr
 	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // a script and the server it execs
+	ownGroup(cmd) // a script and the server it execs
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", name, err)
 	}
@@ -159,7 +170,7 @@ func StartProcessStderr(t testing.TB, dir string, wait time.Duration, stderr *os
 		p.err = cmd.Wait()
 		close(p.exited)
 	}()
-	t.Cleanup(func() { p.stop(syscall.SIGTERM) })
+	t.Cleanup(func() { p.stop(false) })
 
 	deadline := time.NewTimer(wait)
 	defer deadline.Stop()
@@ -208,20 +219,21 @@ func (p *Process) WaitLogs(t testing.TB, substr string) string {
 
 // Kill sends SIGKILL to the process group (no drain, no final flush) and waits for it to
 // exit. It is idempotent.
-func (p *Process) Kill() { p.stop(syscall.SIGKILL) }
+func (p *Process) Kill() { p.stop(true) }
 
-// stop signals the process group and waits for the child; past 10 s it is killed.
-func (p *Process) stop(sig syscall.Signal) {
+// stop signals the process group (SIGTERM, or SIGKILL when kill is set) and waits for the
+// child; past 10 s it is killed.
+func (p *Process) stop(kill bool) {
 	select {
 	case <-p.exited:
 		return
 	default:
 	}
-	syscall.Kill(-p.Cmd.Process.Pid, sig)
+	signalGroup(p.Cmd.Process, kill)
 	select {
 	case <-p.exited:
 	case <-time.After(10 * time.Second):
-		syscall.Kill(-p.Cmd.Process.Pid, syscall.SIGKILL)
+		signalGroup(p.Cmd.Process, true)
 		<-p.exited
 	}
 }

@@ -1,3 +1,5 @@
+//go:build linux
+
 package loop
 
 import (
@@ -22,6 +24,13 @@ const (
 	acceptBatch    = 1 // as nginx without multi_accept: no wasted EAGAIN accept per wakeup
 	sweepInterval  = 200 * time.Millisecond
 )
+
+// EpollSupported reports whether this build has the epoll engine: only on Linux.
+const EpollSupported = true
+
+// DefaultEngine is the engine used when none is asked for: epoll on Linux, threadpool
+// elsewhere.
+const DefaultEngine = "epoll"
 
 // Reactor is the epoll engine.
 type Reactor struct {
@@ -390,9 +399,6 @@ func (l *eventLoop) accept(now time.Time) {
 		l.handle(e, unix.EPOLLIN, now)
 	}
 }
-
-// nextConnID numbers connections across engines and loops (one atomic add per accept).
-var nextConnID atomic.Uint64
 
 // rejectFD answers a refused connection with 503 best-effort and closes it.
 func rejectFD(fd int, draining bool, date []byte) {
