@@ -145,7 +145,7 @@ func TestRecordMode(t *testing.T) {
 			is.Equal(got.header.Get("Location"), recorded[i].header.Get("Location"))
 		}
 		is.Equal(string(l.do("GET", "/jobs/8/status", "").body), "done") // the parameter matches other ids
-		is.Equal(calls.Load(), int64(len(traffic)))                        // nothing more reached the upstream
+		is.Equal(calls.Load(), int64(len(traffic)))                      // nothing more reached the upstream
 
 		// Stopping twice: the second is a clear 409.
 		is.Equal(l.do("DELETE", "/api/targets/"+target.ID+"/record", "").status, 409)

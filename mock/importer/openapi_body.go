@@ -16,7 +16,6 @@ type namedExample struct {
 	value any
 }
 
-
 // openAPIAnswer builds the answer fields of a response (status, content_type, headers, body),
 // its named examples and what it leaves out.
 func openAPIAnswer(r response, rng *rand.Rand) (map[string]any, []namedExample, []string) {
