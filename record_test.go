@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"ownhttp/cli"
+
 	"github.com/matryer/is"
 )
 
@@ -208,4 +210,48 @@ func TestMocksFromHistory(t *testing.T) {
 			}
 		}
 	})
+}
+
+// ownhttp record starts a recording, stops it when its --duration passes and prints the
+// report; the mocks it made answer with the upstream gone.
+func TestCLIRecord(t *testing.T) {
+	is := is.New(t)
+	up, _ := recUpstream(t)
+	s, l := labServer(t, "threadpool")
+	l.createTarget(`{"name":"users-api","base_url":"` + up.URL + `"}`)
+	var out, errOut strings.Builder
+	done := make(chan error, 1)
+	go func() {
+		done <- run(t.Context(), []string{"record", "--target", "users-api", "--duration", "1500ms", "--server", s.URL()}, &out, &errOut, nil)
+	}()
+	// Wait until the recording runs, then send traffic through the server.
+	for {
+		r := l.do("GET", "/api/targets", "")
+		var list struct {
+			Targets []labTarget `json:"targets"`
+		}
+		r.decode(t, &list)
+		st := l.do("GET", "/api/targets/"+list.Targets[0].ID+"/record", "")
+		if !strings.Contains(string(st.body), `"recording":null`) {
+			break
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("record ended before recording: %v: %s %s", err, out.String(), errOut.String())
+		default:
+		}
+	}
+	is.Equal(string(l.do("GET", "/users/2", "").body), `{"name":"Bob"}`)
+	is.NoErr(<-done)
+	is.True(strings.Contains(out.String(), "through target users-api"))
+	is.True(strings.Contains(out.String(), "\ncreated history ")) // one line per item
+	is.True(strings.HasSuffix(out.String(), "record: created 1 of 1, 0 failed\n"))
+	up.Close()
+	is.Equal(string(l.do("GET", "/users/2", "").body), `{"name":"Bob"}`) // the mock answers now
+
+	// An unknown target: exit 1, naming the targets there are.
+	errOut.Reset()
+	err := run(t.Context(), []string{"record", "--target", "nope", "--server", s.URL()}, &out, &errOut, nil)
+	is.Equal(err, cli.ExitCode(1))
+	is.True(strings.Contains(errOut.String(), "users-api"))
 }
