@@ -48,14 +48,23 @@ func DecodeJSON(body []byte) (any, error) {
 	return v, nil
 }
 
-// jsonCheckDepth refuses a body whose arrays and objects nest deeper than MaxJSONDepth. It
-// counts brackets and braces outside strings (a backslash in a string escapes the next byte)
-// and leaves every other malformation to the decoder.
+// jsonCheckDepth refuses a body whose arrays and objects nest deeper than MaxJSONDepth.
 func jsonCheckDepth(body []byte) error {
+	if JSONTooDeep(body, MaxJSONDepth) >= 0 {
+		return fmt.Errorf("body nests deeper than %d levels", MaxJSONDepth)
+	}
+	return nil
+}
+
+// JSONTooDeep returns the offset of the first bracket or brace of data that opens level
+// limit+1, or -1 when data nests no deeper than limit. It counts brackets and braces
+// outside strings (a backslash in a string escapes the next byte) and leaves every other
+// malformation to the decoder, so it can run before a decoder recurses.
+func JSONTooDeep(data []byte, limit int) int {
 	depth := 0
 	inString := false
-	for i := 0; i < len(body); i++ {
-		c := body[i]
+	for i := 0; i < len(data); i++ {
+		c := data[i]
 		if inString {
 			switch c {
 			case '\\':
@@ -70,8 +79,8 @@ func jsonCheckDepth(body []byte) error {
 			inString = true
 		case '[', '{':
 			depth++
-			if depth > MaxJSONDepth {
-				return fmt.Errorf("body nests deeper than %d levels", MaxJSONDepth)
+			if depth > limit {
+				return i
 			}
 		case ']', '}':
 			if depth > 0 {
@@ -79,7 +88,7 @@ func jsonCheckDepth(body []byte) error {
 			}
 		}
 	}
-	return nil
+	return -1
 }
 
 // EqualJSON reports whether actual matches expected, both decoded JSON values (as DecodeJSON
