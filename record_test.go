@@ -101,6 +101,8 @@ func TestRecordMode(t *testing.T) {
 		}
 		is.Equal(string(recorded[0].body), `{"name":"Ann"}`) // the target answered, through the server
 		is.Equal(recorded[6].status, 201)
+		is.Equal(len(recorded[0].header.Values("Date")), 1) // this server's own, not the upstream's as well
+		is.Equal(recorded[0].header.Values("Server"), []string{"ownhttp"})
 		is.Equal(string(recorded[5].body), "done")
 		is.Equal(string(l.do("GET", "/health", "").body), "mocked") // a mock still answers first
 		is.Equal(calls.Load(), int64(len(traffic)))

@@ -138,7 +138,8 @@ func (a *App) recordStop(x *conn.Exchange, p *params) {
 }
 
 // recordThrough sends x to the recording target when a recording runs, and reports whether
-// it did. The answer is the target's status, fields (hop-by-hop ones dropped) and body; a
+// it did. The answer is the target's status, fields (hop-by-hop ones and those this server
+// writes itself — Date, Server, X-Request-ID — dropped) and body; a
 // body cut at --max-proxy-body-bytes is refused with 502 rather than passed on short.
 func (a *App) recordThrough(x *conn.Exchange) bool {
 	rec := a.recorder.active.Load()
@@ -181,8 +182,9 @@ func (a *App) recordThrough(x *conn.Exchange) bool {
 			return
 		}
 		for name, values := range res.Header {
-			if hopByHop(strings.ToLower(name)) || name == "Content-Length" {
-				continue
+			switch lower := strings.ToLower(name); {
+			case hopByHop(lower), lower == "date", lower == "server", lower == "x-request-id":
+				continue // framing, and the fields this server writes itself (once)
 			}
 			for _, v := range values {
 				if validHeaderValue(v) {
