@@ -650,11 +650,10 @@ func TestTemplateHostile(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			start := time.Now()
+			// No clock here: a timed assertion fails on a loaded machine. The bounds
+			// under test are the evaluation budget and the output cap, checked by the
+			// errors they give.
 			_, err := renderString(t, tc.src, tplRequest("", tc.body))
-			if elapsed := time.Since(start); elapsed > 3*time.Second {
-				t.Errorf("took %v", elapsed)
-			}
 			switch {
 			case tc.err == "" && err != nil:
 				t.Fatalf("unexpected error: %v", err)
